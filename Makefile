@@ -1,0 +1,62 @@
+# PCP Portal: `make run` and `make test` do all the set-up on a machine with Python 3.11+.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint format deps dev-deps clean-var
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install only when pyproject.toml changes, so a second `make run` starts in seconds.
+$(VENV)/.deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-deps: pyproject.toml $(VENV)/.deps
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+var/secret_key:
+	mkdir -p var
+	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+	chmod 600 $@
+
+# The local portal: DEBUG on by default (set DEBUG=0 to try production-like settings).
+run: export DEBUG ?= 1
+run: $(VENV)/.deps var/secret_key
+	@export SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"; \
+	set -e; \
+	$(BIN)/python manage.py migrate --noinput; \
+	$(BIN)/python manage.py load_public_record; \
+	$(BIN)/python manage.py load_demo_data; \
+	$(BIN)/python manage.py create_demo_accounts; \
+	if [ "$$DEBUG" != "1" ]; then $(BIN)/python manage.py collectstatic --noinput -v0; fi; \
+	echo "PCP Portal on http://127.0.0.1:8000/ (Ctrl-C stops the web server, the worker and beat)"; \
+	trap 'kill 0' INT TERM; \
+	$(BIN)/celery -A pcp_portal worker --loglevel=INFO --concurrency=2 --without-gossip --without-mingle & \
+	$(BIN)/celery -A pcp_portal beat --loglevel=INFO & \
+	$(BIN)/python manage.py runserver 127.0.0.1:8000 & \
+	wait
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-deps
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: $(VENV)/.dev-deps lint
+	DEBUG=0 SECRET_KEY=makemigrations-check $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean-var:
+	rm -rf var

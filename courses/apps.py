@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoursesConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "courses"
+    verbose_name = _("Courses")
+
+    def ready(self) -> None:
+        from simple_history.signals import pre_create_historical_record
+
+        from pcp_portal.db import record_history_ip_address
+
+        pre_create_historical_record.connect(record_history_ip_address, dispatch_uid="history_ip_address")

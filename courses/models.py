@@ -1,0 +1,251 @@
+"""The programme, the project under it, its course series and each course's dated sessions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from pcp_portal.db import HistoryWithIPAddress, ReferenceRecordModel, TimeStampedModel
+
+
+class Programme(ReferenceRecordModel, TimeStampedModel):
+    """A UNIDO Programme for Country Partnership, e.g. PCP Cambodia 2018-2023."""
+
+    REFERENCE_FIELDS = (
+        "name",
+        "short_name",
+        "country",
+        "start_year",
+        "end_year",
+        "joint_declaration_date",
+        "joint_declaration_place",
+        "signatories",
+        "focus_areas",
+        "cross_cutting_areas",
+        "revised_document_date",
+        "revised_focus_areas",
+        "revised_cross_cutting_areas",
+        "funding_partners",
+        "description",
+    )
+
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=60, blank=True)
+    country = models.CharField(_("country"), max_length=100)
+    start_year = models.PositiveSmallIntegerField(_("first year"))
+    end_year = models.PositiveSmallIntegerField(_("last year"))
+    joint_declaration_date = models.DateField(_("joint declaration signed on"), null=True, blank=True)
+    joint_declaration_place = models.CharField(_("joint declaration place"), max_length=200, blank=True)
+    signatories = models.JSONField(_("signatories"), default=list, blank=True)
+    focus_areas = models.JSONField(_("priority areas"), default=list, blank=True)
+    cross_cutting_areas = models.JSONField(_("cross-cutting areas"), default=list, blank=True)
+    revised_document_date = models.DateField(_("revised programme document signed on"), null=True, blank=True)
+    revised_focus_areas = models.JSONField(_("revised focus areas"), default=list, blank=True)
+    revised_cross_cutting_areas = models.JSONField(_("revised cross-cutting areas"), default=list, blank=True)
+    funding_partners = models.JSONField(_("funding partners"), default=list, blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["start_year", "name"]
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+        constraints = [
+            models.CheckConstraint(condition=Q(end_year__gte=F("start_year")), name="programme_period_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def period(self) -> str:
+        return f"{self.start_year}–{self.end_year}"
+
+
+class Project(ReferenceRecordModel, TimeStampedModel):
+    """A UNIDO project under a programme, e.g. the ROK-funded institutional capacity-building project."""
+
+    REFERENCE_FIELDS = (
+        "programme",
+        "title",
+        "short_title",
+        "unido_project_number",
+        "implementing_agency",
+        "national_partner",
+        "donor",
+        "partners",
+        "counterparts",
+        "start_date",
+        "end_date",
+        "budget_usd",
+        "description",
+    )
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="projects")
+    title = models.CharField(_("title"), max_length=400)
+    short_title = models.CharField(_("short title"), max_length=120, blank=True)
+    unido_project_number = models.CharField(_("UNIDO project number"), max_length=40, blank=True)
+    implementing_agency = models.CharField(_("implementing agency"), max_length=200, blank=True)
+    national_partner = models.CharField(_("national partner"), max_length=200, blank=True)
+    donor = models.CharField(_("donor"), max_length=200, blank=True)
+    partners = models.JSONField(_("partners"), default=list, blank=True)
+    counterparts = models.JSONField(_("government counterparts"), default=list, blank=True)
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    budget_usd = models.DecimalField(
+        _("budget (USD)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["programme", "title"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=F("start_date")),
+                name="project_dates_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_usd__isnull=True) | Q(budget_usd__gte=0),
+                name="project_budget_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.short_title or self.title
+
+
+class Course(ReferenceRecordModel, TimeStampedModel):
+    """One course of a project's series. Unknown facts stay blank and are shown as unknown."""
+
+    REFERENCE_FIELDS = (
+        "project",
+        "number",
+        "title",
+        "topic",
+        "venue",
+        "start_date",
+        "end_date",
+        "partners",
+        "reported_participants",
+        "description",
+    )
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="courses")
+    number = models.PositiveSmallIntegerField(_("number in the series"))
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    topic = models.TextField(_("topic"), blank=True)
+    venue = models.CharField(_("venue"), max_length=300, blank=True)
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    partners = models.JSONField(_("partners"), default=list, blank=True)
+    reported_participants = models.PositiveIntegerField(
+        _("participants (public record)"),
+        null=True,
+        blank=True,
+        help_text=_("The number of participants stated in public sources, if any."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    completion_threshold = models.DecimalField(
+        _("completion threshold"),
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Share of held sessions to attend for completion; blank uses the portal default (0.75)."),
+    )
+
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+
+    class Meta:
+        ordering = ["project", "number"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="course_number_unique_per_project"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="course_number_positive"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=F("start_date")),
+                name="course_dates_order",
+                violation_error_message=_("A course must end on or after its first day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(completion_threshold__isnull=True)
+                | (Q(completion_threshold__gt=0) & Q(completion_threshold__lte=1)),
+                name="course_completion_threshold_share",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{_('Course')} {self.number}: {self.title or _('title not on public record')}"
+
+    @property
+    def effective_completion_threshold(self) -> float:
+        if self.completion_threshold is not None:
+            return float(self.completion_threshold)
+        return settings.PCP_COMPLETION_THRESHOLD
+
+
+class Session(TimeStampedModel):
+    """A dated sitting of a course. `starts_at` may be unknown while a session is being planned."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
+    title = models.CharField(_("title"), max_length=300)
+    topic = models.TextField(_("topic"), blank=True)
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True, db_index=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    venue = models.CharField(_("venue"), max_length=300, blank=True)
+    facilitators = models.TextField(_("facilitators"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancellation_reason = models.TextField(_("reason for cancellation"), blank=True)
+    is_demo = models.BooleanField(_("synthetic demo data"), default=False, db_index=True)
+
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+
+    class Meta:
+        ordering = ["course", "starts_at", "id"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(starts_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="session_ends_after_start",
+                violation_error_message=_("A session must end after it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(starts_at__isnull=False), name="session_end_needs_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "cancelled"]), name="session_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="cancelled") | Q(cancelled_at__isnull=True),
+                name="session_cancelled_at_only_when_cancelled",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        when = timezone.localtime(self.starts_at).strftime("%Y-%m-%d %H:%M") if self.starts_at else "?"
+        return f"{self.title} ({when})"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def is_held(self) -> bool:
+        """A session counts as held once it has started and was not cancelled (see selectors)."""
+        return not self.is_cancelled and self.starts_at is not None and self.starts_at <= timezone.now()

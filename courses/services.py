@@ -1,0 +1,40 @@
+"""Every write to programmes, projects, courses and sessions goes through these functions."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from courses.models import Course, Session
+
+
+@transaction.atomic
+def session_create(*, course: Course, changed_by=None, **fields) -> Session:
+    session = Session(course=course, **fields)
+    session._history_user = changed_by
+    session.full_clean()
+    session.save()
+    return session
+
+
+@transaction.atomic
+def session_update(*, session: Session, changed_by=None, **fields) -> Session:
+    for name, value in fields.items():
+        setattr(session, name, value)
+    session._history_user = changed_by
+    session.full_clean()
+    session.save()
+    return session
+
+
+@transaction.atomic
+def session_cancel(*, session: Session, reason: str = "", changed_by=None) -> Session:
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    if session.status == Session.Status.CANCELLED:
+        return session
+    session.status = Session.Status.CANCELLED
+    session.cancelled_at = timezone.now()
+    session.cancellation_reason = reason
+    session._history_user = changed_by
+    session.save()
+    return session

@@ -1,0 +1,33 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from participants.models import Attendance, Enrollment, Official
+
+
+@admin.register(Official)
+class OfficialAdmin(SimpleHistoryAdmin):
+    list_display = ("full_name", "name_km", "sex", "ministry", "position", "email", "is_demo")
+    search_fields = ("family_name", "given_name", "name_km", "email", "phone", "ministry__acronym")
+    list_filter = ("sex", "preferred_language", "is_demo", "ministry")
+    autocomplete_fields = ("ministry", "department")
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(SimpleHistoryAdmin):
+    list_display = ("official", "course", "status", "enrolled_on", "ministry_name_en", "is_demo")
+    search_fields = ("official__family_name", "official__given_name", "official__name_km", "official__email")
+    list_filter = ("status", "course", "is_demo")
+    autocomplete_fields = ("official", "ministry")
+    readonly_fields = ("created_at", "updated_at")
+    list_select_related = ("official", "course")
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(SimpleHistoryAdmin):
+    list_display = ("enrollment", "session", "status", "recorded_by", "recorded_at", "version")
+    search_fields = ("enrollment__official__family_name", "enrollment__official__name_km", "session__title")
+    list_filter = ("status", "session__course", "is_demo")
+    raw_id_fields = ("enrollment", "session")
+    readonly_fields = ("recorded_by", "recorded_at", "version", "created_at", "updated_at")
+    list_select_related = ("enrollment__official", "session", "recorded_by")

@@ -1,0 +1,189 @@
+"""Officials, their enrolments in courses and their attendance at sessions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from pcp_portal.db import HistoryWithIPAddress, TimeStampedModel
+
+
+class Sex(models.TextChoices):
+    # Reports split every figure of people by women, men and the rest (not stated / other).
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other / not stated")
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    KHMER = "km", _("Khmer")
+
+
+class Official(TimeStampedModel):
+    family_name = models.CharField(_("family name (Latin script)"), max_length=100)
+    given_name = models.CharField(_("given name (Latin script)"), max_length=100)
+    name_km = models.CharField(_("full name (Khmer script)"), max_length=200, blank=True)
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, default=Sex.OTHER)
+    position = models.CharField(_("position"), max_length=200, blank=True)
+    ministry = models.ForeignKey(
+        "ministries.Ministry", verbose_name=_("ministry"), on_delete=models.PROTECT, related_name="officials"
+    )
+    department = models.ForeignKey(
+        "ministries.Department",
+        verbose_name=_("department"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="officials",
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=Language.choices, default=Language.KHMER
+    )
+    is_demo = models.BooleanField(_("synthetic demo data"), default=False, db_index=True)
+
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+        verbose_name = _("official")
+        verbose_name_plural = _("officials")
+        constraints = [
+            # One official per e-mail address, whatever its case; imports match people on it.
+            models.UniqueConstraint(Lower("email"), name="official_email_unique_ci", condition=~Q(email="")),
+            models.CheckConstraint(
+                condition=Q(sex__in=["female", "male", "other"]), name="official_sex_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(preferred_language__in=["en", "km"]), name="official_language_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(family_name="") | ~Q(given_name="") | ~Q(name_km=""), name="official_has_a_name"
+            ),
+        ]
+        indexes = [models.Index(fields=["ministry", "sex"], name="official_ministry_sex")]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        # Cambodian convention: family name first.
+        latin = " ".join(part for part in (self.family_name.upper(), self.given_name) if part)
+        return latin or self.name_km
+
+
+class Enrollment(TimeStampedModel):
+    """An official's place in a course, with the ministry and position held when enrolled.
+
+    The snapshot fields are never rewritten: a 2019 enrolment keeps "Ministry of Industry and
+    Handicraft" after the ministry became MISTI, and the position held then.
+    """
+
+    class Status(models.TextChoices):
+        ENROLLED = "enrolled", _("Enrolled")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    official = models.ForeignKey(Official, on_delete=models.PROTECT, related_name="enrollments")
+    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="enrollments")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ENROLLED)
+    enrolled_on = models.DateField(_("enrolled on"))
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawal_reason = models.TextField(_("reason for withdrawal"), blank=True)
+    ministry = models.ForeignKey(
+        "ministries.Ministry",
+        verbose_name=_("ministry at enrolment"),
+        on_delete=models.PROTECT,
+        related_name="enrollments",
+    )
+    ministry_name_en = models.CharField(_("ministry name at enrolment (English)"), max_length=200)
+    ministry_name_km = models.CharField(_("ministry name at enrolment (Khmer)"), max_length=200, blank=True)
+    ministry_acronym = models.CharField(_("ministry acronym at enrolment"), max_length=20, blank=True)
+    position = models.CharField(_("position at enrolment"), max_length=200, blank=True)
+    is_demo = models.BooleanField(_("synthetic demo data"), default=False, db_index=True)
+
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+
+    class Meta:
+        ordering = ["course", "official__family_name", "official__given_name", "id"]
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [
+            models.UniqueConstraint(fields=["official", "course"], name="enrollment_unique_official_course"),
+            models.CheckConstraint(
+                condition=Q(status__in=["enrolled", "withdrawn"]), name="enrollment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="withdrawn", withdrawn_at__isnull=False)
+                | Q(status="enrolled", withdrawn_at__isnull=True),
+                name="enrollment_withdrawn_at_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.official} — {self.course}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ENROLLED
+
+
+class AttendanceStatus(models.TextChoices):
+    PRESENT = "present", _("Present")
+    LATE = "late", _("Late")
+    EXCUSED = "excused", _("Excused")
+    ABSENT = "absent", _("Absent")
+
+
+class Attendance(TimeStampedModel):
+    """One enrolled official at one session. `version` grows with each change (stale edits are refused)."""
+
+    Status = AttendanceStatus
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="attendances")
+    session = models.ForeignKey("courses.Session", on_delete=models.PROTECT, related_name="attendances")
+    status = models.CharField(_("status"), max_length=10, choices=AttendanceStatus.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    is_demo = models.BooleanField(_("synthetic demo data"), default=False, db_index=True)
+
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+
+    class Meta:
+        ordering = ["session", "enrollment", "id"]
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance records")
+        constraints = [
+            # The register relies on this: one row per official and session, whatever two browsers send.
+            models.UniqueConstraint(
+                fields=["enrollment", "session"], name="attendance_unique_enrollment_session"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["present", "late", "excused", "absent"]),
+                name="attendance_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="attendance_version_positive"),
+        ]
+        indexes = [models.Index(fields=["session", "status"], name="attendance_session_status")]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment.official} @ {self.session}: {self.get_status_display()}"
+
+    @property
+    def attended(self) -> bool:
+        return self.status in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)

@@ -1,0 +1,84 @@
+"""Abstract model bases shared by the apps: timestamps and public-record provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    # updated_at is indexed: the API's `updated_since` sync and cursor pagination read it.
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReferenceRecordModel(models.Model):
+    """A row that may come from the public record (shared/reference), with the source of each fact.
+
+    `reference_key` names the record in the public-record data ("ministry:mih"); `sources`
+    maps a field name to the URLs that state it, so a page can cite it. `reference_hash`
+    is the fingerprint of the values the loader last wrote: if the row's values no longer
+    match it, staff have edited the row and the loader leaves it alone.
+    """
+
+    REFERENCE_FIELDS: tuple[str, ...] = ()
+
+    reference_key = models.CharField(
+        _("public-record key"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    reference_hash = models.CharField(max_length=64, blank=True, editable=False)
+    sources = models.JSONField(_("sources"), default=dict, blank=True)
+    source_notes = models.JSONField(_("notes on the sources"), default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def reference_values(self) -> dict:
+        values = {}
+        for name in self.REFERENCE_FIELDS:
+            value = getattr(self, name)
+            if hasattr(value, "pk"):
+                value = value.pk
+            values[name] = value
+        return values
+
+    def compute_reference_hash(self) -> str:
+        payload = json.dumps(self.reference_values(), sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    @property
+    def is_public_record(self) -> bool:
+        return bool(self.reference_key)
+
+    @property
+    def edited_since_loaded(self) -> bool:
+        return bool(self.reference_key) and self.compute_reference_hash() != self.reference_hash
+
+    def source_for(self, field: str) -> list[str]:
+        urls = self.sources.get(field) or []
+        return [urls] if isinstance(urls, str) else list(urls)
+
+
+class HistoryWithIPAddress(models.Model):
+    """Base for django-simple-history's tables: each change also records the client's address."""
+
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def record_history_ip_address(sender, **kwargs) -> None:
+    """pre_create_historical_record receiver: copy the request's address onto the history row."""
+    from simple_history.models import HistoricalRecords
+
+    history_instance = kwargs["history_instance"]
+    request = getattr(HistoricalRecords.context, "request", None)
+    if request is not None and hasattr(history_instance, "ip_address"):
+        history_instance.ip_address = request.META.get("REMOTE_ADDR") or None

@@ -1,0 +1,138 @@
+"""The shared cast and clients for every test, and guards for tests needing real services.
+
+The cast: `staff` (mih_staff), `officer` (unido_officer), `partner` (partner role),
+`superuser`; each has a logged-in client. Tests that need PostgreSQL, Redis or Chromium use
+the `postgres`, `redis_url` and `chromium_path` fixtures: outside CI they skip and say why,
+in CI (CI=true) they fail, so a missing service can never pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.contrib.auth.models import Group
+
+from courses import roles
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip outside CI, fail in CI, when a real service a test needs is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI needs this: {reason}")
+    pytest.skip(reason)
+
+
+def _make_user(django_user_model, username: str, role: str | None, **extra):
+    user = django_user_model.objects.create_user(username=username, password="correct horse battery", **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def staff(db, django_user_model):
+    return _make_user(
+        django_user_model, "sophea.staff", roles.MIH_STAFF, first_name="Sophea", last_name="Chan"
+    )
+
+
+@pytest.fixture
+def staff2(db, django_user_model):
+    return _make_user(django_user_model, "dara.staff", roles.MIH_STAFF, first_name="Dara", last_name="Keo")
+
+
+@pytest.fixture
+def officer(db, django_user_model):
+    return _make_user(django_user_model, "anna.officer", roles.UNIDO_OFFICER, first_name="Anna")
+
+
+@pytest.fixture
+def partner(db, django_user_model):
+    return _make_user(django_user_model, "partner.system", roles.PARTNER)
+
+
+@pytest.fixture
+def superuser(db, django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.org", "correct horse battery")
+
+
+def _client_for(client_class, user):
+    client = client_class()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff):
+    from django.test import Client
+
+    return _client_for(Client, staff)
+
+
+@pytest.fixture
+def officer_client(officer):
+    from django.test import Client
+
+    return _client_for(Client, officer)
+
+
+@pytest.fixture
+def partner_client(partner):
+    from django.test import Client
+
+    return _client_for(Client, partner)
+
+
+@pytest.fixture
+def superuser_client(superuser):
+    from django.test import Client
+
+    return _client_for(Client, superuser)
+
+
+@pytest.fixture
+def public_record(db):
+    """The public record loaded through the real loader."""
+    from courses.public_record import load_public_record
+
+    return load_public_record()
+
+
+@pytest.fixture
+def postgres(db):
+    from django.db import connection
+
+    require(connection.vendor == "postgresql", "needs PostgreSQL: set DATABASE_URL=postgres://...")
+    return connection
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
+    require(url.startswith("redis://") and _reachable(url), f"needs a Redis server at {url}")
+    return url
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    require(os.path.exists(CHROMIUM), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM

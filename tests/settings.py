@@ -1,0 +1,22 @@
+"""Test settings: the real settings module, with the environment a test run needs.
+
+DATABASE_URL and CELERY_BROKER_URL pass through from the environment (CI sets PostgreSQL and
+Redis); everything else is pinned so a test run never depends on a developer's shell.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-any-deployment")
+os.environ["DEBUG"] = "0"
+os.environ.setdefault("PCP_MANIFEST_STATIC", "0")
+os.environ.setdefault("PCP_VAR_DIR", os.path.join(tempfile.gettempdir(), f"pcp-portal-tests-{os.getpid()}"))
+
+from pcp_portal.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; real hashers tested apart
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["*"]
+# Serve static files from the apps' folders without collectstatic (live-server and browser tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
