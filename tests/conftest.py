@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -136,3 +137,64 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 def chromium_path() -> str:
     require(os.path.exists(CHROMIUM), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM
+
+
+SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """One headless Chromium (Debian's, driven by Playwright) for the whole run."""
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test
+    # body are still synchronous and safe, so allow them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Factory for pages in fresh browser contexts; `new_page(user=..., locale="km")` logs in first."""
+    contexts = []
+
+    def make(user=None, *, locale: str = "en", viewport=None):
+        context = browser.new_context(locale=locale, viewport=viewport or {"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.base_url = live_server.url
+        if locale != "en":
+            context.add_cookies([{"name": "django_language", "value": locale, "url": live_server.url}])
+        if user is not None:
+            page.goto(f"{live_server.url}/accounts/login/")
+            page.fill("input[name=username]", user.username)
+            page.fill("input[name=password]", "correct horse battery")
+            page.click("form.login-form button[type=submit]")
+            page.wait_for_load_state("networkidle")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under var/screenshots/ for people to look at."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
