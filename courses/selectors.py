@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from courses.models import Course, Programme, Project, Session
@@ -35,3 +36,76 @@ def upcoming_sessions(*, limit: int = 10) -> QuerySet[Session]:
         .select_related("course")
         .order_by("starts_at")[:limit]
     )
+
+
+def _count(queryset, **filters):
+    """A correlated COUNT subquery: several counts on one course without multiplying joins."""
+    rows = queryset.filter(**filters).order_by().values("course_key").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def courses_with_progress(*, now=None) -> QuerySet[Course]:
+    """Courses with sessions planned/held, enrolled officials and attendance so far, in one query.
+
+    The attendance rate is attended (present or late) over the attendance rows recorded at
+    held sessions; `attendance_rate` is None while nothing has been recorded.
+    """
+    from participants.models import Attendance, AttendanceStatus, Enrollment
+
+    now = now or timezone.now()
+    course = OuterRef("pk")
+    held = sessions_held_filter(now=now)
+    sessions = Session.objects.annotate(course_key=F("course_id"))
+    enrollments = Enrollment.objects.annotate(course_key=F("course_id"))
+    attendances = Attendance.objects.annotate(course_key=F("session__course_id"))
+    held_attendance = sessions_held_filter("session__", now=now)
+    return (
+        Course.objects.select_related("project")
+        .annotate(
+            sessions_planned=_count(sessions, course_key=course, status=Session.Status.SCHEDULED),
+            sessions_held=_count(sessions.filter(held), course_key=course),
+            enrolled=_count(enrollments, course_key=course, status=Enrollment.Status.ENROLLED),
+            attendance_marked=_count(attendances.filter(held_attendance), course_key=course),
+            attendance_attended=_count(
+                attendances.filter(held_attendance),
+                course_key=course,
+                status__in=[AttendanceStatus.PRESENT, AttendanceStatus.LATE],
+            ),
+        )
+        .order_by("project_id", "number")
+    )
+
+
+def attendance_rate(course) -> float | None:
+    if not getattr(course, "attendance_marked", 0):
+        return None
+    return course.attendance_attended / course.attendance_marked
+
+
+def sessions_today(*, today=None) -> QuerySet[Session]:
+    today = today or timezone.localdate()
+    return Session.objects.filter(starts_at__date=today).select_related("course").order_by("starts_at", "id")
+
+
+def next_sessions(*, limit: int = 8) -> QuerySet[Session]:
+    """Scheduled sessions after today."""
+    tomorrow = timezone.localdate() + timezone.timedelta(days=1)
+    return (
+        Session.objects.filter(starts_at__date__gte=tomorrow, status=Session.Status.SCHEDULED)
+        .select_related("course")
+        .order_by("starts_at", "id")[:limit]
+    )
+
+
+def course_sessions(course) -> QuerySet[Session]:
+    """A course's sessions with the number of officials marked attending each."""
+    from participants.models import AttendanceStatus
+
+    return course.sessions.annotate(
+        marked=Count("attendances", distinct=True),
+        attended=Count(
+            "attendances",
+            filter=Q(attendances__status__in=[AttendanceStatus.PRESENT, AttendanceStatus.LATE]),
+            distinct=True,
+        ),
+    ).order_by("starts_at", "id")

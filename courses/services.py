@@ -38,3 +38,22 @@ def session_cancel(*, session: Session, reason: str = "", changed_by=None) -> Se
     session._history_user = changed_by
     session.save()
     return session
+
+
+@transaction.atomic
+def course_create(*, changed_by=None, **fields) -> Course:
+    course = Course(**fields)
+    course._history_user = changed_by
+    course.full_clean()
+    course.save()
+    return course
+
+
+@transaction.atomic
+def course_update(*, course: Course, changed_by=None, **fields) -> Course:
+    for name, value in fields.items():
+        setattr(course, name, value)
+    course._history_user = changed_by
+    course.full_clean()
+    course.save()
+    return course

@@ -1,0 +1,78 @@
+"""Forms for courses and sessions: each error next to its field; writes go through services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import Course, Session
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class CourseForm(forms.ModelForm):
+    class Meta:
+        model = Course
+        fields = [
+            "project",
+            "number",
+            "title",
+            "topic",
+            "venue",
+            "start_date",
+            "end_date",
+            "completion_threshold",
+            "description",
+        ]
+        widgets = {
+            "start_date": DateInput(),
+            "end_date": DateInput(),
+            "topic": forms.Textarea(attrs={"rows": 3}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", _("A course must end on or after its first day."))
+        return cleaned
+
+
+class SessionForm(forms.ModelForm):
+    class Meta:
+        model = Session
+        fields = ["title", "topic", "starts_at", "ends_at", "venue", "facilitators"]
+        widgets = {
+            "starts_at": DateTimeInput(),
+            "ends_at": DateTimeInput(),
+            "topic": forms.Textarea(attrs={"rows": 3}),
+            "facilitators": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if ends and not starts:
+            self.add_error("starts_at", _("Give the start before the end."))
+        elif starts and ends and ends <= starts:
+            self.add_error("ends_at", _("A session must end after it starts."))
+        return cleaned
+
+
+class SessionCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancellation"), widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
+    )

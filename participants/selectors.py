@@ -1,0 +1,184 @@
+"""Reads of officials, enrolments and attendance for the portal's pages, each in a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from participants.models import Attendance, AttendanceStatus, Enrollment, Official
+
+
+def user_label(user) -> str:
+    """How a person who changed something is named on a page."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+@dataclass
+class RegisterRow:
+    enrollment: Enrollment
+    attendance: Attendance | None
+    error: str = ""  # a refused change, shown next to the row
+
+    @property
+    def official(self) -> Official:
+        return self.enrollment.official
+
+    @property
+    def status(self) -> str:
+        return self.attendance.status if self.attendance else ""
+
+    @property
+    def note(self) -> str:
+        return self.attendance.note if self.attendance else ""
+
+    @property
+    def recorded_by(self) -> str:
+        return user_label(self.attendance.recorded_by) if self.attendance else ""
+
+    @property
+    def version(self) -> int:
+        return self.attendance.version if self.attendance else 0
+
+
+@dataclass
+class Register:
+    rows: list[RegisterRow]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unmarked(self) -> int:
+        return self.counts.get("", 0)
+
+
+def register_for_session(session) -> Register:
+    """Every official enrolled in the session's course, with their attendance row: two queries."""
+    enrollments = list(
+        Enrollment.objects.filter(course_id=session.course_id, status=Enrollment.Status.ENROLLED)
+        .select_related("official")
+        .order_by("official__family_name", "official__given_name", "official__name_km", "id")
+    )
+    attendances = {
+        attendance.enrollment_id: attendance
+        for attendance in Attendance.objects.filter(session=session).select_related("recorded_by")
+    }
+    rows = [RegisterRow(enrollment, attendances.get(enrollment.pk)) for enrollment in enrollments]
+    counts = Counter(row.status for row in rows)
+    return Register(
+        rows=rows, counts={status: counts.get(status, 0) for status in ["", *AttendanceStatus.values]}
+    )
+
+
+def course_enrollments(course) -> QuerySet[Enrollment]:
+    return (
+        Enrollment.objects.filter(course=course)
+        .select_related("official")
+        .order_by("status", "official__family_name", "official__given_name", "id")
+    )
+
+
+def officials_search(query: str, *, course=None, limit: int = 25) -> QuerySet[Official]:
+    """Officials whose name (Latin or Khmer script), ministry or e-mail contains every word of `query`.
+
+    With `course`, each result carries `already_enrolled`.
+    """
+    officials = Official.objects.select_related("ministry").order_by("family_name", "given_name", "id")
+    words = query.split()
+    if not words:
+        return officials.none()
+    for word in words:
+        officials = officials.filter(
+            Q(family_name__icontains=word)
+            | Q(given_name__icontains=word)
+            | Q(name_km__icontains=word)
+            | Q(email__icontains=word)
+            | Q(ministry__name_en__icontains=word)
+            | Q(ministry__name_km__icontains=word)
+            | Q(ministry__acronym__iexact=word)
+        )
+    if course is not None:
+        officials = officials.annotate(
+            already_enrolled=Exists(Enrollment.objects.filter(official=OuterRef("pk"), course=course))
+        )
+    return officials[:limit]
+
+
+@dataclass
+class HistoryEntry:
+    when: object
+    who: object
+    subject: str
+    change: str  # "+" created, "~" changed, "-" deleted
+    old: str
+    new: str
+    ip_address: str | None
+
+    @property
+    def who_label(self) -> str:
+        return user_label(self.who)
+
+
+def _describe_attendance(record) -> str:
+    text = (
+        str(AttendanceStatus(record.status).label)
+        if record.status in AttendanceStatus.values
+        else record.status
+    )
+    return f"{text} — {record.note}" if record.note else text
+
+
+def _describe_enrollment(record) -> str:
+    text = str(Enrollment.Status(record.status).label)
+    if record.status == Enrollment.Status.WITHDRAWN and record.withdrawal_reason:
+        text = f"{text} — {record.withdrawal_reason}"
+    return text
+
+
+def _entries(records, *, subject, describe, limit) -> list[HistoryEntry]:
+    """Pair each history row with the one before it for the same object (rows come oldest first)."""
+    last: dict[int, str] = {}
+    entries = []
+    for record in records:
+        new = describe(record)
+        old = last.get(record.id, "")
+        last[record.id] = new
+        if record.history_type == "~" and old == new:
+            continue  # a save that changed nothing the register shows (e.g. the timestamp)
+        entries.append(
+            HistoryEntry(
+                when=record.history_date,
+                who=record.history_user,
+                subject=subject(record),
+                change=record.history_type,
+                old=old,
+                new=new,
+                ip_address=record.ip_address,
+            )
+        )
+    entries.reverse()
+    return entries[:limit]
+
+
+def attendance_history(session, *, limit: int = 200) -> list[HistoryEntry]:
+    """Every change to the session's attendance, newest first: who, when, old and new value. One query."""
+    records = (
+        Attendance.history.filter(session_id=session.pk)
+        .select_related("history_user", "enrollment__official")
+        .order_by("history_date", "history_id")
+    )
+    return _entries(
+        records, subject=lambda r: str(r.enrollment.official), describe=_describe_attendance, limit=limit
+    )
+
+
+def enrollment_history(course, *, limit: int = 200) -> list[HistoryEntry]:
+    """Every change to the course's enrolments, newest first. One query."""
+    records = (
+        Enrollment.history.filter(course_id=course.pk)
+        .select_related("history_user", "official")
+        .order_by("history_date", "history_id")
+    )
+    return _entries(records, subject=lambda r: str(r.official), describe=_describe_enrollment, limit=limit)

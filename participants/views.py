@@ -1,0 +1,272 @@
+"""Enrolment, walk-ins, withdrawal and the attendance register. Thin: services write, selectors read."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from courses.decorators import editor_required
+from courses.models import Course, Session
+from courses.views import course_page_context, session_page_context
+from participants import services
+from participants.forms import AttendanceRowForm, EnrolForm, WalkInForm, WithdrawForm
+from participants.models import Attendance, AttendanceStatus, Enrollment
+from participants.selectors import user_label
+
+
+def _messages_of(error: ValidationError) -> list[str]:
+    return [str(message) for message in error.messages]
+
+
+def _course_page(request, course, *, status=400, **extra):
+    return render(
+        request, "courses/course_detail.html", course_page_context(request, course, **extra), status=status
+    )
+
+
+def _back_to_course(course, query: str = ""):
+    url = reverse("course_detail", args=[course.pk])
+    if query:
+        url += "?" + urlencode({"q": query})
+    return redirect(f"{url}#enrolment")
+
+
+@require_POST
+@editor_required
+def enrol(request, course_pk: int):
+    course = get_object_or_404(Course, pk=course_pk)
+    form = EnrolForm(request.POST)
+    query = request.POST.get("q", "")
+    if form.is_valid():
+        official = form.cleaned_data["official"]
+        try:
+            services.enrollment_create(official=official, course=course, changed_by=request.user)
+        except ValidationError as error:
+            return _course_page(request, course, enrol_errors=_messages_of(error))
+        messages.success(request, _("%(official)s is now enrolled.") % {"official": official})
+        return _back_to_course(course, query)
+    return _course_page(request, course, enrol_errors=[e for errors in form.errors.values() for e in errors])
+
+
+@require_POST
+@editor_required
+def walk_in(request, course_pk: int):
+    """Create a new official and enrol them at once, from the course page."""
+    course = get_object_or_404(Course, pk=course_pk)
+    form = WalkInForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                official = services.official_create(changed_by=request.user, **form.cleaned_data)
+                services.enrollment_create(official=official, course=course, changed_by=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("%(official)s was added and enrolled.") % {"official": official})
+            return _back_to_course(course)
+    return _course_page(request, course, walk_in_form=form, walk_in_open=True)
+
+
+@require_POST
+@editor_required
+def withdraw(request, pk: int):
+    enrollment = get_object_or_404(Enrollment.objects.select_related("official", "course"), pk=pk)
+    form = WithdrawForm(request.POST)
+    if form.is_valid():
+        services.enrollment_withdraw(
+            enrollment=enrollment, reason=form.cleaned_data["reason"], changed_by=request.user
+        )
+        messages.success(
+            request,
+            _("%(official)s was withdrawn; the enrolment and its attendance stay in the record.")
+            % {"official": enrollment.official},
+        )
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return _back_to_course(enrollment.course)
+
+
+@require_POST
+@editor_required
+def reinstate(request, pk: int):
+    enrollment = get_object_or_404(Enrollment.objects.select_related("official", "course"), pk=pk)
+    services.enrollment_reinstate(enrollment=enrollment, changed_by=request.user)
+    messages.success(request, _("%(official)s is enrolled again.") % {"official": enrollment.official})
+    return _back_to_course(enrollment.course)
+
+
+# The register -------------------------------------------------------------------------------
+
+
+def row_payload(attendance: Attendance) -> dict:
+    return {
+        "status": attendance.status,
+        "status_label": str(AttendanceStatus(attendance.status).label),
+        "note": attendance.note,
+        "version": attendance.version,
+        "recorded_by": user_label(attendance.recorded_by),
+        "recorded_at": formats.date_format(timezone.localtime(attendance.recorded_at), "DATETIME_FORMAT"),
+    }
+
+
+def stale_message(attendance: Attendance, official) -> str:
+    status = str(AttendanceStatus(attendance.status).label)
+    if attendance.note:
+        status = f"{status} ({attendance.note})"
+    return _(
+        "Not saved: %(official)s was changed meanwhile by %(user)s at %(when)s to “%(status)s”. "
+        "The register now shows that value; choose again to change it."
+    ) % {
+        "official": official,
+        "user": user_label(attendance.recorded_by) or _("someone"),
+        "when": formats.date_format(timezone.localtime(attendance.recorded_at), "DATETIME_FORMAT"),
+        "status": status,
+    }
+
+
+def _session_enrollment(session: Session, enrollment_pk) -> Enrollment | None:
+    return (
+        Enrollment.objects.select_related("official")
+        .filter(pk=enrollment_pk, course_id=session.course_id)
+        .first()
+    )
+
+
+@require_POST
+@editor_required
+def register_row(request, pk: int, enrollment_pk: int):
+    """Save one row of the register (the page's script posts here row by row): JSON in reply."""
+    session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
+    enrollment = _session_enrollment(session, enrollment_pk)
+    if enrollment is None:
+        return JsonResponse(
+            {"ok": False, "message": _("This official is not enrolled in this session's course.")}, status=400
+        )
+    form = AttendanceRowForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse(
+            {
+                "ok": False,
+                "errors": {name: [str(e) for e in errors] for name, errors in form.errors.items()},
+                "message": " ".join(str(e) for errors in form.errors.values() for e in errors),
+            },
+            status=400,
+        )
+    try:
+        attendance, changed = services.attendance_record(
+            enrollment=enrollment,
+            session=session,
+            status=form.cleaned_data["status"],
+            note=form.cleaned_data["note"],
+            recorded_by=request.user,
+            expected_version=form.cleaned_data["version"],
+        )
+    except services.StaleAttendanceError as stale:
+        return JsonResponse(
+            {
+                "ok": False,
+                "stale": True,
+                "message": stale_message(stale.current, enrollment.official),
+                "row": row_payload(stale.current),
+            },
+            status=409,
+        )
+    except ValidationError as error:
+        return JsonResponse({"ok": False, "message": " ".join(_messages_of(error))}, status=400)
+    return JsonResponse({"ok": True, "changed": changed, "row": row_payload(attendance)})
+
+
+@require_POST
+@editor_required
+def register_submit(request, pk: int):
+    """The register's full-form fallback without JavaScript: every changed row in one post.
+
+    Bad input (an unknown status, an official of another course) saves nothing. A row changed
+    meanwhile by someone else is refused with the newer value; the other rows are saved.
+    """
+    session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
+    mark_all_present = "mark_all_present" in request.POST
+    ids = request.POST.getlist("row")
+    enrollments = {
+        str(e.pk): e
+        for e in Enrollment.objects.select_related("official").filter(
+            pk__in=[i for i in ids if i.isdigit()],
+            course_id=session.course_id,
+            status=Enrollment.Status.ENROLLED,
+        )
+    }
+    row_errors: dict[int, str] = {}
+    register_errors: list[str] = []
+    changes = []
+    foreign = [i for i in ids if i not in enrollments]
+    if foreign:
+        register_errors.append(
+            _(
+                "This register post names officials who are not enrolled in this session's course; "
+                "nothing was saved."
+            )
+        )
+    for enrollment_id, enrollment in enrollments.items():
+        status = request.POST.get(f"status-{enrollment_id}", "")
+        note = request.POST.get(f"note-{enrollment_id}", "").strip()
+        original_status = request.POST.get(f"orig-status-{enrollment_id}", "")
+        original_note = request.POST.get(f"orig-note-{enrollment_id}", "")
+        if mark_all_present and not status and not original_status:
+            status = AttendanceStatus.PRESENT
+        if not status:
+            if note and note != original_note:
+                row_errors[enrollment.pk] = _("Choose a status before writing a note.")
+            continue
+        if status not in AttendanceStatus.values:
+            row_errors[enrollment.pk] = _("“%(status)s” is not an attendance status.") % {"status": status}
+            continue
+        if len(note) > 500:
+            row_errors[enrollment.pk] = _("A note can have at most 500 characters.")
+            continue
+        if status == original_status and note == original_note:
+            continue
+        try:
+            version = int(request.POST.get(f"version-{enrollment_id}", "0"))
+        except ValueError:
+            version = -1
+        if version < 0:
+            row_errors[enrollment.pk] = _("This row's version is not valid; reload the register.")
+            continue
+        changes.append((enrollment, status, note, version))
+    if row_errors and not register_errors:
+        register_errors.append(_("Some rows have errors; nothing was saved. Correct them and save again."))
+    if register_errors:
+        return render(
+            request,
+            "courses/session_detail.html",
+            session_page_context(session, row_errors=row_errors, register_errors=register_errors),
+            status=400,
+        )
+    saved = 0
+    for enrollment, status, note, version in changes:
+        try:
+            _attendance, changed = services.attendance_record(
+                enrollment=enrollment,
+                session=session,
+                status=status,
+                note=note,
+                recorded_by=request.user,
+                expected_version=version,
+            )
+        except services.StaleAttendanceError as stale:
+            messages.warning(request, stale_message(stale.current, enrollment.official))
+        except ValidationError as error:
+            messages.error(request, f"{enrollment.official}: {' '.join(_messages_of(error))}")
+        else:
+            saved += changed
+    messages.success(request, _("Register saved: %(count)s rows changed.") % {"count": saved})
+    return redirect("session_detail", pk=session.pk)
