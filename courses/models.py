@@ -121,6 +121,29 @@ class Project(ReferenceRecordModel, TimeStampedModel):
         return self.short_title or self.title
 
 
+# Reminders (participants/reminders.py): hours before a session's start; the dispatcher only
+# looks this far ahead, so an offset can never exceed it.
+REMINDER_MAX_OFFSET_HOURS = 24 * 14
+
+
+def default_reminder_offsets() -> list[int]:
+    return [48, 2]
+
+
+def validate_reminder_offsets(value) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or not all(
+        isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= REMINDER_MAX_OFFSET_HOURS for h in value
+    ):
+        raise ValidationError(
+            _("Give a list of whole hours between 1 and %(max)s, e.g. [48, 2]."),
+            params={"max": REMINDER_MAX_OFFSET_HOURS},
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Each reminder time may appear only once."))
+
+
 class Course(ReferenceRecordModel, TimeStampedModel):
     """One course of a project's series. Unknown facts stay blank and are shown as unknown."""
 
@@ -159,6 +182,15 @@ class Course(ReferenceRecordModel, TimeStampedModel):
         null=True,
         blank=True,
         help_text=_("Share of held sessions to attend for completion; blank uses the portal default (0.75)."),
+    )
+    reminder_offsets_hours = models.JSONField(
+        _("reminder times (hours before each session)"),
+        default=default_reminder_offsets,
+        blank=True,
+        validators=[validate_reminder_offsets],
+        help_text=_(
+            "E-mail reminders go out this many hours before each session, e.g. [48, 2]; [] sends none."
+        ),
     )
 
     history = HistoricalRecords(bases=[HistoryWithIPAddress])

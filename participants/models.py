@@ -47,6 +47,12 @@ class Official(TimeStampedModel):
         _("preferred language"), max_length=2, choices=Language.choices, default=Language.KHMER
     )
     is_demo = models.BooleanField(_("synthetic demo data"), default=False, db_index=True)
+    reminders_opt_out_at = models.DateTimeField(
+        _("opted out of e-mail reminders at"),
+        null=True,
+        blank=True,
+        help_text=_("Set by the opt-out link in every reminder; the dispatcher sends nothing while set."),
+    )
 
     history = HistoricalRecords(bases=[HistoryWithIPAddress])
 
@@ -187,3 +193,74 @@ class Attendance(TimeStampedModel):
     @property
     def attended(self) -> bool:
         return self.status in (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+
+
+class ReminderDelivery(models.Model):
+    """The delivery ledger: one row per (official, session, kind, key), i.e. per e-mail that may go out.
+
+    participants/reminders.py relies on the unique constraint (two dispatchers or a task
+    delivered twice can never make a second row) and claims a row with a conditional UPDATE
+    before the message is handed to the mail server. `key` tells apart the reminders of one
+    session ("48h@202606011400": the offset and the start time it was computed for) and the
+    changes ("cancel", or the fingerprint of the new schedule for an update).
+    """
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("Reminder")
+        UPDATE = "update", _("Schedule change")
+        CANCELLATION = "cancellation", _("Cancellation")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+
+    official = models.ForeignKey(Official, on_delete=models.CASCADE, related_name="reminder_deliveries")
+    session = models.ForeignKey(
+        "courses.Session", on_delete=models.CASCADE, related_name="reminder_deliveries"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    key = models.CharField(_("key"), max_length=64)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    email = models.CharField(_("sent to"), max_length=254, blank=True)
+    language = models.CharField(_("language"), max_length=2, blank=True)
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["session", "kind", "key", "official"]
+        verbose_name = _("reminder delivery")
+        verbose_name_plural = _("reminder deliveries")
+        constraints = [
+            # Exactly once: the dispatcher's bulk insert (ignore_conflicts) relies on this.
+            models.UniqueConstraint(
+                fields=["official", "session", "kind", "key"], name="reminder_delivery_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["reminder", "update", "cancellation"]),
+                name="reminder_delivery_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sending", "sent", "failed", "skipped"]),
+                name="reminder_delivery_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="reminder_delivery_sent_has_time"
+            ),
+        ]
+        indexes = [
+            # The dispatcher's re-queue scan and the session panel read these.
+            models.Index(fields=["status", "queued_at"], name="reminder_delivery_status_q"),
+            models.Index(fields=["session", "status"], name="reminder_delivery_session"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.key} → {self.official_id} @ {self.session_id}: {self.status}"
