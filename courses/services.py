@@ -19,11 +19,14 @@ def session_create(*, course: Course, changed_by=None, **fields) -> Session:
 
 @transaction.atomic
 def session_update(*, session: Session, changed_by=None, **fields) -> Session:
+    # Read from the database: a ModelForm has already written the new values on `session`.
+    previous = Session.objects.filter(pk=session.pk).values(*_SCHEDULE_FIELDS).first() if session.pk else None
     for name, value in fields.items():
         setattr(session, name, value)
     session._history_user = changed_by
     session.full_clean()
     session.save()
+    _tell_reminders(session, previous)
     return session
 
 
@@ -32,12 +35,25 @@ def session_cancel(*, session: Session, reason: str = "", changed_by=None) -> Se
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.status == Session.Status.CANCELLED:
         return session
+    previous = {name: getattr(session, name) for name in _SCHEDULE_FIELDS}
     session.status = Session.Status.CANCELLED
     session.cancelled_at = timezone.now()
     session.cancellation_reason = reason
     session._history_user = changed_by
     session.save()
+    _tell_reminders(session, previous)
     return session
+
+
+# Reminders (issue 6): officials already reminded of a session get one update or cancellation
+# message per change, queued after commit by participants.reminders.
+_SCHEDULE_FIELDS = ("starts_at", "ends_at", "venue", "status")
+
+
+def _tell_reminders(session: Session, previous: dict | None) -> None:
+    from participants import reminders
+
+    reminders.session_saved(session=session, previous=previous)
 
 
 @transaction.atomic

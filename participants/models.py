@@ -264,3 +264,82 @@ class ReminderDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.key} → {self.official_id} @ {self.session_id}: {self.status}"
+
+
+class ImportBatch(models.Model):
+    """One uploaded file of officials, enrolments or attendance: its preview (the plan) and its outcome.
+
+    The plan is stored when the file is previewed; confirming applies exactly that plan in one
+    transaction (participants/imports/apply.py), so what a person read is what is written.
+    """
+
+    class Kind(models.TextChoices):
+        OFFICIALS = "officials", _("Officials")
+        ENROLMENTS = "enrolments", _("Enrolments")
+        ATTENDANCE = "attendance", _("Attendance (sign-in sheet)")
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed, not applied")
+        APPLIED = "applied", _("Applied")
+        FAILED = "failed", _("Failed, nothing changed")
+        DISCARDED = "discarded", _("Discarded")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PREVIEWED)
+    filename = models.CharField(_("file name"), max_length=255)
+    checksum = models.CharField(_("SHA-256 of the file"), max_length=64, db_index=True)
+    size = models.PositiveIntegerField(_("size in bytes"), default=0)
+    course = models.ForeignKey(
+        "courses.Course",
+        verbose_name=_("course"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    session = models.ForeignKey(
+        "courses.Session",
+        verbose_name=_("session"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    rows = models.JSONField(_("planned rows"), default=list, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("applied by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["officials", "enrolments", "attendance"]),
+                name="import_batch_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["previewed", "applied", "failed", "discarded"]),
+                name="import_batch_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="applied") | Q(applied_at__isnull=False),
+                name="import_batch_applied_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.filename} ({self.get_status_display()})"

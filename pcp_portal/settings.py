@@ -187,7 +187,21 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Reminders (participants/reminders.py): the dispatcher finds due reminders in the database;
+    # nothing waits in the broker with a long countdown.
+    "reminders-dispatch": {
+        "task": "participants.tasks.dispatch_reminders",
+        "schedule": env_int("REMINDER_DISPATCH_INTERVAL_SECONDS", 300, minimum=10),
+        "options": {"expires": env_int("REMINDER_DISPATCH_INTERVAL_SECONDS", 300, minimum=10)},
+    },
+}
+# A claimed reminder whose worker died is taken up again after this long; it must exceed the
+# longest SMTP conversation (EMAIL_TIMEOUT) and the longest retry back-off.
+REMINDER_CLAIM_TIMEOUT_SECONDS = env_int("REMINDER_CLAIM_TIMEOUT_SECONDS", 900, minimum=1)
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5, minimum=1)
+REMINDER_RETRY_BACKOFF_SECONDS = env_float("REMINDER_RETRY_BACKOFF_SECONDS", 30.0, minimum=0.0)
+REMINDER_RETRY_BACKOFF_MAX_SECONDS = env_float("REMINDER_RETRY_BACKOFF_MAX_SECONDS", 600.0, minimum=0.0)
 
 # Domain settings.
 PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0.0, maximum=1.0)
