@@ -15,4 +15,5 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("courses.urls")),
     path("", include("participants.urls")),
+    path("", include("participants.reminder_urls")),
 ]
