@@ -35,3 +35,28 @@ class SessionAdmin(SimpleHistoryAdmin):
     list_filter = ("status", "course", "is_demo")
     date_hierarchy = "starts_at"
     readonly_fields = ("created_at", "updated_at")
+
+
+# API access (issue 4): keys are created here or with `manage.py create_api_key`, shown once, and
+# revoked here; a revoked or expired key stops working on its next request.
+from rest_framework_api_key.admin import APIKeyModelAdmin  # noqa: E402
+
+from courses.models import APIAccessKey, DeletedRecord  # noqa: E402
+
+
+@admin.register(APIAccessKey)
+class APIAccessKeyAdmin(APIKeyModelAdmin):
+    list_display = (*APIKeyModelAdmin.list_display, "role")
+    list_filter = ("role", "revoked", "created")
+
+
+@admin.register(DeletedRecord)
+class DeletedRecordAdmin(admin.ModelAdmin):
+    list_display = ("resource", "object_id", "deleted_at")
+    list_filter = ("resource",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
     "ministries",
@@ -206,20 +207,41 @@ REMINDER_RETRY_BACKOFF_MAX_SECONDS = env_float("REMINDER_RETRY_BACKOFF_MAX_SECON
 # Domain settings.
 PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0.0, maximum=1.0)
 
+# The API (pcp_portal/api.py): keys as `Authorization: Bearer <key>` (or a portal session for the
+# browsable API), deny by default (each view names the roles that may read and write it),
+# keyset cursor pages, a request budget per key, one error format.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "pcp_portal.api.BearerAPIKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["pcp_portal.api.RolePermission"],
+    "DEFAULT_PAGINATION_CLASS": "pcp_portal.api.KeysetCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["pcp_portal.api.PerKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "1200/minute")},
+    "EXCEPTION_HANDLER": "pcp_portal.api.api_exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "courses.api.schema.PortalAutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PCP Portal API",
-    "DESCRIPTION": "Read and sync the UNIDO-Cambodia PCP capacity-building course data.",
+    "DESCRIPTION": "Read and sync the UNIDO-Cambodia PCP capacity-building course data. Send your key as "
+    "`Authorization: Bearer <key>`. Lists are cursor-paged in id order; `updated_since` plus the "
+    "`deleted` feed keep a partner's copy exact.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, and CSP allows it
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": [("scheduled", "Scheduled"), ("cancelled", "Cancelled")],
+        "EnrollmentStatusEnum": [("enrolled", "Enrolled"), ("withdrawn", "Withdrawn")],
+        "AttendanceStatusEnum": "participants.models.AttendanceStatus",
+    },
 }
 
 LOGGING = {

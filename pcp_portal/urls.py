@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("api/", include("courses.api.urls")),
     path("", include("courses.urls")),
     path("", include("participants.urls")),
     path("", include("participants.reminder_urls")),

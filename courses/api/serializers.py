@@ -1,0 +1,173 @@
+"""Representations of programmes, projects, courses and sessions; session input validation.
+
+Serializers validate and represent. Writes go through courses.services.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from courses.models import Course, DeletedRecord, Programme, Project, Session
+from pcp_portal.api import FastListSerializer, LinkField
+
+
+class PortalSerializer(serializers.ModelSerializer):
+    """Every resource: a stable `id`, its `url`, `updated_at`, and links to related objects."""
+
+    class Meta:
+        list_serializer_class = FastListSerializer
+
+
+class ProgrammeSerializer(PortalSerializer):
+    url = LinkField("programme-detail", source="pk")
+
+    class Meta(PortalSerializer.Meta):
+        model = Programme
+        fields = [
+            "id",
+            "url",
+            "name",
+            "short_name",
+            "country",
+            "start_year",
+            "end_year",
+            "joint_declaration_date",
+            "joint_declaration_place",
+            "signatories",
+            "focus_areas",
+            "cross_cutting_areas",
+            "revised_document_date",
+            "revised_focus_areas",
+            "revised_cross_cutting_areas",
+            "funding_partners",
+            "description",
+            "sources",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ProjectSerializer(PortalSerializer):
+    url = LinkField("project-detail", source="pk")
+    programme_url = LinkField("programme-detail", source="programme_id")
+
+    class Meta(PortalSerializer.Meta):
+        model = Project
+        fields = [
+            "id",
+            "url",
+            "programme",
+            "programme_url",
+            "title",
+            "short_title",
+            "unido_project_number",
+            "implementing_agency",
+            "national_partner",
+            "donor",
+            "partners",
+            "counterparts",
+            "start_date",
+            "end_date",
+            "budget_usd",
+            "description",
+            "sources",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class CourseSerializer(PortalSerializer):
+    url = LinkField("course-detail", source="pk")
+    project_url = LinkField("project-detail", source="project_id")
+
+    class Meta(PortalSerializer.Meta):
+        model = Course
+        fields = [
+            "id",
+            "url",
+            "project",
+            "project_url",
+            "number",
+            "title",
+            "topic",
+            "venue",
+            "start_date",
+            "end_date",
+            "partners",
+            "reported_participants",
+            "completion_threshold",
+            "description",
+            "sources",
+            "created_at",
+            "updated_at",
+        ]
+
+
+def _plausible_time(value: datetime.datetime | None) -> datetime.datetime | None:
+    if value is not None and not 2000 <= value.year <= 2100:
+        raise serializers.ValidationError(_("Give a time between the years 2000 and 2100."))
+    return value
+
+
+class SessionSerializer(PortalSerializer):
+    """A session. Staff create and update sessions; set `status` to `cancelled` to cancel one."""
+
+    url = LinkField("session-detail", source="pk")
+    course_url = LinkField("course-detail", source="course_id")
+    register_url = LinkField("session-register", source="pk")
+    starts_at = serializers.DateTimeField(required=False, allow_null=True, validators=[_plausible_time])
+    ends_at = serializers.DateTimeField(required=False, allow_null=True, validators=[_plausible_time])
+
+    class Meta(PortalSerializer.Meta):
+        model = Session
+        fields = [
+            "id",
+            "url",
+            "course",
+            "course_url",
+            "register_url",
+            "title",
+            "topic",
+            "starts_at",
+            "ends_at",
+            "venue",
+            "facilitators",
+            "status",
+            "cancelled_at",
+            "cancellation_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["cancelled_at", "created_at", "updated_at"]
+
+    def validate_course(self, course):
+        if self.instance is not None and course.pk != self.instance.course_id:
+            raise serializers.ValidationError(_("A session cannot move to another course."))
+        return course
+
+    def validate(self, attrs):
+        starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
+        ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
+        if ends_at is not None and starts_at is None:
+            raise serializers.ValidationError({"ends_at": [_("Give the start time too.")]})
+        if ends_at is not None and ends_at <= starts_at:
+            raise serializers.ValidationError({"ends_at": [_("A session must end after it starts.")]})
+        status = attrs.get("status")
+        if (
+            self.instance is not None
+            and self.instance.status == Session.Status.CANCELLED
+            and status == Session.Status.SCHEDULED
+        ):
+            raise serializers.ValidationError({"status": [_("A cancelled session cannot be rescheduled.")]})
+        if self.instance is None and status == Session.Status.CANCELLED:
+            raise serializers.ValidationError({"status": [_("A new session cannot start cancelled.")]})
+        return attrs
+
+
+class DeletedRecordSerializer(PortalSerializer):
+    class Meta(PortalSerializer.Meta):
+        model = DeletedRecord
+        fields = ["id", "resource", "object_id", "deleted_at"]

@@ -1,0 +1,180 @@
+"""Representations of officials, enrolments and attendance, and the input of API writes.
+
+Partners never see officials' e-mail or phone: their serializer does not have the fields.
+Serializers validate and represent; participants.services does every write.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from courses.api.serializers import PortalSerializer
+from courses.models import Course
+from participants.models import Attendance, Enrollment, Official
+from participants.services import validate_attendance_status
+from pcp_portal.api import LinkField
+
+MAX_VERSION = 2**31 - 1
+
+
+class OfficialSerializer(PortalSerializer):
+    """An official, with contact details (UNIDO officers and MIH staff)."""
+
+    url = LinkField("official-detail", source="pk")
+    ministry_url = LinkField("ministry-detail", source="ministry_id")
+
+    class Meta(PortalSerializer.Meta):
+        model = Official
+        fields = [
+            "id",
+            "url",
+            "family_name",
+            "given_name",
+            "name_km",
+            "sex",
+            "position",
+            "ministry",
+            "ministry_url",
+            "preferred_language",
+            "email",
+            "phone",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class PartnerOfficialSerializer(OfficialSerializer):
+    """An official as partners see them: without e-mail and phone."""
+
+    class Meta(OfficialSerializer.Meta):
+        fields = [name for name in OfficialSerializer.Meta.fields if name not in ("email", "phone")]
+
+
+class EnrollmentSerializer(PortalSerializer):
+    """An enrolment, with the ministry name and position the official had when enrolled."""
+
+    url = LinkField("enrollment-detail", source="pk")
+    official_url = LinkField("official-detail", source="official_id")
+    course_url = LinkField("course-detail", source="course_id")
+    ministry_url = LinkField("ministry-detail", source="ministry_id")
+
+    class Meta(PortalSerializer.Meta):
+        model = Enrollment
+        fields = [
+            "id",
+            "url",
+            "official",
+            "official_url",
+            "course",
+            "course_url",
+            "status",
+            "enrolled_on",
+            "withdrawn_at",
+            "withdrawal_reason",
+            "ministry",
+            "ministry_url",
+            "ministry_name_en",
+            "ministry_name_km",
+            "ministry_acronym",
+            "position",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class EnrollmentCreateSerializer(serializers.Serializer):
+    official = serializers.PrimaryKeyRelatedField(queryset=Official.objects.all())
+    course = serializers.PrimaryKeyRelatedField(queryset=Course.objects.all())
+    enrolled_on = serializers.DateField(required=False, help_text=_("Defaults to today."))
+
+    def validate_enrolled_on(self, value):
+        if not 2000 <= value.year <= 2100:
+            raise serializers.ValidationError(_("Give a date between the years 2000 and 2100."))
+        return value
+
+
+class EnrollmentUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Enrollment.Status.choices)
+    withdrawal_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class AttendanceSerializer(PortalSerializer):
+    url = LinkField("attendance-detail", source="pk")
+    session_url = LinkField("session-detail", source="session_id")
+    enrollment_url = LinkField("enrollment-detail", source="enrollment_id")
+    official = serializers.IntegerField(source="official_ref", read_only=True)
+    official_url = LinkField("official-detail", source="official_ref")
+    course = serializers.IntegerField(source="course_ref", read_only=True)
+
+    class Meta(PortalSerializer.Meta):
+        model = Attendance
+        fields = [
+            "id",
+            "url",
+            "session",
+            "session_url",
+            "enrollment",
+            "enrollment_url",
+            "official",
+            "official_url",
+            "course",
+            "status",
+            "note",
+            "recorded_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+def _attendance_status(value: str) -> str:
+    try:
+        return validate_attendance_status(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.message_dict["status"]) from None
+
+
+class RegisterEntrySerializer(serializers.Serializer):
+    official = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    status = serializers.CharField(max_length=10, validators=[_attendance_status])
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_VERSION,
+        help_text=_("The version you last saw (0: no row yet). If the row moved on since, you get 409."),
+    )
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    attendance = RegisterEntrySerializer(many=True, allow_empty=True)
+
+    def validate_attendance(self, entries):
+        seen = set()
+        errors = []
+        for entry in entries:
+            duplicate = entry["official"] in seen
+            seen.add(entry["official"])
+            errors.append({"official": [_("This official is listed twice.")]} if duplicate else {})
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return entries
+
+
+class RegisterRowSerializer(serializers.Serializer):
+    official = serializers.IntegerField()
+    enrollment = serializers.IntegerField()
+    attendance = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField(allow_null=True)
+    note = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class RegisterSerializer(serializers.Serializer):
+    session = serializers.IntegerField()
+    changed = serializers.IntegerField(help_text=_("Rows this request changed (0 for a repeat)."))
+    register = RegisterRowSerializer(many=True)

@@ -1,0 +1,213 @@
+"""API views of officials, enrolments, attendance and a session's register. Thin: writes call
+participants.services."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from courses.api.views import ID_PATTERN, SYNC_NOTE, ReadOnlyResource
+from courses.models import Session
+from participants import services
+from participants.api import serializers as api
+from participants.api.filters import AttendanceFilter, EnrollmentFilter, OfficialFilter
+from participants.models import Attendance, Enrollment, Official
+from pcp_portal.api import (
+    READERS,
+    WRITERS,
+    ETagRetrieveMixin,
+    StrictQueryParamsMixin,
+    sees_contact_details,
+)
+
+
+def _portal_user(request):
+    """The portal account behind a request, for history; None for an API key."""
+    return request.user if getattr(request.user, "pk", None) else None
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=gettext_lazy("List officials"),
+        description=SYNC_NOTE + " " + gettext_lazy("Partner keys get no `email` and `phone` fields."),
+    ),
+    retrieve=extend_schema(summary=gettext_lazy("One official")),
+)
+class OfficialViewSet(ReadOnlyResource):
+    queryset = Official.objects.all()
+    filterset_class = OfficialFilter
+
+    def get_serializer_class(self):
+        if sees_contact_details(self.request) or getattr(self, "swagger_fake_view", False):
+            return api.OfficialSerializer
+        return api.PartnerOfficialSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary=gettext_lazy("List enrolments"), description=SYNC_NOTE),
+    retrieve=extend_schema(summary=gettext_lazy("One enrolment")),
+    create=extend_schema(
+        summary=gettext_lazy("Enrol an official in a course (MIH staff)"),
+        request=api.EnrollmentCreateSerializer,
+        responses={201: api.EnrollmentSerializer},
+    ),
+    partial_update=extend_schema(
+        summary=gettext_lazy("Withdraw or reinstate an enrolment (MIH staff)"),
+        request=api.EnrollmentUpdateSerializer,
+        responses={200: api.EnrollmentSerializer},
+    ),
+)
+class EnrollmentViewSet(
+    StrictQueryParamsMixin, ETagRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
+    queryset = Enrollment.objects.all()
+    serializer_class = api.EnrollmentSerializer
+    filterset_class = EnrollmentFilter
+    api_read_roles = READERS
+    api_write_roles = WRITERS
+    lookup_value_regex = ID_PATTERN
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def create(self, request, *args, **kwargs):
+        data = api.EnrollmentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        enrollment = services.enrollment_create(changed_by=_portal_user(request), **data.validated_data)
+        return Response(self.get_serializer(enrollment).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        enrollment = self.get_object()
+        data = api.EnrollmentUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["status"] == Enrollment.Status.WITHDRAWN:
+            enrollment = services.enrollment_withdraw(
+                enrollment=enrollment,
+                reason=data.validated_data.get("withdrawal_reason", ""),
+                changed_by=_portal_user(request),
+            )
+        elif enrollment.status != Enrollment.Status.ENROLLED:
+            enrollment = services.enrollment_reinstate(
+                enrollment=enrollment, changed_by=_portal_user(request)
+            )
+        return Response(self.get_serializer(enrollment).data)
+
+
+def attendance_queryset():
+    """Attendance with its official and course as plain columns: one query, whatever the page size."""
+    return Attendance.objects.annotate(
+        official_ref=F("enrollment__official_id"), course_ref=F("session__course_id")
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary=gettext_lazy("List attendance"), description=SYNC_NOTE),
+    retrieve=extend_schema(summary=gettext_lazy("One attendance row")),
+)
+class AttendanceViewSet(ReadOnlyResource):
+    queryset = attendance_queryset()
+    serializer_class = api.AttendanceSerializer
+    filterset_class = AttendanceFilter
+
+
+def _register(session, *, changed: int) -> dict:
+    enrollments = Enrollment.objects.filter(course_id=session.course_id, status=Enrollment.Status.ENROLLED)
+    rows = {a.enrollment_id: a for a in Attendance.objects.filter(session=session)}
+    register = []
+    for enrollment in enrollments.order_by("official_id"):
+        attendance = rows.get(enrollment.pk)
+        register.append(
+            {
+                "official": enrollment.official_id,
+                "enrollment": enrollment.pk,
+                "attendance": attendance.pk if attendance else None,
+                "status": attendance.status if attendance else None,
+                "note": attendance.note if attendance else "",
+                "version": attendance.version if attendance else 0,
+            }
+        )
+    return {"session": session.pk, "changed": changed, "register": register}
+
+
+class SessionRegisterView(APIView):
+    """A session's register: every enrolled official and their attendance."""
+
+    api_read_roles = READERS
+    api_write_roles = WRITERS
+
+    def get_object(self, pk) -> Session:
+        return get_object_or_404(Session, pk=pk)
+
+    @extend_schema(summary=gettext_lazy("A session's register"), responses=api.RegisterSerializer)
+    def get(self, request, pk):
+        return Response(_register(self.get_object(pk), changed=0))
+
+    @extend_schema(
+        summary=gettext_lazy("Record a session's register (MIH staff)"),
+        description=gettext_lazy(
+            "Sets the status of each listed official at this session in one transaction. Idempotent: "
+            "sending the same list again changes nothing (`changed` is 0, versions stay). Officials "
+            "not listed keep their rows. If any entry is invalid, nothing is written."
+        ),
+        request=api.RegisterInputSerializer,
+        responses={
+            200: api.RegisterSerializer,
+            409: OpenApiResponse(description=gettext_lazy("A row changed since `version`; nothing written.")),
+        },
+    )
+    def put(self, request, pk):
+        session = self.get_object(pk)
+        data = api.RegisterInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entries = data.validated_data["attendance"]
+        if session.status == Session.Status.CANCELLED:
+            return Response(
+                {"session": [_("This session was cancelled; attendance cannot be recorded.")]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        enrollments = {
+            e.official_id: e
+            for e in Enrollment.objects.filter(
+                course_id=session.course_id, official_id__in=[entry["official"] for entry in entries]
+            )
+        }
+        errors = []
+        for entry in entries:
+            enrollment = enrollments.get(entry["official"])
+            if enrollment is None:
+                errors.append({"official": [_("This official is not enrolled in this session's course.")]})
+            elif enrollment.status != Enrollment.Status.ENROLLED:
+                errors.append({"official": [_("This official has withdrawn from the course.")]})
+            else:
+                errors.append({})
+        if any(errors):
+            return Response({"attendance": errors}, status=status.HTTP_400_BAD_REQUEST)
+        changed = 0
+        try:
+            with transaction.atomic():
+                for entry in entries:
+                    _row, did_change = services.attendance_record(
+                        enrollment=enrollments[entry["official"]],
+                        session=session,
+                        status=entry["status"],
+                        note=entry.get("note"),
+                        recorded_by=_portal_user(request),
+                        expected_version=entry.get("version"),
+                    )
+                    changed += did_change
+        except services.StaleAttendanceError as stale:
+            current = stale.current
+            return Response(
+                {
+                    "detail": _("The attendance of official %(official)s changed since you read it.")
+                    % {"official": current.enrollment.official_id},
+                    "current": {"status": current.status, "note": current.note, "version": current.version},
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(_register(session, changed=changed))

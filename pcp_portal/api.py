@@ -1,0 +1,448 @@
+"""The REST API's shared infrastructure: who is calling, what each role may do, paging, errors.
+
+Every API view (the apps' `api/` packages and any other endpoint under /api/v1/) gets these
+through REST_FRAMEWORK in settings: a key sent as `Authorization: Bearer <key>` (or a portal
+session for the browsable API), `RolePermission` (deny by default: a view names the roles that
+may read and write it), keyset cursor pagination, a throttle per key, and one error format.
+No domain lives here.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core import signing
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, serializers
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.pagination import BasePagination
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from courses import roles
+
+# --- authentication -----------------------------------------------------------------------------
+
+
+class APIKeyUser:
+    """The partner system behind a key, standing in for request.user (it is no portal account)."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+    is_superuser = False
+    is_staff = False
+    pk = None
+    id = None
+
+    def __init__(self, api_key) -> None:
+        self.api_key = api_key
+        self.role = api_key.role
+        self.username = f"api-key:{api_key.prefix}"
+
+    def __str__(self) -> str:
+        return f"{self.api_key.name} (API key {self.api_key.prefix})"
+
+    @property
+    def groups(self):
+        # A key holds no portal role (its API role is `role`): pages and templates see none.
+        from django.contrib.auth.models import Group
+
+        return Group.objects.none()
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return False
+
+    def has_perms(self, perms, obj=None) -> bool:
+        return False
+
+    def has_module_perms(self, app_label) -> bool:
+        return False
+
+
+class BearerAPIKeyAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <prefix>.<secret>`; only the key's SHA-512 hash is in the database.
+
+    Checked on every request, so a key revoked in the admin or past its expiry stops at once.
+    """
+
+    keyword = b"bearer"
+
+    def authenticate(self, request):
+        from courses.models import APIAccessKey
+
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed(_("Send the key as: Authorization: Bearer <key>."))
+        try:
+            key = parts[1].decode("ascii")
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(_("Invalid API key.")) from None
+        prefix, dot, _secret = key.partition(".")
+        api_key = APIAccessKey.objects.filter(prefix=prefix).first() if dot and prefix else None
+        if api_key is None or not api_key.is_valid(key):
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
+        if api_key.revoked:
+            raise exceptions.AuthenticationFailed(_("This API key has been revoked."))
+        if api_key.has_expired:
+            raise exceptions.AuthenticationFailed(_("This API key has expired."))
+        return APIKeyUser(api_key), api_key
+
+    def authenticate_header(self, request) -> str:
+        # Makes DRF answer 401 (not 403) to a request without credentials.
+        return 'Bearer realm="api"'
+
+
+# --- roles and permissions ----------------------------------------------------------------------
+
+READERS = (roles.PARTNER, roles.UNIDO_OFFICER, roles.MIH_STAFF)
+STAFF_READERS = (roles.UNIDO_OFFICER, roles.MIH_STAFF)
+WRITERS = (roles.MIH_STAFF,)
+
+
+def api_role(request) -> str | None:
+    """The caller's role: the key's role, or the strongest role of the logged-in user."""
+    user = getattr(request, "user", None)
+    if isinstance(user, APIKeyUser):
+        return user.role
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return roles.MIH_STAFF
+    held = roles.user_roles(user)
+    for role in (roles.MIH_STAFF, roles.UNIDO_OFFICER, roles.PARTNER):
+        if role in held:
+            return role
+    return None
+
+
+def sees_contact_details(request) -> bool:
+    return api_role(request) in STAFF_READERS
+
+
+class RolePermission(BasePermission):
+    """Deny by default. A view lists `api_read_roles` (GET, HEAD, OPTIONS) and `api_write_roles`.
+
+    A view that lists nothing is readable by UNIDO officers and MIH staff and writable by nobody.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        role = api_role(request)
+        if role is None:
+            if request.user and request.user.is_authenticated:
+                self.message = _("Your account has no role that may use the API.")
+            return False
+        if request.method in SAFE_METHODS:
+            allowed = getattr(view, "api_read_roles", STAFF_READERS)
+            self.message = _("Your role may not read this resource.")
+        else:
+            allowed = getattr(view, "api_write_roles", ())
+            self.message = (
+                _("Partner keys are read-only.")
+                if role == roles.PARTNER
+                else _("Your role may not change this resource.")
+            )
+        return role in allowed
+
+
+# --- throttling ---------------------------------------------------------------------------------
+
+
+class PerKeyRateThrottle(SimpleRateThrottle):
+    """One budget per API key (or per portal user, or per address when anonymous)."""
+
+    scope = "api"
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        if isinstance(user, APIKeyUser):
+            ident = f"key:{user.api_key.prefix}"
+        elif user and user.is_authenticated:
+            ident = f"user:{user.pk}"
+        else:
+            ident = f"addr:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+# --- pagination ---------------------------------------------------------------------------------
+
+
+class KeysetCursorPagination(BasePagination):
+    """Cursor pagination on the primary key: `WHERE id > last ORDER BY id LIMIT n+1`.
+
+    Ids never change and new rows get higher ids, so a partner paging through while staff log
+    attendance neither misses nor repeats a row, and a page deep in the list costs what the
+    first does (an index range scan, no OFFSET, no COUNT). Cursors are signed: an altered
+    cursor is refused with 400 instead of silently jumping somewhere else.
+    """
+
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    page_size = 100
+    max_page_size = 1000
+    _signer = signing.Signer(salt="pcp-portal.api.cursor")
+
+    def _page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("Give a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return size
+
+    def encode_cursor(self, position: int, *, before: bool) -> str:
+        return self._signer.sign_object({"b" if before else "a": position})
+
+    def decode_cursor(self, raw: str | None) -> tuple[int, bool] | None:
+        if raw is None:
+            return None
+        try:
+            data = self._signer.unsign_object(raw)
+            (direction, position), *rest = data.items()
+            if rest or direction not in ("a", "b") or type(position) is not int:
+                raise ValueError
+        except (signing.BadSignature, ValueError, TypeError, AttributeError):
+            raise exceptions.ValidationError(
+                {
+                    self.cursor_query_param: [
+                        _("This page cursor is invalid or was altered; follow the links as given.")
+                    ]
+                }
+            ) from None
+        return position, direction == "b"
+
+    @staticmethod
+    def _position(row) -> int:
+        return row["id"] if isinstance(row, dict) else row.pk
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        size = self._page_size(request)
+        cursor = self.decode_cursor(request.query_params.get(self.cursor_query_param))
+        self.next_position = self.previous_position = None
+        self.to_first = False
+        if cursor is None:
+            rows = list(queryset.order_by("pk")[: size + 1])
+            if len(rows) > size:
+                rows = rows[:size]
+                self.next_position = self._position(rows[-1])
+            return rows
+        position, before = cursor
+        if not before:
+            rows = list(queryset.filter(pk__gt=position).order_by("pk")[: size + 1])
+            if len(rows) > size:
+                rows = rows[:size]
+                self.next_position = self._position(rows[-1])
+            self.previous_position = self._position(rows[0]) if rows else position + 1
+            return rows
+        rows = list(queryset.filter(pk__lt=position).order_by("-pk")[: size + 1])
+        if len(rows) > size:
+            rows = rows[:size]
+            self.previous_position = self._position(rows[-1])
+        rows.reverse()
+        if rows:
+            self.next_position = self._position(rows[-1])
+        else:
+            self.to_first = True
+        return rows
+
+    def _link(self, position: int | None, *, before: bool) -> str | None:
+        url = self.request.build_absolute_uri()
+        if position is None:
+            if before or not self.to_first:
+                return None
+            return remove_query_param(url, self.cursor_query_param)
+        return replace_query_param(url, self.cursor_query_param, self.encode_cursor(position, before=before))
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "next": self._link(self.next_position, before=False),
+                "previous": self._link(self.previous_position, before=True),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {"next": link, "previous": link, "results": schema},
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": _("Opaque page cursor: follow the `next` and `previous` links."),
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": _("Rows per page, 1 to %(max)d (default %(default)d).")
+                % {"max": self.max_page_size, "default": self.page_size},
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
+    def get_allowed_query_params(self) -> set[str]:
+        return {self.cursor_query_param, self.page_size_query_param}
+
+
+# --- query parameters ---------------------------------------------------------------------------
+
+
+class StrictQueryParamsMixin:
+    """Refuses query parameters the view does not know (a typo like `updated_sinse` would
+    otherwise silently return everything)."""
+
+    extra_query_params: tuple[str, ...] = ()
+
+    def allowed_query_params(self) -> set[str]:
+        allowed = {api_settings.URL_FORMAT_OVERRIDE, *self.extra_query_params}
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is not None and getattr(self, "action", None) in ("list", None):
+            allowed |= set(filterset_class.base_filters)
+        paginator = getattr(self, "paginator", None)
+        if paginator is not None and getattr(self, "action", None) in ("list", None):
+            allowed |= paginator.get_allowed_query_params()
+        return allowed
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - self.allowed_query_params())
+        if unknown:
+            raise exceptions.ValidationError(
+                {
+                    name: [
+                        _("Unknown query parameter. Known here: %(known)s.")
+                        % {"known": ", ".join(sorted(self.allowed_query_params() - {None}))}
+                    ]
+                    for name in unknown
+                }
+            )
+
+
+# --- ETag on detail views -----------------------------------------------------------------------
+
+
+def weak_etag(instance, request) -> str:
+    """Cheap: the row's id and updated_at, and the role (partners see fewer fields)."""
+    stamp = int(instance.updated_at.timestamp() * 1_000_000)
+    return f'W/"{instance.pk}-{stamp}-{api_role(request) or "-"}"'
+
+
+class ETagRetrieveMixin:
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        etag = weak_etag(instance, request)
+        if_none_match = request.headers.get("If-None-Match", "")
+        if etag in [tag.strip() for tag in if_none_match.split(",")] or if_none_match.strip() == "*":
+            return Response(status=304, headers={"ETag": etag})
+        response = Response(self.get_serializer(instance).data)
+        response["ETag"] = etag
+        return response
+
+
+# --- serializer helpers -------------------------------------------------------------------------
+
+
+class LinkField(serializers.Field):
+    """The URL of a related object from its id, without a query and without reverse() per row."""
+
+    def __init__(self, view_name: str, **kwargs) -> None:
+        self.view_name = view_name
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        templates = self.context.setdefault("_link_templates", {})
+        template = templates.get(self.view_name)
+        if template is None:
+            from django.urls import reverse
+
+            request = self.context.get("request")
+            path = reverse(f"v1:{self.view_name}", kwargs={"pk": 999999999})
+            base = request.build_absolute_uri(path) if request is not None else path
+            template = templates[self.view_name] = base.replace("999999999", "{}")
+        return template.format(value)
+
+
+class FastListSerializer(serializers.ListSerializer):
+    """Lists of plain fields without DRF's per-field machinery: strings, numbers and booleans are
+    copied as they are; only fields that transform (dates, links, nested) call to_representation."""
+
+    _PLAIN = (
+        serializers.CharField,
+        serializers.IntegerField,
+        serializers.BooleanField,
+        serializers.ChoiceField,
+        serializers.EmailField,
+    )
+
+    def to_representation(self, data):
+        iterable = data.all() if hasattr(data, "all") else data
+        plan = []
+        for field in self.child._readable_fields:
+            if isinstance(field, serializers.PrimaryKeyRelatedField):
+                # The foreign key's column, as DRF's own pk-only optimisation reads it: no query per row.
+                *path, last = field.source_attrs
+                plan.append((field.field_name, [*path, f"{last}_id"], None))
+                continue
+            plain = isinstance(field, self._PLAIN)
+            plan.append((field.field_name, field.source_attrs, None if plain else field.to_representation))
+        rows = []
+        for instance in iterable:
+            row = {}
+            for name, attrs, convert in plan:
+                value = instance
+                for attr in attrs:
+                    value = getattr(value, attr) if value is not None else None
+                if convert is not None and value is not None:
+                    value = convert(value)
+                row[name] = value
+            rows.append(row)
+        return rows
+
+
+# --- errors and schema --------------------------------------------------------------------------
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, plus: a service's Django ValidationError becomes a 400 with field messages."""
+    # Imported here: rest_framework.views reads the settings that name this module.
+    from rest_framework.views import exception_handler
+
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=serializers.as_serializer_error(exc))
+    return exception_handler(exc, context)
+
+
+def parse_timestamp_bounds(value: datetime.datetime) -> datetime.datetime:
+    """Timestamps the database can hold in every supported backend (years 1900 to 9000)."""
+    if not 1900 <= value.year <= 9000:
+        raise DjangoValidationError(_("Give a timestamp between the years 1900 and 9000."))
+    return value
