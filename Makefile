@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format deps dev-deps clean-var
+.PHONY: run test lint format deps dev-deps clean-var backup restore
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -57,6 +57,15 @@ format: $(VENV)/.dev-deps
 test: $(VENV)/.dev-deps lint
 	DEBUG=0 SECRET_KEY=makemigrations-check $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Backups against DATABASE_URL (pg_dump custom format) or the embedded SQLite (its backup API).
+# `make backup [FILE=path]`; `make restore FILE=path` replaces every row of the database.
+backup: $(VENV)/.deps var/secret_key
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/python manage.py backup_database $(if $(FILE),--output "$(FILE)")
+
+restore: $(VENV)/.deps var/secret_key
+	@test -n "$(FILE)" || { echo "make restore FILE=path/to/backup"; exit 2; }
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/python manage.py restore_database "$(FILE)" --yes
 
 clean-var:
 	rm -rf var

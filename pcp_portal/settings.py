@@ -7,6 +7,7 @@ DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and Redis.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -51,23 +52,35 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
+    "pcp_portal.apps.PortalConfig",
     "ministries",
     "courses",
     "participants",
 ]
 
 MIDDLEWARE = [
+    "pcp_portal.health.HealthCheckMiddleware",
+    "pcp_portal.middleware.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "pcp_portal.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: it turns a lock-out into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pcp_portal.urls"
@@ -244,11 +257,109 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+
+# --- Production hardening (issue 8): log-in protection, CSP, sessions, limits, logs ---------------
+
+# django-axes locks the PAIR of username and address after repeated failures, so one person
+# guessing cannot lock out a whole ministry behind one shared internet address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed log-in kept for the audit view
+AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = 1000
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# The client's address: REMOTE_ADDR, or with PCP_PROXY_COUNT trusted proxies in front, the
+# address those proxies saw (pcp_portal.middleware.client_ip); history rows use the same.
+PCP_PROXY_COUNT = env_int("PCP_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "pcp_portal.middleware.client_ip"
+
+# Sessions end after inactivity and, whatever the activity, after an absolute lifetime
+# (pcp_portal.middleware.SessionLifetimeMiddleware); the cookie ends with the browser.
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60, minimum=60)
+SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 60 * 60 * 12, minimum=300)
+SESSION_COOKIE_AGE = min(SESSION_COOKIE_AGE, SESSION_ABSOLUTE_TIMEOUT)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "django.views.csrf.csrf_failure"
+
+# Optional TOTP second factor (django-otp): a staff or admin account that has confirmed a
+# device must give a one-time code at log-in. OTP_REQUIRED_FOR_ADMIN makes it compulsory for
+# the admin site.
+OTP_TOTP_ISSUER = "PCP Portal"
+OTP_REQUIRED_FOR_ADMIN = env_bool("OTP_REQUIRED_FOR_ADMIN", False)
+
+# Content-Security-Policy (django-csp 4): no inline script or style anywhere, no frames.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if env_str("CSP_REPORT_URI"):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [env_str("CSP_REPORT_URI")]
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+
+# Bounded requests: bodies, uploads, form fields and query strings (pcp_portal.middleware).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 5000, minimum=100)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+PCP_MAX_REQUEST_BODY = env_int("PCP_MAX_REQUEST_BODY", 20 * 1024 * 1024, minimum=1024)
+PCP_MAX_QUERY_STRING = env_int("PCP_MAX_QUERY_STRING", 2048, minimum=256)
+PCP_MAX_WORKBOOK_UNCOMPRESSED = env_int("PCP_MAX_WORKBOOK_UNCOMPRESSED", 50 * 1024 * 1024, minimum=1024)
+
+# A cache shared by every gunicorn worker (throttles) when one is configured.
+if env_str("CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("CACHE_URL"),
+        }
+    }
+
+# DRF: authenticated by default (above) and throttled; the API's paginators cap page sizes.
+REST_FRAMEWORK.setdefault(
+    "DEFAULT_THROTTLE_CLASSES",
+    ["rest_framework.throttling.AnonRateThrottle", "rest_framework.throttling.UserRateThrottle"],
+)
+REST_FRAMEWORK.setdefault(
+    "DEFAULT_THROTTLE_RATES",
+    {"anon": env_str("API_THROTTLE_ANON", "60/minute"), "user": env_str("API_THROTTLE_USER", "2000/minute")},
+)
+
+# Structured JSON logs on stdout; user-supplied values cannot forge a line (pcp_portal.logging).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "json": {"()": "pcp_portal.logging.JsonFormatter"},
+        "plain": {
+            "()": "pcp_portal.logging.EscapingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "plain" if env_str("LOG_FORMAT", "json") == "plain" else "json",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -6,10 +6,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from courses import views as course_views
+from pcp_portal import audit, health, two_factor
 
 urlpatterns = [
     path("", course_views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", two_factor.LoginView.as_view(), name="login"),
+    path("accounts/two-factor/", two_factor.two_factor_setup, name="two_factor"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("audit/", audit.audit_log, name="audit_log"),
+    path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path(settings.ADMIN_URL, admin.site.urls),

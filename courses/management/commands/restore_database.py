@@ -1,0 +1,82 @@
+"""`manage.py restore_database FILE --yes`: replace the whole database with a backup.
+
+PostgreSQL: pg_restore --clean --if-exists in one transaction (all or nothing).
+SQLite: SQLite's backup API copies the file over the live database.
+The file is checked first: a file that is not a backup of this kind changes nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from courses.management.commands.backup_database import PG_TIMEOUT, pg_environment
+
+PG_MAGIC = b"PGDMP"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class Command(BaseCommand):
+    help = "Replace the whole database with a backup made by backup_database (asks for --yes)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file")
+        parser.add_argument("--yes", action="store_true", help="confirm that the current data are replaced")
+        parser.add_argument("--database", default="default")
+
+    def handle(self, *args, file, yes=False, database="default", **options):
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"No backup file at {path}.")
+        connection = connections[database]
+        vendor = connection.vendor
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+        expected = PG_MAGIC if vendor == "postgresql" else SQLITE_MAGIC
+        if not head.startswith(expected):
+            kind = "a pg_dump custom-format file" if vendor == "postgresql" else "an SQLite database"
+            raise CommandError(f"{path} is not {kind}; nothing was changed.")
+        if not yes:
+            raise CommandError("Restoring replaces every row of the current database: add --yes to confirm.")
+        if vendor == "postgresql":
+            self._pg_restore(connection, path)
+        elif vendor == "sqlite":
+            self._sqlite_restore(connection, path)
+        else:
+            raise CommandError(f"Restoring a {vendor} database is not supported.")
+        self.stdout.write(f"Restored the {vendor} database from {path}.")
+
+    def _pg_restore(self, connection, path: Path) -> None:
+        db = connection.settings_dict
+        connection.close()  # our own session must not hold locks on the tables being replaced
+        command = [
+            "pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
+            "--single-transaction", "--exit-on-error", f"--dbname={db['NAME']}", str(path),
+        ]  # fmt: skip
+        try:
+            result = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
+                command,
+                env=pg_environment(db),
+                capture_output=True,
+                text=True,
+                timeout=PG_TIMEOUT,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise CommandError("pg_restore is not installed (apt-get install postgresql-client).") from None
+        if result.returncode != 0:
+            raise CommandError(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")
+
+    def _sqlite_restore(self, connection, path: Path) -> None:
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            if source.execute("PRAGMA integrity_check").fetchone() != ("ok",):
+                raise CommandError(f"{path} is a damaged SQLite file; nothing was changed.")
+            connection.ensure_connection()
+            source.backup(connection.connection)
+        finally:
+            source.close()

@@ -1,0 +1,79 @@
+"""Health checks for the compose health checks and load balancers.
+
+/healthz answers as long as the process serves requests; /readyz also checks that the database
+and the Celery broker are reachable, and answers 503 naming what is not.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+BROKER_TIMEOUT = 3
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:  # any failure means "not ready"; the reason goes to the log
+        logger.warning("readyz: database unreachable", exc_info=True)
+        return False
+
+
+def _broker_ok() -> bool:
+    from pcp_portal.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+        return True
+    except Exception:
+        logger.warning("readyz: broker unreachable", exc_info=True)
+        return False
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    ready = all(checks.values())
+    return JsonResponse(
+        {
+            "status": "ok" if ready else "unavailable",
+            "checks": {k: "ok" if v else "down" for k, v in checks.items()},
+        },
+        status=200 if ready else 503,
+    )
+
+
+class HealthCheckMiddleware:
+    """Answers /healthz and /readyz before host validation and the HTTPS redirect.
+
+    Container health checks and load balancers call the process by its internal address over
+    plain HTTP; ALLOWED_HOSTS and SECURE_SSL_REDIRECT would otherwise refuse them. Nothing but
+    these two read-only answers is served this way.
+    """
+
+    PATHS = {"/healthz": healthz, "/readyz": readyz}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        view = self.PATHS.get(request.path_info)
+        if view is not None:
+            return view(request)
+        return self.get_response(request)
