@@ -1,0 +1,54 @@
+"""Small builders for the reminder tests: a course with enrolled officials and a dated session."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from participants.services import enrollment_create
+from tests.factories import CourseFactory, OfficialFactory, SessionFactory
+
+
+def course_with_officials(*languages: str, **course_fields):
+    course = CourseFactory(**course_fields)
+    officials = [OfficialFactory(preferred_language=lang) for lang in languages]
+    for official in officials:
+        enrollment_create(official=official, course=course)
+    return course, officials
+
+
+def session_in(course, hours: float, **fields):
+    starts = timezone.now() + datetime.timedelta(hours=hours)
+    return SessionFactory(
+        course=course, starts_at=starts, ends_at=starts + datetime.timedelta(hours=3), **fields
+    )
+
+
+def parse_ics(text: str) -> dict:
+    """A strict reading of what RFC 5545 asks of our file; returns the VEVENT's properties."""
+    assert text.endswith("\r\n")
+    physical = text[:-2].split("\r\n")
+    assert all(len(line.encode()) <= 75 for line in physical), "a line is longer than 75 octets"
+    lines: list[str] = []
+    for line in physical:
+        if line.startswith(" "):
+            lines[-1] += line[1:]
+        else:
+            lines.append(line)
+    assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
+    assert "VERSION:2.0" in lines and any(line.startswith("PRODID:") for line in lines)
+    begin, end = lines.index("BEGIN:VEVENT"), lines.index("END:VEVENT")
+    props = dict(line.split(":", 1) for line in lines[begin + 1 : end])
+    for required in ("UID", "DTSTAMP", "DTSTART"):
+        assert required in props, f"VEVENT without {required}"
+    props["METHOD"] = next(line.split(":", 1)[1] for line in lines if line.startswith("METHOD:"))
+    return props
+
+
+def ics_of(message) -> str:
+    for part in message.iter_attachments():
+        if part.get_content_type() == "text/calendar":
+            content = part.get_content()
+            return content if isinstance(content, str) else content.decode()
+    raise AssertionError("no text/calendar attachment")

@@ -1,0 +1,173 @@
+"""Claim, send, complete: one e-mail per ledger row, against a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from participants import reminders
+from participants.models import ReminderDelivery
+from tests.factories import OfficialFactory
+
+from .helpers import course_with_officials, ics_of, parse_ics, session_in
+
+pytestmark = pytest.mark.django_db
+
+Status = ReminderDelivery.Status
+
+
+def _one_row(language="km", hours=40, **official_fields):
+    course, (official,) = course_with_officials(language)
+    if official_fields:
+        for name, value in official_fields.items():
+            setattr(official, name, value)
+        official.save()
+    session = session_in(course, hours)
+    result = reminders.dispatch(enqueue=lambda _id: None)
+    assert result.created == 1
+    return ReminderDelivery.objects.get(session=session, official=official)
+
+
+def test_a_reminder_is_sent_once_however_often_it_is_delivered(smtp_server):
+    row = _one_row()
+
+    assert reminders.deliver(row.pk).outcome == reminders.Outcome.SENT
+    assert reminders.deliver(row.pk).outcome == reminders.Outcome.NOT_CLAIMED
+    assert reminders.deliver(row.pk).outcome == reminders.Outcome.NOT_CLAIMED
+
+    assert len(smtp_server.messages) == 1
+    row.refresh_from_db()
+    assert row.status == Status.SENT and row.sent_at and row.attempts == 1
+
+
+def test_a_khmer_reader_gets_khmer_text_phnom_penh_time_and_a_valid_calendar_file(smtp_server):
+    row = _one_row("km")
+    reminders.deliver(row.pk)
+
+    (message,) = smtp_server.messages
+    assert str(message["Subject"]).strip().startswith("ការរំលឹក៖")
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    local = timezone.localtime(row.session.starts_at)
+    assert "ម៉ោងភ្នំពេញ" in text and f"{local:%H:%M}".translate(reminders.KHMER_DIGITS) in text
+    assert 'lang="km"' in html and row.session.venue in html
+    event = parse_ics(ics_of(message))
+    assert event["DTSTART"] == row.session.starts_at.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    assert event["UID"].startswith(f"session-{row.session_id}@") and event["METHOD"] == "PUBLISH"
+
+
+def test_an_english_reader_gets_english_text_and_an_opt_out_link_that_works(smtp_server, client):
+    row = _one_row("en")
+    reminders.deliver(row.pk)
+
+    (message,) = smtp_server.messages
+    assert str(message["Subject"]).strip().startswith("Reminder: ")
+    text = message.get_body(("plain",)).get_content()
+    assert "Phnom Penh time" in text and row.session.course.title in text
+    link = next(line for line in text.splitlines() if "/reminders/opt-out/" in line)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    assert client.post("/" + path).status_code == 200
+    row.official.refresh_from_db()
+    assert row.official.reminders_opt_out_at is not None
+
+
+def test_a_refusal_with_a_4xx_reply_is_retried_and_the_message_is_sent_once(smtp_server, settings):
+    settings.REMINDER_MAX_ATTEMPTS = 3
+    smtp_server.script = ["451 4.3.0 Try again later"]
+    row = _one_row()
+
+    first = reminders.deliver(row.pk)
+    assert first.outcome == reminders.Outcome.RETRY and first.retry_in > 0
+    row.refresh_from_db()
+    assert row.status == Status.PENDING and "451" in row.reason
+    assert reminders.deliver(row.pk).outcome == reminders.Outcome.SENT
+
+    assert len(smtp_server.messages) == 1 and smtp_server.refusals == 1
+    row.refresh_from_db()
+    assert row.status == Status.SENT and row.attempts == 2 and row.reason == ""
+
+
+def test_a_server_that_always_refuses_leaves_the_row_failed_after_the_last_try(smtp_server, settings):
+    settings.REMINDER_MAX_ATTEMPTS = 3
+    smtp_server.always = "421 4.7.0 Too busy"
+    row = _one_row()
+
+    outcomes = [reminders.deliver(row.pk).outcome for _ in range(4)]
+
+    assert outcomes == ["retry", "retry", "failed", "not claimed"]
+    row.refresh_from_db()
+    assert row.status == Status.FAILED and row.attempts == 3
+    assert "421" in row.reason and "gave up after 3 tries" in row.reason
+    assert smtp_server.messages == []
+
+
+def test_a_permanent_5xx_refusal_is_not_retried(smtp_server):
+    smtp_server.always = "550 5.1.1 No such mailbox"
+    row = _one_row()
+
+    assert reminders.deliver(row.pk).outcome == reminders.Outcome.FAILED
+    row.refresh_from_db()
+    assert row.status == Status.FAILED and row.attempts == 1 and "550" in row.reason
+    assert smtp_server.refusals == 1
+
+
+def test_a_mail_server_that_is_down_is_a_transient_failure(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    row = _one_row()
+
+    result = reminders.deliver(row.pk)
+
+    assert result.outcome == reminders.Outcome.RETRY and "Could not talk to the mail server" in result.detail
+
+
+def test_a_worker_dying_after_the_server_accepted_sends_again_with_the_same_message_id(
+    smtp_server, settings, monkeypatch
+):
+    """The SMTP gap: we chose AT LEAST ONCE (see participants/reminders.py)."""
+    row = _one_row()
+    real_finish = reminders._finish
+
+    def die_before_recording_sent(delivery_id, token, **fields):
+        if fields.get("status") == Status.SENT:
+            raise SystemExit("worker killed")  # what a SIGKILL right after "250" leaves behind
+        return real_finish(delivery_id, token, **fields)
+
+    monkeypatch.setattr(reminders, "_finish", die_before_recording_sent)
+    with pytest.raises(SystemExit):
+        reminders.deliver(row.pk)
+    monkeypatch.setattr(reminders, "_finish", real_finish)
+    row.refresh_from_db()
+    assert row.status == Status.SENDING and len(smtp_server.messages) == 1
+
+    # While the claim is fresh nobody else may take it; after the timeout the dispatcher re-queues it.
+    assert reminders.deliver(row.pk).outcome == reminders.Outcome.NOT_CLAIMED
+    later = timezone.now() + datetime.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS + 1)
+    assert row.pk in reminders.dispatch(now=later, enqueue=lambda _id: None).queued_ids
+    ReminderDelivery.objects.filter(pk=row.pk).update(claimed_at=timezone.now() - datetime.timedelta(hours=1))
+    assert reminders.deliver(row.pk).outcome == reminders.Outcome.SENT
+
+    first, second = smtp_server.messages
+    assert first["Message-ID"] == second["Message-ID"] == f"<reminder-{row.pk}@127.0.0.1>"
+
+
+def test_an_official_who_lost_the_address_after_dispatch_is_skipped_with_the_reason(smtp_server):
+    row = _one_row()
+    OfficialFactory._meta.model.objects.filter(pk=row.official_id).update(email="")
+
+    assert reminders.deliver(row.pk).outcome == reminders.Outcome.SKIPPED
+    row.refresh_from_db()
+    assert row.status == Status.SKIPPED and row.reason == reminders.REASON_NO_EMAIL
+    assert smtp_server.messages == []
+
+
+def test_the_back_off_grows_exponentially_and_stays_below_the_visibility_timeout(settings):
+    settings.REMINDER_RETRY_BACKOFF_SECONDS = 30
+    settings.REMINDER_RETRY_BACKOFF_MAX_SECONDS = 600
+    assert [reminders.backoff_seconds(n) for n in (1, 2, 3, 4, 10)] == [30, 60, 120, 240, 600]
+    assert (
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+        > settings.REMINDER_RETRY_BACKOFF_MAX_SECONDS
+    )
