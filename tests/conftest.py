@@ -198,3 +198,13 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOT_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _role_groups_for_browser_tests(request):
+    """Transactional (browser) tests flush every table, the role groups a migration made too: remake them."""
+    if request.node.get_closest_marker("browser") is None:
+        return
+    request.getfixturevalue("transactional_db")
+    for role in roles.ROLES:
+        Group.objects.get_or_create(name=role)
