@@ -154,13 +154,14 @@ class RegisterInputSerializer(serializers.Serializer):
     attendance = RegisterEntrySerializer(many=True, allow_empty=True)
 
     def validate_attendance(self, entries):
+        # Errors are keyed by the entry's position, as DRF reports the entries' own field errors.
         seen = set()
-        errors = []
-        for entry in entries:
-            duplicate = entry["official"] in seen
+        errors = {}
+        for index, entry in enumerate(entries):
+            if entry["official"] in seen:
+                errors[index] = {"official": [_("This official is listed twice.")]}
             seen.add(entry["official"])
-            errors.append({"official": [_("This official is listed twice.")]} if duplicate else {})
-        if any(errors):
+        if errors:
             raise serializers.ValidationError(errors)
         return entries
 

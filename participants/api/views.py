@@ -176,16 +176,14 @@ class SessionRegisterView(APIView):
                 course_id=session.course_id, official_id__in=[entry["official"] for entry in entries]
             )
         }
-        errors = []
-        for entry in entries:
+        errors = {}  # keyed by the entry's position, as DRF reports the entries' field errors
+        for index, entry in enumerate(entries):
             enrollment = enrollments.get(entry["official"])
             if enrollment is None:
-                errors.append({"official": [_("This official is not enrolled in this session's course.")]})
+                errors[index] = {"official": [_("This official is not enrolled in this session's course.")]}
             elif enrollment.status != Enrollment.Status.ENROLLED:
-                errors.append({"official": [_("This official has withdrawn from the course.")]})
-            else:
-                errors.append({})
-        if any(errors):
+                errors[index] = {"official": [_("This official has withdrawn from the course.")]}
+        if errors:
             return Response({"attendance": errors}, status=status.HTTP_400_BAD_REQUEST)
         changed = 0
         try:

@@ -92,7 +92,7 @@ def world(db):
         ),
     ]
     enrollments = [EnrollmentFactory(official=o, course=course_a) for o in officials]
-    outsider = OfficialFactory(family_name="Lim", given_name="Pisey", ministry=misti)
+    outsider = OfficialFactory(family_name="Lim", given_name="Pisey", name_km="លីម ពិសី", ministry=misti)
     EnrollmentFactory(official=outsider, course=course_b)
     attendance = [
         AttendanceFactory(enrollment=enrollments[0], session=sessions[0], status=AttendanceStatus.PRESENT),
