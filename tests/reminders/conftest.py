@@ -102,7 +102,6 @@ def celery_broker(redis_url):
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
     app._pool = None
     yield client
-    app.pool.force_close_all()
     app.conf.broker_url, app.conf.broker_transport_options = old
     app._pool = None
     client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
