@@ -219,6 +219,10 @@ REMINDER_RETRY_BACKOFF_MAX_SECONDS = env_float("REMINDER_RETRY_BACKOFF_MAX_SECON
 
 # Domain settings.
 PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0.0, maximum=1.0)
+# Imports of officials, enrolments and sign-in sheets (participants/imports): the largest file
+# accepted, and the most data rows one file may hold (ministry files have 20 to 500).
+PCP_IMPORT_MAX_BYTES = env_int("PCP_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+PCP_IMPORT_MAX_ROWS = env_int("PCP_IMPORT_MAX_ROWS", 5000, minimum=10)
 
 # The API (pcp_portal/api.py): keys as `Authorization: Bearer <key>` (or a portal session for the
 # browsable API), deny by default (each view names the roles that may read and write it),

@@ -22,5 +22,6 @@ urlpatterns = [
     path("api/", include("courses.api.urls")),
     path("", include("courses.urls")),
     path("", include("participants.urls")),
+    path("imports/", include("participants.imports.urls")),
     path("", include("participants.reminder_urls")),
 ]

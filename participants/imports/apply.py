@@ -1,0 +1,219 @@
+"""Confirming an import: exactly the previewed plan, in one transaction, or nothing at all.
+
+Each row is written through participants.services, so every created or changed row gets its
+history entry with the importing user. If anything differs from what the preview read (an
+official's field changed, an e-mail was taken, an attendance row moved on), the whole import
+is rolled back and the batch is marked failed with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from courses.models import Session
+from ministries.models import Ministry
+from participants import services
+from participants.imports.plan import CREATE, DECIDE, ERROR, SKIP, UPDATE
+from participants.models import Enrollment, ImportBatch, Official
+
+
+class ImportRefused(Exception):
+    """The batch cannot be applied (errors, undecided rows, applied already, or stale)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+NEW = "new"
+
+
+def undecided_rows(batch: ImportBatch, decisions: dict[int, str]) -> list[int]:
+    return [
+        row["line"]
+        for index, row in enumerate(batch.rows)
+        if row["action"] == DECIDE and not _valid_decision(row, decisions.get(index))
+    ]
+
+
+def _valid_decision(row: dict, choice: str | None) -> bool:
+    if choice in (SKIP,):
+        return True
+    if choice == NEW:
+        return bool(row.get("create"))
+    return choice is not None and any(str(c["id"]) == choice for c in row.get("candidates", []))
+
+
+def _resolve_decision(row: dict, choice: str) -> dict:
+    """The row as if the preview had been certain: the chosen candidate, a new official, or skip."""
+    if choice == SKIP:
+        return {**row, "action": SKIP, "reason": _("Skipped by the person who confirmed.")}
+    if choice == NEW:
+        return {**row, "action": CREATE, "official": None}
+    candidate = next(c for c in row["candidates"] if str(c["id"]) == choice)
+    resolved = {**row, "official": candidate["id"], "label": candidate["label"], "create": None}
+    if "attendance" in candidate or candidate.get("action") in (CREATE, UPDATE, SKIP):
+        resolved.update(
+            action=candidate.get("action", SKIP),
+            attendance=candidate.get("attendance"),
+            changes=candidate.get("changes", {}),
+        )
+    elif "changes" in candidate:
+        resolved.update(action=UPDATE if candidate["changes"] else SKIP, changes=candidate["changes"])
+    else:
+        resolved.update(action=CREATE)  # enrolments: enrol the chosen official
+    return resolved
+
+
+def apply_import(*, batch: ImportBatch, user, decisions: dict[int, str] | None = None) -> ImportBatch:
+    decisions = decisions or {}
+    try:
+        with transaction.atomic():
+            locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            if locked.status != ImportBatch.Status.PREVIEWED:
+                raise ImportRefused(
+                    _("This import is already %(status)s; upload the file again to import it.")
+                    % {"status": locked.get_status_display().lower()}
+                )
+            errors = [row["line"] for row in locked.rows if row["action"] == ERROR]
+            if errors:
+                raise ImportRefused(
+                    _(
+                        "Nothing was imported: %(count)s row(s) are in error (lines %(lines)s). Correct the "
+                        "file and upload it again."
+                    )
+                    % {"count": len(errors), "lines": ", ".join(map(str, errors[:20]))}
+                )
+            waiting = undecided_rows(locked, decisions)
+            if waiting:
+                raise ImportRefused(
+                    _("Choose who is meant on lines %(lines)s before confirming.")
+                    % {"lines": ", ".join(map(str, waiting[:20]))}
+                )
+            rows = [
+                _resolve_decision(row, decisions[index]) if row["action"] == DECIDE else row
+                for index, row in enumerate(locked.rows)
+            ]
+            done = _write(locked, rows, user)
+            locked.rows = [
+                {**row, "decided": row["action"]} if original["action"] == DECIDE else row
+                for row, original in zip(rows, locked.rows, strict=True)
+            ]
+            locked.status = ImportBatch.Status.APPLIED
+            locked.applied_by = user
+            locked.applied_at = timezone.now()
+            locked.counts = {**locked.counts, "applied": done}
+            locked.save()
+            return locked
+    except ImportRefused:
+        raise
+    except ValidationError as error:
+        message = _("Nothing was imported: %(reason)s Upload the file again to see a new preview.") % {
+            "reason": " ".join(error.messages)
+        }
+    except _Stale as error:
+        message = _("Nothing was imported: %(reason)s Upload the file again to see a new preview.") % {
+            "reason": error.message
+        }
+    except services.StaleAttendanceError:
+        message = _(
+            "Nothing was imported: attendance was recorded by someone else since the preview. "
+            "Upload the file again to see a new preview."
+        )
+    ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PREVIEWED).update(
+        status=ImportBatch.Status.FAILED, message=message
+    )
+    raise ImportRefused(message)
+
+
+class _Stale(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def _write(batch: ImportBatch, rows: list[dict], user) -> dict[str, int]:
+    done = {"created": 0, "updated": 0, "skipped": 0}
+    ministries = {m.pk: m for m in Ministry.objects.all()}
+    session = Session.objects.get(pk=batch.session_id) if batch.session_id else None
+    for row in rows:
+        action = row["action"]
+        if action == SKIP:
+            done["skipped"] += 1
+            continue
+        if batch.kind == "attendance":
+            _write_attendance(row, session, user)
+        elif batch.kind == "officials":
+            _write_official(row, ministries, user)
+        else:
+            _write_enrolment(row, batch, ministries, user)
+        done["created" if action == CREATE else "updated"] += 1
+    return done
+
+
+def _line(row: dict) -> str:
+    return _("Line %(line)s:") % {"line": row["line"]}
+
+
+def _create_official(row: dict, ministries, user) -> Official:
+    fields = dict(row["create"])
+    fields["ministry"] = ministries[fields["ministry"]]
+    try:
+        return services.official_create(changed_by=user, **fields)
+    except ValidationError as error:
+        raise ValidationError(f"{_line(row)} {' '.join(error.messages)}") from None
+
+
+def _write_official(row: dict, ministries, user) -> None:
+    if row["action"] == CREATE:
+        _create_official(row, ministries, user)
+        return
+    official = Official.objects.select_for_update().get(pk=row["official"])
+    updates = {}
+    for field, (old, new) in row["changes"].items():
+        current = official.ministry_id if field == "ministry" else getattr(official, field)
+        if current != old:
+            raise _Stale(
+                _("%(line)s %(official)s was changed since the preview (%(field)s).")
+                % {"line": _line(row), "official": official, "field": field}
+            )
+        updates[field] = ministries[new] if field == "ministry" else new
+    try:
+        services.official_update(official=official, changed_by=user, **updates)
+    except ValidationError as error:
+        raise ValidationError(f"{_line(row)} {' '.join(error.messages)}") from None
+
+
+def _write_enrolment(row: dict, batch: ImportBatch, ministries, user) -> None:
+    if row.get("official"):
+        official = Official.objects.get(pk=row["official"])
+    else:
+        official = _create_official(row, ministries, user)
+    enrolled_on = datetime.date.fromisoformat(row["enrolled_on"]) if row.get("enrolled_on") else None
+    try:
+        services.enrollment_create(
+            official=official, course=batch.course, enrolled_on=enrolled_on, changed_by=user
+        )
+    except ValidationError as error:
+        raise ValidationError(f"{_line(row)} {' '.join(error.messages)}") from None
+
+
+def _write_attendance(row: dict, session: Session, user) -> None:
+    planned = row["attendance"]
+    enrolment = Enrollment.objects.get(pk=planned["enrollment"])
+    try:
+        services.attendance_record(
+            enrollment=enrolment,
+            session=session,
+            status=planned["status"],
+            note=planned["note"] or None,
+            recorded_by=user,
+            expected_version=planned["version"],
+        )
+    except ValidationError as error:
+        raise ValidationError(f"{_line(row)} {' '.join(error.messages)}") from None

@@ -1,0 +1,442 @@
+"""The preview: what each row of a file will do, stored on an ImportBatch before anything is written.
+
+Each planned row is a small JSON object: its line, its action (create, update, skip, error or
+decide), the reason shown beside it, and exactly what apply.py will write — the fields of a new
+official, the changes to an existing one with the values read at preview time (apply refuses
+the whole import if one of them changed since), the enrolment, the attendance status and the
+version read. A row to decide carries candidates, each with what choosing it would write.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from courses.models import Course, Session
+from participants.imports.columns import SPECS, find_table
+from participants.imports.matching import (
+    MinistryIndex,
+    OfficialIndex,
+    Resolution,
+    clean_text,
+    email_key,
+    name_key,
+    official_label,
+    phone_key,
+)
+from participants.imports.reading import ImportFileError, read_file
+from participants.models import Attendance, Enrollment, ImportBatch, Official
+
+CREATE, UPDATE, SKIP, ERROR, DECIDE = "create", "update", "skip", "error", "decide"
+ACTIONS = (CREATE, UPDATE, SKIP, ERROR, DECIDE)
+
+SEX_WORDS = {
+    "female": ("f", "female", "woman", "w", "ស្រី", "ស", "នារី"),
+    "male": ("m", "male", "man", "ប្រុស", "ប", "បុរស"),
+    "other": ("other", "not stated", "x", "ផ្សេង", "ផ្សេងៗ"),
+}
+LANGUAGE_WORDS = {"en": ("en", "english", "អង់គ្លេស"), "km": ("km", "kh", "khmer", "ខ្មែរ")}
+STATUS_WORDS = {
+    "present": ("present", "p", "yes", "y", "✓", "✔", "x", "1", "មក", "វត្តមាន", "មានវត្តមាន"),
+    "late": ("late", "l", "យឺត", "មកយឺត"),
+    "excused": ("excused", "e", "excuse", "ច្បាប់", "មានច្បាប់", "សុំច្បាប់"),
+    "absent": ("absent", "a", "no", "n", "0", "អវត្តមាន", "ឥតច្បាប់", "អត់"),
+}
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d %b %Y", "%d %B %Y")
+FIELD_LIMITS = {"family_name": 100, "given_name": 100, "name_km": 200, "position": 200, "phone": 40}
+FORMULA_START = ("=", "+", "@")
+
+
+def _word(table: dict[str, tuple[str, ...]], text: str) -> str | None:
+    key = clean_text(text).casefold()
+    for value, words in table.items():
+        if key in words:
+            return value
+    return None
+
+
+def parse_date(text: str) -> datetime.date | None:
+    text = clean_text(text)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?", text):
+        text = text[:10]
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+class Planner:
+    """Plans the rows of one file; `index` grows with the officials the file itself will create."""
+
+    def __init__(self, kind: str, *, course: Course | None = None, session: Session | None = None) -> None:
+        self.kind = kind
+        self.course = course
+        self.session = session
+        self.ministries = MinistryIndex()
+        if kind == "attendance":
+            enrolled = Enrollment.objects.filter(
+                course_id=session.course_id, status=Enrollment.Status.ENROLLED
+            ).select_related("official")
+            self.enrolments = {e.official_id: e for e in enrolled}
+            self.index = OfficialIndex([e.official for e in enrolled])
+            self.everyone = OfficialIndex()
+            self.attendance = {a.enrollment_id: a for a in Attendance.objects.filter(session=session)}
+        else:
+            self.index = OfficialIndex()
+            if kind == "enrolments":
+                self.enrolments = {e.official_id: e for e in Enrollment.objects.filter(course=course)}
+        self.seen: dict[str, int] = {}
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _label(self, official: Official) -> str:
+        return official_label(official, self.ministries.by_id)
+
+    def _duplicate(self, line: int, keys: list[str]) -> str | None:
+        for key in keys:
+            if key in self.seen:
+                return _("Duplicate row in the file: the same person as on line %(line)s.") % {
+                    "line": self.seen[key]
+                }
+        for key in keys:
+            self.seen[key] = line
+        return None
+
+    def _official_fields(self, values: dict[str, str]) -> tuple[dict, list[str], list[str]]:
+        """The official's fields a row gives (only the non-empty ones), its errors and notes."""
+        fields: dict = {}
+        errors: list[str] = []
+        notes: list[str] = []
+        for key in ("family_name", "given_name", "name_km", "position", "phone"):
+            text = clean_text(values.get(key, ""))
+            if not text:
+                continue
+            if len(text) > FIELD_LIMITS[key]:
+                errors.append(
+                    _("%(column)s is longer than %(limit)s characters.")
+                    % {"column": key, "limit": FIELD_LIMITS[key]}
+                )
+            if text.startswith(FORMULA_START):
+                notes.append(_("A formula was kept as plain text: %(text)s") % {"text": text[:80]})
+            fields[key] = text
+        email = values.get("email", "").strip()
+        if email:
+            try:
+                validate_email(email)
+                fields["email"] = email
+            except ValidationError:
+                errors.append(_("“%(email)s” is not a valid e-mail address.") % {"email": email[:80]})
+        if values.get("sex", "").strip():
+            sex = _word(SEX_WORDS, values["sex"])
+            if sex is None:
+                errors.append(
+                    _("Sex “%(value)s” not understood (use female, male or other).")
+                    % {"value": values["sex"][:40]}
+                )
+            else:
+                fields["sex"] = sex
+        if values.get("preferred_language", "").strip():
+            language = _word(LANGUAGE_WORDS, values["preferred_language"])
+            if language is None:
+                errors.append(
+                    _("Language “%(value)s” not understood (use km or en).")
+                    % {"value": values["preferred_language"][:40]}
+                )
+            else:
+                fields["preferred_language"] = language
+        return fields, errors, notes
+
+    def _changes(self, official: Official, fields: dict, ministry) -> dict:
+        changes = {}
+        for key, new in fields.items():
+            old = getattr(official, key)
+            if key == "email":
+                same = email_key(old) == email_key(new)
+            elif key == "phone":
+                same = phone_key(old) == phone_key(new)
+            elif key in ("family_name", "given_name", "name_km"):
+                same = name_key(old) == name_key(new)
+            else:
+                same = old == new
+            if not same:
+                changes[key] = [old, new]
+        if ministry is not None and ministry.pk != official.ministry_id:
+            changes["ministry"] = [official.ministry_id, ministry.pk]
+        return changes
+
+    def _email_taken(self, fields: dict, official: Official | None) -> str | None:
+        email = email_key(fields.get("email", ""))
+        owner = self.index.by_email.get(email) if email else None
+        if owner is not None and owner != official:
+            return _("The e-mail %(email)s is already used by another official, %(other)s.") % {
+                "email": fields["email"],
+                "other": self._label(owner),
+            }
+        return None
+
+    def _row(self, line: int, values: dict, **extra) -> dict:
+        row = {"line": line, "values": values, "action": SKIP, "reason": "", "notes": []}
+        row.update(extra)
+        return row
+
+    def _person_keys(self, values: dict, ministry) -> list[str]:
+        keys = []
+        if email_key(values.get("email", "")):
+            keys.append("e:" + email_key(values["email"]))
+        if phone_key(values.get("phone", "")):
+            keys.append("p:" + phone_key(values["phone"]))
+        names = OfficialIndex.row_name_keys(values)
+        if not keys and names:
+            keys.extend(f"n:{name}:{ministry.pk if ministry else ''}" for name in sorted(names))
+        return keys
+
+    # --- officials and enrolments ---------------------------------------------------------------
+    def plan_official_row(self, line: int, values: dict) -> dict:
+        fields, errors, notes = self._official_fields(values)
+        ministry, ministry_error = self.ministries.find(values.get("ministry", ""))
+        row = self._row(line, values, notes=notes)
+        if ministry_error:
+            errors.insert(0, ministry_error)
+        if not (fields.get("family_name") or fields.get("given_name") or fields.get("name_km")):
+            errors.append(_("The row gives no name."))
+        if self.kind == "enrolments":
+            enrolled_on = values.get("enrolled_on", "").strip()
+            if enrolled_on:
+                day = parse_date(enrolled_on)
+                if day is None:
+                    errors.append(
+                        _("Date “%(value)s” not understood (write it as 2020-02-25 or 25/02/2020).")
+                        % {"value": enrolled_on[:40]}
+                    )
+                else:
+                    row["enrolled_on"] = day.isoformat()
+        if not errors:
+            duplicate = self._duplicate(line, self._person_keys(values, ministry))
+            if duplicate:
+                errors.append(duplicate)
+        if errors:
+            row.update(action=ERROR, reason=" ".join(errors))
+            return row
+        resolution: Resolution = self.index.resolve(values, ministry, self.ministries.by_id)
+        create = None
+        if ministry is not None and fields.get("family_name") and fields.get("given_name"):
+            create = {**fields, "ministry": ministry.pk}
+        if resolution.error:
+            row.update(action=ERROR, reason=resolution.error)
+        elif resolution.official is not None:
+            self._plan_match(row, resolution.official, fields, ministry)
+        elif resolution.candidates:
+            row.update(
+                action=DECIDE,
+                reason=_("A possible match that is not certain: choose who this is."),
+                create=create if create and not self._email_taken(fields, None) else None,
+                candidates=[self._candidate(o, why, fields, ministry) for o, why in resolution.candidates],
+            )
+        elif create is None:
+            row.update(
+                action=ERROR,
+                reason=_(
+                    "No official matches this row; to add a new official give the ministry, "
+                    "the family name and the given name (Latin script)."
+                ),
+            )
+        else:
+            row.update(action=CREATE, create=create, label=self._new_label(fields, ministry))
+            row["reason"] = (
+                _("New official.") if self.kind == "officials" else _("New official, enrolled in the course.")
+            )
+        return row
+
+    def _new_label(self, fields: dict, ministry) -> str:
+        latin = " ".join(
+            p for p in (fields.get("family_name", "").upper(), fields.get("given_name", "")) if p
+        )
+        return f"{latin or fields.get('name_km', '')} ({ministry.acronym or ministry.name_en})"
+
+    def _candidate(self, official: Official, why: str, fields: dict, ministry) -> dict:
+        candidate = {"id": official.pk, "label": self._label(official), "why": why}
+        if self.kind == "enrolments":
+            candidate["action"] = SKIP if official.pk in self.enrolments else CREATE
+        if self.kind == "officials":
+            fields = {
+                k: v for k, v in fields.items() if k != "email" or not self._email_taken(fields, official)
+            }
+            candidate["changes"] = self._changes(official, fields, ministry)
+        return candidate
+
+    def _plan_match(self, row: dict, official: Official, fields: dict, ministry) -> None:
+        row.update(official=official.pk, label=self._label(official))
+        if self.kind == "officials":
+            taken = self._email_taken(fields, official)
+            if taken:
+                row.update(action=ERROR, reason=taken)
+                return
+            changes = self._changes(official, fields, ministry)
+            if changes:
+                row.update(
+                    action=UPDATE,
+                    changes=changes,
+                    reason=_("Matched an existing official; these fields change: %(fields)s.")
+                    % {"fields": ", ".join(changes)},
+                )
+            else:
+                row.update(action=SKIP, reason=_("Already up to date."))
+            return
+        enrolment = self.enrolments.get(official.pk)
+        if enrolment is not None:
+            reason = (
+                _("Already enrolled in this course.")
+                if enrolment.status == Enrollment.Status.ENROLLED
+                else _("Withdrawn from this course; reinstate them on the course page if needed.")
+            )
+            row.update(action=SKIP, reason=reason)
+        else:
+            row.update(action=CREATE, reason=_("Existing official, enrolled in the course."))
+
+    # --- attendance ---------------------------------------------------------------------------
+    def plan_attendance_row(self, line: int, values: dict) -> dict:
+        row = self._row(line, values)
+        errors = []
+        status = _word(STATUS_WORDS, values.get("status", ""))
+        if status is None:
+            errors.append(
+                _("Status “%(value)s” not understood (use present, late, excused or absent).")
+                % {"value": values.get("status", "")[:40]}
+            )
+        note = clean_text(values.get("note", ""))
+        if len(note) > 500:
+            errors.append(_("The note is longer than 500 characters."))
+        if note.startswith(FORMULA_START):
+            row["notes"].append(_("A formula was kept as plain text: %(text)s") % {"text": note[:80]})
+        email = values.get("email", "").strip()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                errors.append(_("“%(email)s” is not a valid e-mail address.") % {"email": email[:80]})
+        if errors:
+            row.update(action=ERROR, reason=" ".join(errors))
+            return row
+        resolution = self.index.resolve(values, None, self.ministries.by_id, name_alone_is_certain=True)
+        if resolution.error:
+            row.update(action=ERROR, reason=resolution.error)
+            return row
+        if resolution.official is None and not resolution.candidates:
+            elsewhere = self.everyone.resolve(values, None, self.ministries.by_id)
+            someone = elsewhere.official or (elsewhere.candidates[0][0] if elsewhere.candidates else None)
+            reason = (
+                _("%(official)s is not enrolled in this course.") % {"official": self._label(someone)}
+                if someone is not None
+                else _("No official enrolled in this course matches this row.")
+            )
+            row.update(action=ERROR, reason=reason)
+            return row
+        if resolution.official is not None:
+            duplicate = self._duplicate(line, [f"o:{resolution.official.pk}"])
+            if duplicate:
+                row.update(action=ERROR, reason=duplicate)
+                return row
+            row.update(official=resolution.official.pk, label=self._label(resolution.official))
+            row.update(self._attendance_change(resolution.official, status, note))
+            return row
+        row.update(
+            action=DECIDE,
+            reason=_("A possible match that is not certain: choose who this is."),
+            candidates=[
+                {"id": o.pk, "label": self._label(o), "why": why, **self._attendance_change(o, status, note)}
+                for o, why in resolution.candidates
+            ],
+        )
+        return row
+
+    def _attendance_change(self, official: Official, status: str, note: str) -> dict:
+        enrolment = self.enrolments[official.pk]
+        current = self.attendance.get(enrolment.pk)
+        planned = {"enrollment": enrolment.pk, "status": status, "note": note}
+        if current is None:
+            return {
+                "action": CREATE,
+                "attendance": {**planned, "version": 0},
+                "reason": _("Recorded as %(s)s.") % {"s": status},
+            }
+        if current.status == status and (not note or current.note == note):
+            return {"action": SKIP, "reason": _("Already recorded as %(s)s.") % {"s": status}}
+        return {
+            "action": UPDATE,
+            "attendance": {**planned, "version": current.version, "note": note or current.note},
+            "changes": {"status": [current.status, status]},
+            "reason": _("Changes from %(old)s to %(new)s.") % {"old": current.status, "new": status},
+        }
+
+    def plan(self, rows) -> list[dict]:
+        planner = self.plan_attendance_row if self.kind == "attendance" else self.plan_official_row
+        return [planner(line, values) for line, values in rows]
+
+
+def count(rows: list[dict]) -> dict[str, int]:
+    counts = dict.fromkeys(ACTIONS, 0)
+    for row in rows:
+        counts[row["action"]] += 1
+    return counts
+
+
+def preview_import(
+    *,
+    kind: str,
+    filename: str,
+    data: bytes,
+    user,
+    course: Course | None = None,
+    session: Session | None = None,
+) -> ImportBatch:
+    """Read and plan a file; store and return its ImportBatch. A refused file is recorded as failed
+    and ImportFileError is raised with the reason; nothing else is written either way."""
+    if kind not in SPECS:
+        raise ValueError(kind)
+    batch = ImportBatch(
+        kind=kind,
+        filename=clean_text(filename)[:255] or "upload",
+        checksum=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        course=course if kind == "enrolments" else (session.course if session else None),
+        session=session if kind == "attendance" else None,
+        uploaded_by=user,
+    )
+    try:
+        if kind == "enrolments" and course is None:
+            raise ImportFileError(_("Choose the course to enrol the officials in."))
+        if kind == "attendance":
+            if session is None:
+                raise ImportFileError(_("Choose the session the sign-in sheet is for."))
+            if session.status == Session.Status.CANCELLED:
+                raise ImportFileError(_("This session was cancelled; attendance cannot be recorded."))
+        table = find_table(SPECS[kind], read_file(filename, data))
+    except ImportFileError as error:
+        batch.status = ImportBatch.Status.FAILED
+        batch.message = error.message
+        batch.save()
+        raise
+    planner = Planner(kind, course=course, session=session)
+    batch.rows = planner.plan(table.rows)
+    batch.counts = count(batch.rows)
+    if table.ignored:
+        batch.message = _("Columns not used: %(columns)s.") % {"columns": ", ".join(table.ignored)[:500]}
+    previous = (
+        ImportBatch.objects.filter(checksum=batch.checksum, kind=kind, status=ImportBatch.Status.APPLIED)
+        .order_by("-applied_at")
+        .first()
+    )
+    if previous is not None:
+        seen = _("The same file was already imported on %(when)s.") % {
+            "when": timezone.localtime(previous.applied_at).strftime("%Y-%m-%d %H:%M")
+        }
+        batch.message = f"{seen} {batch.message}".strip()
+    batch.save()
+    return batch

@@ -1,0 +1,236 @@
+"""Turn an uploaded file into rows of text, refusing anything that is not a sane CSV or XLSX.
+
+Every refusal is an ImportFileError with a message for the person who uploaded the file. The
+checks run before any parsing that could be expensive: the size cap (PCP_IMPORT_MAX_BYTES),
+the file's real type from its first bytes (an image renamed .csv is named as an image), and for
+a workbook the uncompressed size of its zip members (PCP_MAX_WORKBOOK_UNCOMPRESSED; zipfile
+never inflates a member past its declared size, so the declared sizes bound the real work).
+openpyxl reads read-only and parses XML through defusedxml when it is installed, as it is.
+A formula cell is read as its text (data_only=False), never evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+# Readable columns in one row; a wider sheet is cut here (no import has more than a dozen).
+MAX_COLUMNS = 60
+# Rows above the header that may hold a title, a logo caption or merged group headings.
+HEADER_SEARCH_ROWS = 10
+MAX_ZIP_MEMBERS = 2000
+
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"%PDF", "PDF document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Excel 97-2003 (.xls) or other old Office file"),
+    (b"Rar!", "RAR archive"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+)
+
+
+class ImportFileError(Exception):
+    """The file cannot be imported at all; the message says why, for the uploader."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass
+class RawSheet:
+    """The rows of a file as text, each with its line number in the file (1-based)."""
+
+    file_type: str
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+
+
+def max_bytes() -> int:
+    return settings.PCP_IMPORT_MAX_BYTES
+
+
+def max_rows() -> int:
+    return settings.PCP_IMPORT_MAX_ROWS
+
+
+def max_uncompressed() -> int:
+    return getattr(settings, "PCP_MAX_WORKBOOK_UNCOMPRESSED", 50 * 1024 * 1024)
+
+
+def human_size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def too_large(size: int) -> ImportFileError:
+    return ImportFileError(
+        _("The file is %(size)s; the largest file accepted is %(limit)s.")
+        % {"size": human_size(size), "limit": human_size(max_bytes())}
+    )
+
+
+def too_many_rows() -> ImportFileError:
+    return ImportFileError(
+        _(
+            "The file has more than %(limit)s rows. Split it into files of at most %(limit)s rows "
+            "and import them one after the other."
+        )
+        % {"limit": f"{max_rows():,}"}
+    )
+
+
+def cell_text(value) -> str:
+    """A cell as the text a person typed: integral numbers without “.0”, dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def read_file(name: str, data: bytes) -> RawSheet:
+    """Read `data` (the whole upload) named `name` into rows, or raise ImportFileError."""
+    if not data or not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise ImportFileError(_("The file is empty."))
+    if len(data) > max_bytes():
+        raise too_large(len(data))
+    for signature, kind in SIGNATURES:
+        if data.startswith(signature):
+            raise ImportFileError(
+                _(
+                    "This file is a %(kind)s, not a CSV or XLSX spreadsheet. "
+                    "Save the sheet as CSV UTF-8 or .xlsx."
+                )
+                % {"kind": kind}
+            )
+    lowered = name.lower()
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data)
+    if lowered.endswith((".xlsx", ".xlsm")):
+        raise ImportFileError(_("This file is named .xlsx but is not an Excel workbook."))
+    if lowered.endswith((".xls", ".ods", ".numbers")):
+        raise ImportFileError(
+            _("Only CSV and .xlsx files can be imported: save the sheet as .xlsx or CSV UTF-8.")
+        )
+    return _read_csv(data)
+
+
+def _read_csv(data: bytes) -> RawSheet:
+    if b"\x00" in data[:65536]:
+        raise ImportFileError(
+            _(
+                "This file is not a CSV text file (it contains binary data). "
+                "Save the sheet as CSV UTF-8 or .xlsx."
+            )
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFileError(
+            _(
+                "This CSV file is not in UTF-8, so Khmer text would be garbled. In Excel choose "
+                "“CSV UTF-8 (Comma delimited)”, in LibreOffice the character set “Unicode (UTF-8)”."
+            )
+        ) from None
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    if first_line.count("\t") > max(first_line.count(";"), first_line.count(",")):
+        delimiter = "\t"
+    sheet = RawSheet(file_type="csv")
+    limit = max_rows() + HEADER_SEARCH_ROWS
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        for values in reader:
+            cells = [value.strip() for value in values[:MAX_COLUMNS]]
+            if any(cells):
+                sheet.rows.append((reader.line_num, cells))
+                if len(sheet.rows) > limit:
+                    raise too_many_rows()
+    except csv.Error as error:
+        raise ImportFileError(
+            _("Line %(line)s of the CSV file cannot be read (%(error)s).")
+            % {"line": reader.line_num, "error": error}
+        ) from None
+    return sheet
+
+
+def _check_zip(data: bytes) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ImportFileError(_("This file is not a valid XLSX workbook (the archive is damaged).")) from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise ImportFileError(_("This workbook has too many parts to be a spreadsheet; it is refused."))
+        total = sum(member.file_size for member in members)
+        if total > max_uncompressed():
+            raise ImportFileError(
+                _(
+                    "This workbook would unpack to %(size)s, more than the %(limit)s allowed; "
+                    "it is refused (it may be a zip bomb)."
+                )
+                % {"size": human_size(total), "limit": human_size(max_uncompressed())}
+            )
+        names = {member.filename for member in members}
+        if "xl/workbook.xml" not in names:
+            raise ImportFileError(_("This file is a zip archive, not an Excel workbook."))
+
+
+def _read_xlsx(data: bytes) -> RawSheet:
+    _check_zip(data)
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as error:
+        raise ImportFileError(
+            _("This workbook cannot be read (%(error)s). Open it and save it again as .xlsx.")
+            % {"error": error}
+        ) from None
+    except Exception as error:  # defusedxml's refusals and other parse errors from a hostile file
+        raise ImportFileError(
+            _("This workbook cannot be read safely (%(error)s).") % {"error": type(error).__name__}
+        ) from None
+    sheet = RawSheet(file_type="xlsx")
+    limit = max_rows() + HEADER_SEARCH_ROWS
+    try:
+        worksheet = workbook.worksheets[0] if workbook.worksheets else None
+        if worksheet is None:
+            raise ImportFileError(_("This workbook has no sheet."))
+        for number, values in enumerate(worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+            cells = [cell_text(value) for value in values]
+            if any(cells):
+                sheet.rows.append((number, cells))
+                if len(sheet.rows) > limit:
+                    raise too_many_rows()
+    except ImportFileError:
+        raise
+    except Exception as error:  # a damaged sheet part
+        raise ImportFileError(
+            _("This workbook cannot be read (%(error)s). Open it and save it again as .xlsx.")
+            % {"error": type(error).__name__}
+        ) from None
+    finally:
+        workbook.close()
+    return sheet

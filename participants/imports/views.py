@@ -1,0 +1,153 @@
+"""Upload, preview, confirm and history pages of the imports (mih_staff and superusers only)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from courses.decorators import editor_required
+from participants.imports import files
+from participants.imports.apply import ImportRefused, apply_import
+from participants.imports.columns import SPECS
+from participants.imports.forms import ImportUploadForm
+from participants.imports.plan import preview_import
+from participants.imports.reading import ImportFileError, max_bytes, too_large
+from participants.models import Enrollment, ImportBatch
+
+HISTORY_LENGTH = 100
+
+
+def _spec_or_404(kind: str):
+    if kind not in SPECS:
+        raise Http404
+    return SPECS[kind]
+
+
+@editor_required
+def import_home(request):
+    batches = ImportBatch.objects.select_related("uploaded_by", "course", "session")[:HISTORY_LENGTH]
+    return render(request, "imports/home.html", {"specs": SPECS.values(), "batches": batches})
+
+
+@editor_required
+def template_download(request, kind: str, language: str, file_format: str):
+    _spec_or_404(kind)
+    if language not in ("en", "km") or file_format not in ("csv", "xlsx"):
+        raise Http404
+    content, content_type, name = files.template_file(kind, language, file_format)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@editor_required
+def import_upload(request, kind: str):
+    spec = _spec_or_404(kind)
+    initial = {key: request.GET[key] for key in ("course", "session") if request.GET.get(key, "").isdigit()}
+    form = ImportUploadForm(request.POST or None, request.FILES or None, kind=kind, initial=initial)
+    file_error = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > max_bytes():
+            file_error = too_large(upload.size).message
+        else:
+            try:
+                batch = preview_import(
+                    kind=kind,
+                    filename=upload.name,
+                    data=upload.read(),
+                    user=request.user,
+                    course=form.cleaned_data.get("course"),
+                    session=form.cleaned_data.get("session"),
+                )
+            except ImportFileError as error:
+                file_error = error.message
+            else:
+                return redirect("import_batch", batch.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "imports/upload.html",
+        {"spec": spec, "form": form, "file_error": file_error, "max_mb": max_bytes() / 1024 / 1024},
+        status=status,
+    )
+
+
+def _batch_context(batch: ImportBatch, decisions=None) -> dict:
+    decisions = decisions or {}
+    rows = [
+        {**row, "index": index, "chosen": decisions.get(index, "")} for index, row in enumerate(batch.rows)
+    ]
+    enrolled = []
+    if batch.status == ImportBatch.Status.APPLIED and batch.kind == "enrolments":
+        enrolled = (
+            Enrollment.objects.filter(course_id=batch.course_id, status=Enrollment.Status.ENROLLED)
+            .select_related("official", "ministry")
+            .order_by("official__family_name", "official__given_name")
+        )
+    return {
+        "batch": batch,
+        "spec": SPECS[batch.kind],
+        "rows": rows,
+        "counts": batch.counts,
+        "has_errors": bool(batch.counts.get("error")),
+        "enrolled": enrolled,
+    }
+
+
+@editor_required
+def batch_detail(request, pk: int):
+    batch = get_object_or_404(
+        ImportBatch.objects.select_related("uploaded_by", "applied_by", "course", "session"), pk=pk
+    )
+    return render(request, "imports/batch.html", _batch_context(batch))
+
+
+@require_POST
+@editor_required
+def batch_confirm(request, pk: int):
+    batch = get_object_or_404(ImportBatch, pk=pk)
+    decisions = {}
+    for key, value in request.POST.items():
+        if key.startswith("decide-") and key[7:].isdigit():
+            decisions[int(key[7:])] = value
+    try:
+        batch = apply_import(batch=batch, user=request.user, decisions=decisions)
+    except ImportRefused as refusal:
+        batch.refresh_from_db()
+        context = _batch_context(batch, decisions)
+        context["refusal"] = refusal.message
+        return render(request, "imports/batch.html", context, status=400)
+    applied = batch.counts.get("applied", {})
+    messages.success(
+        request,
+        _("Imported: %(created)s created, %(updated)s updated, %(skipped)s unchanged.")
+        % {
+            "created": applied.get("created", 0),
+            "updated": applied.get("updated", 0),
+            "skipped": applied.get("skipped", 0),
+        },
+    )
+    return redirect("import_batch", batch.pk)
+
+
+@require_POST
+@editor_required
+def batch_discard(request, pk: int):
+    updated = ImportBatch.objects.filter(pk=pk, status=ImportBatch.Status.PREVIEWED).update(
+        status=ImportBatch.Status.DISCARDED
+    )
+    if updated:
+        messages.success(request, _("The import was discarded; nothing was changed."))
+    return redirect("import_home")
+
+
+@editor_required
+def batch_errors(request, pk: int):
+    batch = get_object_or_404(ImportBatch, pk=pk)
+    response = HttpResponse(files.error_report(batch), content_type=files.CSV)
+    response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-errors.csv"'
+    return response
