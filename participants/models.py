@@ -343,3 +343,38 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.filename} ({self.get_status_display()})"
+
+
+class Certificate(models.Model):
+    """A certificate of completion, issued once per enrolment (participants/certificates.py).
+
+    The code is random (80 bits) and stored: the public verification page looks it up and says
+    only whether it is genuine, for whom and which course. The holder's names and the course title
+    are kept as issued, so a later correction does not change what a printed certificate says.
+    """
+
+    enrollment = models.OneToOneField(
+        Enrollment, verbose_name=_("enrolment"), on_delete=models.PROTECT, related_name="certificate"
+    )
+    code = models.CharField(_("verification code"), max_length=24, unique=True)
+    holder_name = models.CharField(_("holder's name (Latin script)"), max_length=220)
+    holder_name_km = models.CharField(_("holder's name (Khmer script)"), max_length=200, blank=True)
+    course_title = models.CharField(_("course"), max_length=400)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["enrollment__course", "holder_name", "id"]
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.holder_name} — {self.course_title}"
