@@ -258,7 +258,8 @@ class Planner:
         latin = " ".join(
             p for p in (fields.get("family_name", "").upper(), fields.get("given_name", "")) if p
         )
-        return f"{latin or fields.get('name_km', '')} ({ministry.acronym or ministry.name_en})"
+        label = f"{latin or fields.get('name_km', '')} ({ministry.acronym or ministry.name_en})"
+        return f"{label} <{fields['email']}>" if fields.get("email") else label
 
     def _candidate(self, official: Official, why: str, fields: dict, ministry) -> dict:
         candidate = {"id": official.pk, "label": self._label(official), "why": why}
