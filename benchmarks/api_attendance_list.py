@@ -1,0 +1,250 @@
+"""Benchmark: the API's attendance list against the fastest equivalent, on 1,000,000 rows.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pcp_bench_api \
+        .venv/bin/python -m benchmarks.api_attendance_list
+
+Builds the data set (benchmarks.dataset) in the given database, creates a partner API key, starts
+gunicorn (2 sync workers) serving the portal plus one extra view, and
+drives both with the same load (threads of keep-alive HTTP clients, fixed duration):
+
+* api:  GET /api/v1/attendance/?page_size=100            (DRF, keyset cursor pagination)
+* raw:  GET /bench/attendance-json-agg/?after=<id>       (one SQL statement: PostgreSQL's json_agg
+        of the same rows and fields, links included, same Bearer-key authentication)
+
+each at the first page and at a page 900,000 rows deep. Prints the figures as a Markdown table
+for benchmarks/RESULTS.md. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = int(os.environ.get("BENCH_PORT", "8764"))
+DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+PAGE = 100
+SECRET = "benchmark-only-secret"  # noqa: S105 - signs page cursors in a throw-away server
+
+
+# --- the fastest equivalent: served by the same gunicorn, through this module as ROOT_URLCONF -----
+
+RAW_SQL = """
+SELECT json_build_object(
+    'next', CASE WHEN count(*) > %(size)s THEN %(next_base)s || max(id) FILTER (WHERE n <= %(size)s) END,
+    'previous', NULL,
+    'results', COALESCE(json_agg(json_build_object(
+        'id', id, 'url', %(base)s || 'attendance/' || id || '/',
+        'session', session_id, 'session_url', %(base)s || 'sessions/' || session_id || '/',
+        'enrollment', enrollment_id, 'enrollment_url', %(base)s || 'enrollments/' || enrollment_id || '/',
+        'official', official_id, 'official_url', %(base)s || 'officials/' || official_id || '/',
+        'course', course_id, 'status', status, 'note', note, 'recorded_at', recorded_at,
+        'version', version, 'created_at', created_at, 'updated_at', updated_at
+    ) ORDER BY id) FILTER (WHERE n <= %(size)s), '[]'::json)
+)::text
+FROM (
+    SELECT a.id, a.session_id, a.enrollment_id, e.official_id, s.course_id, a.status, a.note,
+           a.recorded_at, a.version, a.created_at, a.updated_at, row_number() OVER (ORDER BY a.id) AS n
+    FROM participants_attendance a
+    JOIN participants_enrollment e ON e.id = a.enrollment_id
+    JOIN courses_session s ON s.id = a.session_id
+    WHERE a.id > %(after)s
+    ORDER BY a.id
+    LIMIT %(size)s + 1
+) page
+"""
+
+
+def raw_attendance(request):
+    from django.db import connection
+    from django.http import HttpResponse, JsonResponse
+    from rest_framework.exceptions import AuthenticationFailed
+
+    from pcp_portal.api import BearerAPIKeyAuthentication
+
+    try:
+        if BearerAPIKeyAuthentication().authenticate(request) is None:
+            return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
+    except AuthenticationFailed as error:
+        return JsonResponse({"detail": str(error.detail)}, status=401)
+    after = int(request.GET.get("after", 0))
+    base = request.build_absolute_uri("/api/v1/")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            RAW_SQL,
+            {
+                "size": PAGE,
+                "after": after,
+                "base": base,
+                "next_base": request.build_absolute_uri(request.path) + "?after=",
+            },
+        )
+        body = cursor.fetchone()[0]
+    return HttpResponse(body, content_type="application/json")
+
+
+def _urlpatterns():
+    from django.urls import path
+
+    from pcp_portal.urls import urlpatterns
+
+    return [path("bench/attendance-json-agg/", raw_attendance), *urlpatterns]
+
+
+def __getattr__(name):  # the module doubles as the benchmark server's ROOT_URLCONF
+    if name == "urlpatterns":
+        return _urlpatterns()
+    raise AttributeError(name)
+
+
+def application(environ, start_response):
+    """gunicorn entry point: the portal with the extra view above."""
+    global _app
+    if _app is None:
+        from django.conf import settings
+        from django.core.wsgi import get_wsgi_application
+
+        _app = get_wsgi_application()
+        settings.ROOT_URLCONF = __name__
+    return _app(environ, start_response)
+
+
+_app = None
+
+
+# --- load ----------------------------------------------------------------------------------------
+
+
+def _load(path: str, key: str) -> dict:
+    """CONCURRENCY keep-alive clients hitting `path` for DURATION seconds."""
+    latencies: list[float] = []
+    errors = [0]
+    stop = time.perf_counter() + DURATION
+    lock = threading.Lock()
+
+    def worker():
+        connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        mine = []
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            connection.request("GET", path, headers={"Authorization": f"Bearer {key}"})
+            response = connection.getresponse()
+            body = response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != 200 or len(json.loads(body)["results"]) != PAGE:
+                with lock:
+                    errors[0] += 1
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "rps": len(latencies) / elapsed,
+        "median_ms": statistics.median(latencies) * 1000,
+        "requests": len(latencies),
+        "errors": errors[0],
+    }
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcp_portal.settings")
+    os.environ["SECRET_KEY"] = SECRET
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+    os.environ["API_THROTTLE_RATE"] = "100000000/minute"
+    import django
+
+    django.setup()
+    from benchmarks.dataset import build
+    from courses.models import APIAccessKey
+    from participants.models import Attendance
+    from pcp_portal.api import KeysetCursorPagination
+
+    counts = build()
+    _api_key, key = APIAccessKey.objects.create_key(name="benchmark", role="partner")
+    first_id = Attendance.objects.order_by("pk").values_list("pk", flat=True).first()
+    deep_after = first_id + 900_000 - 1  # the page starting at the 900,001st row
+    deep_cursor = KeysetCursorPagination().encode_cursor(deep_after, before=False)
+    targets = {
+        ("api", "first"): f"/api/v1/attendance/?page_size={PAGE}",
+        ("api", "deep"): f"/api/v1/attendance/?{urlencode({'page_size': PAGE, 'cursor': deep_cursor})}",
+        ("raw", "first"): "/bench/attendance-json-agg/?after=0",
+        ("raw", "deep"): f"/bench/attendance-json-agg/?after={deep_after}",
+    }
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "benchmarks.api_attendance_list:application",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "0", "LOG_LEVEL": "WARNING"},
+    )
+    try:
+        for _ in range(60):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.5)
+        # Same rows and fields from both sides (the raw side is the reference).
+        for page in ("first", "deep"):
+            bodies = []
+            for side in ("api", "raw"):
+                connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+                connection.request("GET", targets[(side, page)], headers={"Authorization": f"Bearer {key}"})
+                bodies.append(json.loads(connection.getresponse().read())["results"])
+            assert [r["id"] for r in bodies[0]] == [r["id"] for r in bodies[1]], page
+            assert set(bodies[0][0]) == set(bodies[1][0]), set(bodies[0][0]) ^ set(bodies[1][0])
+        for path in targets.values():  # warm up every worker
+            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            for _ in range(20):
+                connection.request("GET", path, headers={"Authorization": f"Bearer {key}"})
+                connection.getresponse().read()
+        results = {target: _load(path, key) for target, path in targets.items()}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        APIAccessKey.objects.filter(name="benchmark").delete()
+
+    api, raw = results[("api", "first")], results[("raw", "first")]
+    print(f"data set: {counts}", file=sys.stderr)
+    print("| endpoint | page | requests/s | median ms | requests | errors |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for (side, page), figures in results.items():
+        print(
+            f"| {side} | {page} | {figures['rps']:.1f} | {figures['median_ms']:.1f} | "
+            f"{figures['requests']} | {figures['errors']} |"
+        )
+    print()
+    print(f"API / raw throughput, first page: {api['rps'] / raw['rps']:.2f} (target >= 0.50)")
+    deep = results[("api", "deep")]
+    print(
+        f"API deep page / first page, median latency: {deep['median_ms'] / api['median_ms']:.2f}"
+        " (target <= 1.2)"
+    )
+
+
+if __name__ == "__main__":
+    main()
