@@ -6,6 +6,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from courses import views as course_views
+from courses.reports import api as report_api
+from courses.reports import views as report_views
 from pcp_portal import audit, health, two_factor
 
 urlpatterns = [
@@ -19,7 +21,15 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path(settings.ADMIN_URL, admin.site.urls),
+    path(
+        "api/v1/reports/attendance-summary/",
+        report_api.AttendanceSummaryView.as_view(),
+        name="api-attendance-summary",
+    ),
     path("api/", include("courses.api.urls")),
+    path("reports/", include("courses.reports.urls")),
+    path("verify/", report_views.verify, name="certificate_verify"),
+    path("verify/<str:code>/", report_views.verify, name="certificate_verify_code"),
     path("", include("courses.urls")),
     path("", include("participants.urls")),
     path("imports/", include("participants.imports.urls")),

@@ -1,0 +1,400 @@
+"""THE one definition of every report figure. Pages, exports and the API summary all call these.
+
+Definitions (the issue's words, and the only place they are written down in code):
+
+- A session is *held* once it has started and was not cancelled: `courses.selectors.sessions_held_filter`.
+- *Attendance rate*: attendances marked present or late over the attendances expected, i.e. each
+  active enrolment times the sessions held of its course (an unmarked session counts as not attended).
+- *Excused* absences are counted apart; they neither attend nor excuse a session from the rate.
+- *Completion*: an active enrolment whose attended sessions reach the course's
+  `effective_completion_threshold` (its own share, else settings.PCP_COMPLETION_THRESHOLD) of the
+  course's held sessions; a course with no held session has no completion yet.
+- *Officials* are distinct people (an official in two courses counts once), *enrolments* are
+  official-course pairs; withdrawn enrolments are left out of every figure.
+- *Trained*: distinct officials who attended at least one held session.
+- Every figure of people is split by sex: women, men and the rest ("other / not stated").
+- A date range keeps the sessions that started within it (local dates, both ends included) and
+  the enrolments of courses with a held session in it.
+- Ministries: an enrolment keeps the ministry's name valid when it was made (the snapshot);
+  figures are grouped by the Ministry row, so a renamed ministry is grouped with its successor.
+
+Aggregation happens in the database: each function below issues a fixed number of queries,
+whatever the size of the data. The held sessions and the chosen enrolments are ORM querysets
+(so the held rule and the parameter handling are Django's); the grouping around them is one SQL
+statement with common table expressions that both PostgreSQL and SQLite run.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from courses.models import Course, Session
+from courses.selectors import sessions_held_filter
+from participants.models import Attendance, Enrollment
+
+SEXES = ("female", "male", "other")
+ATTENDED = ("present", "late")
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    course_id: int | None = None
+    ministry_id: int | None = None
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+
+    @property
+    def has_dates(self) -> bool:
+        return self.date_from is not None or self.date_to is not None
+
+    def as_query(self) -> dict[str, str]:
+        values = {
+            "course": self.course_id,
+            "ministry": self.ministry_id,
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+        }
+        return {key: str(value) for key, value in values.items() if value is not None}
+
+
+@dataclass
+class SexSplit:
+    women: int = 0
+    men: int = 0
+    other: int = 0
+
+    def add(self, sex: str, number: int) -> None:
+        attribute = {"female": "women", "male": "men"}.get(sex, "other")
+        setattr(self, attribute, getattr(self, attribute) + int(number or 0))
+
+    @property
+    def total(self) -> int:
+        return self.women + self.men + self.other
+
+    @property
+    def women_share(self) -> float | None:
+        """Women over everyone, or None when there is nobody."""
+        return self.women / self.total if self.total else None
+
+    @property
+    def women_share_text(self) -> str:
+        return percent(self.women_share)
+
+    def as_dict(self) -> dict:
+        return {
+            "women": self.women,
+            "men": self.men,
+            "other": self.other,
+            "total": self.total,
+            "women_share": _round(self.women_share),
+        }
+
+
+def percent(value: float | None) -> str:
+    """A share as people read it: 87.5 %, or – when there is nothing to divide."""
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+@dataclass
+class Figures:
+    """The figures of one group (the programme, a course, a ministry, a sex, an enrolment)."""
+
+    officials: SexSplit = field(default_factory=SexSplit)
+    enrolments: SexSplit = field(default_factory=SexSplit)
+    trained: SexSplit = field(default_factory=SexSplit)
+    completed: SexSplit = field(default_factory=SexSplit)
+    attended: int = 0
+    expected: int = 0
+    excused: int = 0
+    absent: int = 0
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return self.attended / self.expected if self.expected else None
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed.total / self.enrolments.total if self.enrolments.total else None
+
+    @property
+    def attendance_rate_text(self) -> str:
+        return percent(self.attendance_rate)
+
+    @property
+    def completion_rate_text(self) -> str:
+        return percent(self.completion_rate)
+
+    def as_dict(self) -> dict:
+        return {
+            "officials": self.officials.as_dict(),
+            "enrolments": self.enrolments.as_dict(),
+            "trained": self.trained.as_dict(),
+            "completed": self.completed.as_dict(),
+            "attended_sessions": self.attended,
+            "expected_sessions": self.expected,
+            "excused_sessions": self.excused,
+            "absent_sessions": self.absent,
+            "attendance_rate": _round(self.attendance_rate),
+            "completion_rate": _round(self.completion_rate),
+        }
+
+
+# --- the building blocks -------------------------------------------------------------------------
+
+
+def default_threshold() -> Decimal:
+    return Decimal(str(settings.PCP_COMPLETION_THRESHOLD))
+
+
+def held_sessions(filters: ReportFilters, *, now=None):
+    """The held sessions a report counts: the held rule, then the course and date filters."""
+    queryset = Session.objects.filter(sessions_held_filter(now=now or timezone.now()))
+    if filters.course_id is not None:
+        queryset = queryset.filter(course_id=filters.course_id)
+    tz = timezone.get_current_timezone()
+    if filters.date_from is not None:
+        start = datetime.datetime.combine(filters.date_from, datetime.time.min, tzinfo=tz)
+        queryset = queryset.filter(starts_at__gte=start)
+    if filters.date_to is not None:
+        end = datetime.datetime.combine(filters.date_to + datetime.timedelta(days=1), datetime.time.min)
+        queryset = queryset.filter(starts_at__lt=end.replace(tzinfo=tz))
+    return queryset.order_by()
+
+
+def active_enrolments(filters: ReportFilters):
+    queryset = Enrollment.objects.filter(status=Enrollment.Status.ENROLLED)
+    if filters.course_id is not None:
+        queryset = queryset.filter(course_id=filters.course_id)
+    if filters.ministry_id is not None:
+        queryset = queryset.filter(ministry_id=filters.ministry_id)
+    return queryset.order_by()
+
+
+def _sql(queryset) -> tuple[str, tuple]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tuple]:
+    """`WITH … ef AS (…)`: one row per active enrolment with held, attended, excused, absent, completed.
+
+    This is where attendance and completion are defined; every grouped figure sums these rows.
+    """
+    held_sql, held_params = _sql(held_sessions(filters, now=now).values("id", "course_id"))
+    enrol_sql, enrol_params = _sql(
+        active_enrolments(filters).values(
+            "id",
+            "course_id",
+            "official_id",
+            "ministry_id",
+            "ministry_name_en",
+            "ministry_acronym",
+            official_sex=F("official__sex"),
+        )
+    )
+    attendance = _q(Attendance._meta.db_table)
+    course = _q(Course._meta.db_table)
+    attended = ", ".join(f"'{status}'" for status in ATTENDED)
+    # The threshold is a share with two decimals: compare whole percentages, so 0.7 × 10 is
+    # exactly 7 on SQLite's floats too.
+    sql = f"""
+    WITH held AS ({held_sql}),
+    held_per_course AS (SELECT course_id, COUNT(*) AS n FROM held GROUP BY course_id),
+    marks AS (
+        SELECT a.enrollment_id,
+               SUM(CASE WHEN a.status IN ({attended}) THEN 1 ELSE 0 END) AS attended,
+               SUM(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END) AS excused,
+               SUM(CASE WHEN a.status = 'absent' THEN 1 ELSE 0 END) AS absent
+        FROM {attendance} a INNER JOIN held h ON h.id = a.session_id
+        GROUP BY a.enrollment_id
+    ),
+    ef AS (
+        SELECT e.id, e.course_id, e.official_id, e.ministry_id, e.ministry_name_en,
+               e.ministry_acronym, e.official_sex AS sex,
+               COALESCE(hc.n, 0) AS held,
+               COALESCE(m.attended, 0) AS attended,
+               COALESCE(m.excused, 0) AS excused,
+               COALESCE(m.absent, 0) AS absent,
+               CASE WHEN COALESCE(hc.n, 0) > 0
+                     AND COALESCE(m.attended, 0) * 100
+                         >= CAST(ROUND(COALESCE(c.completion_threshold, %s) * 100) AS INTEGER) * hc.n
+                    THEN 1 ELSE 0 END AS completed
+        FROM ({enrol_sql}) e
+        INNER JOIN {course} c ON c.id = e.course_id
+        LEFT JOIN held_per_course hc ON hc.course_id = e.course_id
+        LEFT JOIN marks m ON m.enrollment_id = e.id
+        {"WHERE hc.n > 0" if filters.has_dates else ""}
+    )"""
+    return sql, (*held_params, default_threshold(), *enrol_params)
+
+
+GROUPS = {
+    "programme": (),
+    "course": ("course_id",),
+    "ministry": ("ministry_id",),
+    "ministry_name": ("ministry_id", "ministry_name_en", "ministry_acronym"),
+    "sex": (),
+    "enrolment": ("id",),
+}
+
+
+def grouped_figures(filters: ReportFilters, group: str, *, now=None) -> dict[tuple, Figures]:
+    """{group key: Figures} in one query; the key is a tuple of the group's columns."""
+    keys = GROUPS[group]
+    cte, params = enrolment_figures_cte(filters, now=now)
+    select_keys = "".join(f"{key}, " for key in keys)
+    sql = f"""{cte}
+    SELECT {select_keys} sex,
+           COUNT(DISTINCT official_id), COUNT(*),
+           COUNT(DISTINCT CASE WHEN attended > 0 THEN official_id END),
+           SUM(completed), SUM(attended), SUM(held), SUM(excused), SUM(absent)
+    FROM ef GROUP BY {select_keys} sex"""
+    result: dict[tuple, Figures] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            key, rest = tuple(row[: len(keys)]), row[len(keys) :]
+            sex, officials, enrolments, trained, completed, attended, held, excused, absent = rest
+            if group == "sex":
+                key = (sex,)
+            figures = result.setdefault(key, Figures())
+            figures.officials.add(sex, officials)
+            figures.enrolments.add(sex, enrolments)
+            figures.trained.add(sex, trained)
+            figures.completed.add(sex, completed)
+            figures.attended += int(attended or 0)
+            figures.expected += int(held or 0)
+            figures.excused += int(excused or 0)
+            figures.absent += int(absent or 0)
+    return result
+
+
+def programme_figures(filters: ReportFilters, *, now=None) -> Figures:
+    return grouped_figures(filters, "programme", now=now).get((), Figures())
+
+
+@dataclass
+class Reach:
+    courses: int
+    sessions_held: int
+    ministries_reached: int
+
+
+def programme_reach(filters: ReportFilters, *, now=None) -> Reach:
+    """Courses with active enrolments, sessions held, and ministries with an official who attended."""
+    cte, params = enrolment_figures_cte(filters, now=now)
+    # With a ministry chosen, only the sessions of courses its officials were enrolled in count.
+    sessions = (
+        "(SELECT COUNT(*) FROM held WHERE course_id IN (SELECT course_id FROM ef))"
+        if filters.ministry_id is not None
+        else "(SELECT COUNT(*) FROM held)"
+    )
+    sql = f"""{cte}
+    SELECT (SELECT COUNT(DISTINCT course_id) FROM ef), {sessions},
+           (SELECT COUNT(DISTINCT ministry_id) FROM ef WHERE attended > 0)"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        courses, sessions, ministries = cursor.fetchone()
+    return Reach(courses=courses or 0, sessions_held=sessions or 0, ministries_reached=ministries or 0)
+
+
+@dataclass
+class SessionFigures:
+    attended: SexSplit = field(default_factory=SexSplit)
+    excused: SexSplit = field(default_factory=SexSplit)
+    absent: SexSplit = field(default_factory=SexSplit)
+    enrolled: SexSplit = field(default_factory=SexSplit)
+
+    @property
+    def unmarked(self) -> int:
+        return max(self.enrolled.total - self.attended.total - self.excused.total - self.absent.total, 0)
+
+    @property
+    def attendance_rate(self) -> float | None:
+        """Officials present or late over the officials enrolled in the session's course."""
+        return self.attended.total / self.enrolled.total if self.enrolled.total else None
+
+    @property
+    def attendance_rate_text(self) -> str:
+        return percent(self.attendance_rate)
+
+    def as_dict(self) -> dict:
+        return {
+            "enrolled": self.enrolled.as_dict(),
+            "attended": self.attended.as_dict(),
+            "excused": self.excused.as_dict(),
+            "absent": self.absent.as_dict(),
+            "unmarked": self.unmarked,
+            "attendance_rate": _round(self.attendance_rate),
+        }
+
+
+def session_figures(filters: ReportFilters, *, now=None) -> dict[int, SessionFigures]:
+    """{held session id: SessionFigures} in one query (sessions with nobody enrolled included)."""
+    cte, params = enrolment_figures_cte(filters, now=now)
+    attendance = _q(Attendance._meta.db_table)
+    attended = ", ".join(f"'{status}'" for status in ATTENDED)
+    sql = f"""{cte},
+    enrolled AS (SELECT course_id, sex, COUNT(*) AS n FROM ef GROUP BY course_id, sex),
+    marked AS (
+        SELECT a.session_id, ef.sex,
+               SUM(CASE WHEN a.status IN ({attended}) THEN 1 ELSE 0 END) AS attended,
+               SUM(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END) AS excused,
+               SUM(CASE WHEN a.status = 'absent' THEN 1 ELSE 0 END) AS absent
+        FROM {attendance} a
+        INNER JOIN held h ON h.id = a.session_id
+        INNER JOIN ef ON ef.id = a.enrollment_id
+        GROUP BY a.session_id, ef.sex
+    )
+    SELECT h.id, en.sex, en.n, COALESCE(mk.attended, 0), COALESCE(mk.excused, 0), COALESCE(mk.absent, 0)
+    FROM held h
+    LEFT JOIN enrolled en ON en.course_id = h.course_id
+    LEFT JOIN marked mk ON mk.session_id = h.id AND mk.sex = en.sex"""
+    result: dict[int, SessionFigures] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for session_id, sex, enrolled, attended_n, excused, absent in cursor.fetchall():
+            figures = result.setdefault(session_id, SessionFigures())
+            if sex is None:
+                continue
+            figures.enrolled.add(sex, enrolled)
+            figures.attended.add(sex, attended_n)
+            figures.excused.add(sex, excused)
+            figures.absent.add(sex, absent)
+    return result
+
+
+def definitions() -> dict[str, str]:
+    """The definitions in words, for the pages, the PDF and the API response."""
+    from django.utils.translation import gettext as _
+
+    return {
+        "held_session": _("A session is held once it has started and was not cancelled."),
+        "attendance_rate": _(
+            "Sessions attended (present or late) over sessions expected: each active enrolment "
+            "times the held sessions of its course."
+        ),
+        "excused": _("Excused absences are counted apart and are not attendance."),
+        "completion": _(
+            "An enrolment is completed when the official attended at least the course's completion "
+            "threshold (default %(default)s %%) of its held sessions."
+        )
+        % {"default": round(settings.PCP_COMPLETION_THRESHOLD * 100)},
+        "officials": _("Distinct officials; withdrawn enrolments are left out."),
+        "trained": _("Officials who attended at least one held session."),
+    }

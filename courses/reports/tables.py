@@ -1,0 +1,317 @@
+"""Each report as one table (columns with a kind, typed rows) built from courses.reports.figures.
+
+The pages, the CSV, the XLSX and the PDF all render these tables, so a figure cannot differ
+between them. Each builder issues a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from courses.models import Course, Session
+from courses.reports import figures as fig
+from ministries.models import Ministry
+from participants.models import Attendance
+
+TEXT, INT, SHARE, DATE, DATETIME = "text", "int", "share", "date", "datetime"
+
+
+@dataclass
+class Column:
+    label: str
+    kind: str = TEXT
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[list]
+    total: list | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def headers(self) -> list[str]:
+        return [column.label for column in self.columns]
+
+    def all_rows(self) -> list[list]:
+        return [*self.rows, self.total] if self.total else list(self.rows)
+
+    def _cells(self, row: list) -> list[tuple[str, bool]]:
+        pairs = zip(row, self.columns, strict=True)
+        return [(display(value, column.kind), column.kind != TEXT) for value, column in pairs]
+
+    @property
+    def display_rows(self) -> list[list[tuple[str, bool]]]:
+        """(text, is_number) per cell, as the page and the PDF show them."""
+        return [self._cells(row) for row in self.rows]
+
+    @property
+    def display_total(self) -> list[tuple[str, bool]] | None:
+        return self._cells(self.total) if self.total else None
+
+
+def display(value, kind: str) -> str:
+    if value is None or value == "":
+        return "–" if kind != TEXT else ""
+    if kind == SHARE:
+        return fig.percent(value)
+    if kind == INT:
+        return f"{value:,}"
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _split_columns(what: str) -> list[Column]:
+    return [
+        Column(_("%(what)s: women") % {"what": what}, INT),
+        Column(_("%(what)s: men") % {"what": what}, INT),
+        Column(_("%(what)s: other / not stated") % {"what": what}, INT),
+        Column(_("%(what)s: total") % {"what": what}, INT),
+        Column(_("%(what)s: share of women") % {"what": what}, SHARE),
+    ]
+
+
+def _split_values(split: fig.SexSplit) -> list:
+    return [split.women, split.men, split.other, split.total, split.women_share]
+
+
+def figure_columns() -> list[Column]:
+    return [
+        *_split_columns(_("Officials")),
+        *_split_columns(_("Trained")),
+        *_split_columns(_("Completed")),
+        Column(_("Completion rate"), SHARE),
+        Column(_("Sessions attended"), INT),
+        Column(_("Sessions expected"), INT),
+        Column(_("Attendance rate"), SHARE),
+        Column(_("Excused absences"), INT),
+        Column(_("Absences"), INT),
+    ]
+
+
+def figure_values(figures: fig.Figures) -> list:
+    return [
+        *_split_values(figures.officials),
+        *_split_values(figures.trained),
+        *_split_values(figures.completed),
+        figures.completion_rate,
+        figures.attended,
+        figures.expected,
+        figures.attendance_rate,
+        figures.excused,
+        figures.absent,
+    ]
+
+
+def programme_table(filters: fig.ReportFilters, *, now=None) -> Table:
+    """One row per course and a total row for the programme (4 queries)."""
+    by_course = fig.grouped_figures(filters, "course", now=now)
+    total = fig.programme_figures(filters, now=now)
+    reach = fig.programme_reach(filters, now=now)
+    courses = Course.objects.filter(pk__in=[key[0] for key in by_course]).order_by("project_id", "number")
+    rows = [[str(course), *figure_values(by_course[(course.pk,)])] for course in courses]
+    return Table(
+        name="programme",
+        title=_("Programme report"),
+        columns=[Column(_("Course")), *figure_columns()],
+        rows=rows,
+        total=[_("All courses"), *figure_values(total)],
+        extra={"figures": total, "reach": reach, "courses": [(c, by_course[(c.pk,)]) for c in courses]},
+    )
+
+
+def ministry_table(filters: fig.ReportFilters, *, now=None) -> Table:
+    """Per ministry (the Ministry row, renamed or not), with a row per name valid at the time (3 queries)."""
+    totals = fig.grouped_figures(filters, "ministry", now=now)
+    by_name = fig.grouped_figures(filters, "ministry_name", now=now)
+    ministries = Ministry.objects.filter(pk__in=[key[0] for key in totals]).order_by("name_en")
+    rows, groups = [], []
+    for ministry in ministries:
+        figures = totals[(ministry.pk,)]
+        names = sorted((key for key in by_name if key[0] == ministry.pk), key=lambda key: key[1])
+        rows.append([ministry.name_en, ministry.acronym, _("All names"), "", *figure_values(figures)])
+        for key in names:
+            rows.append([ministry.name_en, ministry.acronym, key[1], key[2], *figure_values(by_name[key])])
+        groups.append((ministry, figures, [(key[1], key[2], by_name[key]) for key in names]))
+    return Table(
+        name="ministries",
+        title=_("Report per ministry"),
+        columns=[
+            Column(_("Ministry (current name)")),
+            Column(_("Acronym")),
+            Column(_("Name at the time")),
+            Column(_("Acronym at the time")),
+            *figure_columns(),
+        ],
+        rows=rows,
+        extra={"groups": groups},
+    )
+
+
+def session_table(filters: fig.ReportFilters, *, now=None) -> Table:
+    """One row per held session (2 queries)."""
+    per_session = fig.session_figures(filters, now=now)
+    sessions = (
+        Session.objects.filter(pk__in=list(per_session)).select_related("course").order_by("starts_at", "id")
+    )
+    rows, items = [], []
+    for session in sessions:
+        figures = per_session[session.pk]
+        items.append((session, figures))
+        rows.append(
+            [
+                str(session.course),
+                session.title,
+                timezone.localtime(session.starts_at).replace(tzinfo=None),
+                *_split_values(figures.enrolled),
+                *_split_values(figures.attended),
+                figures.excused.total,
+                figures.absent.total,
+                figures.unmarked,
+                figures.attendance_rate,
+            ]
+        )
+    return Table(
+        name="sessions",
+        title=_("Report per session"),
+        columns=[
+            Column(_("Course")),
+            Column(_("Session")),
+            Column(_("Starts at"), DATETIME),
+            *_split_columns(_("Enrolled")),
+            *_split_columns(_("Attended")),
+            Column(_("Excused"), INT),
+            Column(_("Absent"), INT),
+            Column(_("Not marked"), INT),
+            Column(_("Attendance rate"), SHARE),
+        ],
+        rows=rows,
+        extra={"sessions": items},
+    )
+
+
+def course_matrix(course: Course, filters: fig.ReportFilters, *, contact: bool, now=None) -> Table:
+    """Officials × held sessions with each status, attendance rate and completion (4 queries)."""
+    filters = fig.ReportFilters(
+        course_id=course.pk,
+        ministry_id=filters.ministry_id,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    per_enrolment = fig.grouped_figures(filters, "enrolment", now=now)
+    sessions = list(fig.held_sessions(filters, now=now).order_by("starts_at", "id"))
+    enrolments = (
+        fig.active_enrolments(filters)
+        .select_related("official")
+        .order_by("official__family_name", "official__given_name", "id")
+    )
+    statuses = dict.fromkeys(Attendance.Status.values)
+    labels = {value: str(label) for value, label in Attendance.Status.choices}
+    marks = {
+        (enrollment_id, session_id): status
+        for enrollment_id, session_id, status in Attendance.objects.filter(
+            enrollment__in=fig.active_enrolments(filters), session__in=fig.held_sessions(filters, now=now)
+        ).values_list("enrollment_id", "session_id", "status")
+    }
+    rows, matrix = [], []
+    for enrollment in enrolments:
+        official = enrollment.official
+        figures = per_enrolment.get((enrollment.pk,), fig.Figures())
+        cells = [marks.get((enrollment.pk, session.pk)) for session in sessions]
+        completed = figures.completed.total > 0
+        contact_values = [official.email, official.phone] if contact else []
+        rows.append(
+            [
+                official.full_name,
+                official.name_km,
+                official.get_sex_display(),
+                enrollment.ministry_name_en,
+                *contact_values,
+                *[labels.get(cell, "") if cell in statuses else "" for cell in cells],
+                figures.attended,
+                figures.expected,
+                figures.excused,
+                figures.attendance_rate,
+                _("yes") if completed else _("no"),
+            ]
+        )
+        matrix.append((enrollment, cells, figures, completed))
+    contact_columns = [Column(_("E-mail")), Column(_("Phone"))] if contact else []
+    return Table(
+        name="course",
+        title=_("Course attendance: %(course)s") % {"course": course},
+        columns=[
+            Column(_("Official")),
+            Column(_("Name in Khmer")),
+            Column(_("Sex")),
+            Column(_("Ministry at enrolment")),
+            *contact_columns,
+            *[
+                Column(f"{session.title} ({timezone.localtime(session.starts_at):%Y-%m-%d})")
+                for session in sessions
+            ],
+            Column(_("Sessions attended"), INT),
+            Column(_("Sessions held"), INT),
+            Column(_("Excused"), INT),
+            Column(_("Attendance rate"), SHARE),
+            Column(_("Completed")),
+        ],
+        rows=rows,
+        extra={"sessions": sessions, "matrix": matrix, "labels": labels},
+    )
+
+
+def attendance_columns(*, contact: bool) -> list[Column]:
+    columns = [
+        Column(_("Course number"), INT),
+        Column(_("Course")),
+        Column(_("Session")),
+        Column(_("Session starts at"), DATETIME),
+        Column(_("Family name")),
+        Column(_("Given name")),
+        Column(_("Name in Khmer")),
+        Column(_("Sex")),
+        Column(_("Ministry at enrolment")),
+        Column(_("Ministry acronym at enrolment")),
+        Column(_("Status")),
+    ]
+    if contact:
+        columns += [Column(_("E-mail")), Column(_("Phone"))]
+    return columns
+
+
+def attendance_rows(filters: fig.ReportFilters, *, contact: bool, now=None, chunk_size: int = 5000):
+    """Every attendance row at the held sessions of the selection, streamed in id order (1 query)."""
+    fields = [
+        "session__course__number",
+        "session__course__title",
+        "session__title",
+        "session__starts_at",
+        "enrollment__official__family_name",
+        "enrollment__official__given_name",
+        "enrollment__official__name_km",
+        "enrollment__official__sex",
+        "enrollment__ministry_name_en",
+        "enrollment__ministry_acronym",
+        "status",
+    ]
+    if contact:
+        fields += ["enrollment__official__email", "enrollment__official__phone"]
+    queryset = (
+        Attendance.objects.filter(
+            enrollment__in=fig.active_enrolments(filters), session__in=fig.held_sessions(filters, now=now)
+        )
+        .order_by("id")
+        .values_list(*fields)
+    )
+    for row in queryset.iterator(chunk_size=chunk_size):
+        row = list(row)
+        row[3] = timezone.localtime(row[3]).replace(tzinfo=None) if row[3] else None
+        yield row

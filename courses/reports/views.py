@@ -1,0 +1,292 @@
+"""Report pages, their exports, certificates and the public verification page. Thin: the figures
+come from courses.reports.figures through the tables in courses.reports.tables."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from courses import roles
+from courses.decorators import editor_required, reader_required
+from courses.models import Course
+from courses.reports import charts, exports, tables
+from courses.reports import figures as fig
+from courses.reports.forms import ReportFilterForm, error_messages
+from participants import certificates
+
+REPORTS = ("programme", "ministries", "sessions", "course", "attendance")
+
+
+def _filters(request):
+    """(form, filters) — filters is None when the form has errors."""
+    form = ReportFilterForm(request.GET or None)
+    if not request.GET:
+        form = ReportFilterForm({})
+    if not form.is_valid():
+        return form, None
+    return form, form.filters()
+
+
+def filter_labels(form: ReportFilterForm) -> list[str]:
+    data = form.cleaned_data
+    labels = []
+    if data.get("course"):
+        labels.append(_("Course: %(value)s") % {"value": data["course"]})
+    if data.get("ministry"):
+        labels.append(_("Ministry: %(value)s") % {"value": data["ministry"]})
+    if data.get("date_from"):
+        labels.append(_("From: %(value)s") % {"value": data["date_from"].isoformat()})
+    if data.get("date_to"):
+        labels.append(_("To: %(value)s") % {"value": data["date_to"].isoformat()})
+    return labels or [_("All courses, all ministries, all dates")]
+
+
+def _page(request, template: str, report: str, build, **extra):
+    form, filters = _filters(request)
+    context = {"form": form, "report": report, "errors": error_messages(form), **extra}
+    if filters is None:
+        return render(request, template, context, status=400)
+    table = build(filters)
+    query = filters.as_query()
+    context.update(
+        table=table,
+        filter_labels=filter_labels(form),
+        definitions=fig.definitions(),
+        exports=_export_links(report, query, extra.get("course")),
+    )
+    context.update(_charts(report, table))
+    return render(request, template, context)
+
+
+def _export_links(report: str, query: dict, course=None) -> list[tuple[str, str]]:
+    from urllib.parse import urlencode
+
+    if course is not None:
+        query = {**query, "course": str(course.pk)}
+    suffix = f"?{urlencode(query)}" if query else ""
+    links = [
+        (fmt.upper(), reverse("reports:export", args=[report, fmt]) + suffix)
+        for fmt in ("csv", "xlsx", "pdf")
+    ]
+    if report in ("programme", "course"):
+        links += [
+            (_("Attendance rows (CSV)"), reverse("reports:export", args=["attendance", "csv"]) + suffix),
+            (_("Attendance rows (XLSX)"), reverse("reports:export", args=["attendance", "xlsx"]) + suffix),
+        ]
+    return links
+
+
+def _charts(report: str, table: tables.Table) -> dict:
+    if report == "programme":
+        items = [(course.number_label, figures.officials.women_share) for course, figures in _numbered(table)]
+        return {
+            "charts": [
+                charts.bar_chart(
+                    "women-share-per-course",
+                    _("Share of women per course"),
+                    _("Share of women among officials"),
+                    items,
+                    share=True,
+                )
+            ]
+        }
+    if report == "ministries":
+        items = [
+            (ministry.acronym or ministry.name_en, figures.officials.total)
+            for ministry, figures, _n in table.extra["groups"]
+        ]
+        return {
+            "charts": [
+                charts.bar_chart("officials-per-ministry", _("Officials per ministry"), _("Officials"), items)
+            ]
+        }
+    if report in ("sessions", "course"):
+        items = _session_items(report, table)
+        return {
+            "charts": [
+                charts.bar_chart(
+                    "attendance-per-session",
+                    _("Attendance per session"),
+                    _("Attendance rate"),
+                    items,
+                    share=True,
+                )
+            ]
+        }
+    return {"charts": []}
+
+
+def _numbered(table):
+    for course, figures in table.extra["courses"]:
+        course.number_label = f"{_('Course')} {course.number}: {course.title}"
+        yield course, figures
+
+
+def _session_items(report, table):
+    if report == "sessions":
+        return [
+            (f"{session.starts_at:%Y-%m-%d} {session.title}", figures.attendance_rate)
+            for session, figures in table.extra["sessions"]
+        ]
+    sessions = table.extra["sessions"]
+    matrix = table.extra["matrix"]
+    items = []
+    for index, session in enumerate(sessions):
+        attended = sum(1 for _e, cells, _f, _c in matrix if cells[index] in fig.ATTENDED)
+        items.append(
+            (f"{session.starts_at:%Y-%m-%d} {session.title}", attended / len(matrix) if matrix else None)
+        )
+    return items
+
+
+@reader_required
+@require_GET
+def programme_report(request):
+    return _page(request, "reports/programme.html", "programme", tables.programme_table)
+
+
+@reader_required
+@require_GET
+def ministry_report(request):
+    return _page(request, "reports/ministries.html", "ministries", tables.ministry_table)
+
+
+@reader_required
+@require_GET
+def session_report(request):
+    return _page(request, "reports/sessions.html", "sessions", tables.session_table)
+
+
+@reader_required
+@require_GET
+def course_report(request, pk: int):
+    course = get_object_or_404(Course.objects.select_related("project"), pk=pk)
+    contact = roles.can_see_contact_details(request.user)
+    response = _page(
+        request,
+        "reports/course.html",
+        "course",
+        lambda filters: tables.course_matrix(course, filters, contact=contact),
+        course=course,
+        hide_course=True,
+        can_issue=roles.can_edit(request.user),
+        issued=certificates.certificates_for_course(course),
+    )
+    return response
+
+
+def _bad_request(lines: list[str]) -> HttpResponseBadRequest:
+    return HttpResponseBadRequest("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+@reader_required
+@require_GET
+def export(request, report: str, fmt: str):
+    if report not in REPORTS or fmt not in exports.FORMATS:
+        raise Http404(_("There is no such export."))
+    form, filters = _filters(request)
+    if filters is None:
+        return _bad_request(error_messages(form))
+    contact = request.GET.get("contact") == "1"
+    if contact and not roles.can_see_contact_details(request.user):
+        raise PermissionDenied(_("Your role may not export contact details."))
+    try:
+        name = exports.file_name(report, fmt, filters, requested=request.GET.get("name"))
+    except exports.BadFileName as error:
+        return _bad_request([str(error)])
+    if report == "attendance":
+        return _attendance_export(fmt, name, filters, contact=contact)
+    if report == "course":
+        if filters.course_id is None:
+            return _bad_request([_("Choose a course for the course export (course=<id>).")])
+        course = form.cleaned_data["course"]
+        table = tables.course_matrix(course, filters, contact=contact)
+    else:
+        table = {
+            "programme": tables.programme_table,
+            "ministries": tables.ministry_table,
+            "sessions": tables.session_table,
+        }[report](filters)
+    if fmt == "csv":
+        return exports.csv_response(name, table.headers, table.all_rows())
+    if fmt == "xlsx":
+        return exports.xlsx_response(name, table.title, table.columns, table.all_rows())
+    return exports.pdf_response(name, exports.table_pdf(table, filters, filter_labels=filter_labels(form)))
+
+
+def _attendance_export(fmt: str, name: str, filters, *, contact: bool):
+    from django.db import connection
+    from django.http import StreamingHttpResponse
+
+    columns = tables.attendance_columns(contact=contact)
+    if fmt == "pdf":
+        return _bad_request([_("The attendance rows are too many for a PDF; export them as CSV or XLSX.")])
+    if fmt == "xlsx":
+        return exports.xlsx_response(
+            name, _("Attendance"), columns, tables.attendance_rows(filters, contact=contact)
+        )
+    if connection.vendor == "postgresql":
+        response = StreamingHttpResponse(
+            exports.copy_csv_chunks(filters, contact=contact), content_type=exports.FORMATS["csv"]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    return exports.csv_response(
+        name, [column.label for column in columns], tables.attendance_rows(filters, contact=contact)
+    )
+
+
+# --- certificates -------------------------------------------------------------------------------
+
+
+@editor_required
+@require_POST
+def certificates_issue(request, pk: int):
+    course = get_object_or_404(Course, pk=pk)
+    issued = certificates.certificates_issue_for_course(course=course, issued_by=request.user)
+    if issued:
+        messages.success(request, _("%(count)s certificates issued.") % {"count": len(issued)})
+    else:
+        messages.info(request, _("No new certificates: everyone who completed already has one."))
+    return redirect("reports:course", pk=course.pk)
+
+
+@reader_required
+@require_GET
+def certificates_pdf(request, pk: int):
+    course = get_object_or_404(Course, pk=pk)
+    issued = certificates.certificates_for_course(course)
+    if not issued:
+        return _bad_request([_("No certificates have been issued for this course yet.")])
+    content = certificates.certificates_pdf(issued, request=request)
+    name = f"pcp-certificates-course-{course.pk}-{exports.timezone.localtime():%Y%m%d-%H%M}.pdf"
+    return exports.pdf_response(name, content)
+
+
+@reader_required
+@require_GET
+def certificate_pdf(request, code: str):
+    certificate = certificates.certificate_lookup(code)
+    if certificate is None:
+        raise Http404(_("There is no certificate with this code."))
+    content = certificates.certificates_pdf([certificate], request=request)
+    return exports.pdf_response(f"pcp-certificate-{certificate.code}.pdf", content)
+
+
+@require_GET
+def verify(request, code: str | None = None):
+    """Public: says whether a code is genuine, for whom and which course — nothing more."""
+    code = code or request.GET.get("code", "")
+    certificate = certificates.certificate_lookup(code) if code else None
+    status = 200 if certificate or not code else 404
+    return render(
+        request,
+        "certificates/verify.html",
+        {"code": code[:64], "certificate": certificate, "checked": bool(code)},
+        status=status,
+    )
