@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from participants.models import Attendance, Enrollment, Official
+from participants.models import Attendance, Enrollment, Official, ReminderDelivery
 
 
 @admin.register(Official)
@@ -31,3 +31,19 @@ class AttendanceAdmin(SimpleHistoryAdmin):
     raw_id_fields = ("enrollment", "session")
     readonly_fields = ("recorded_by", "recorded_at", "version", "created_at", "updated_at")
     list_select_related = ("enrollment__official", "session", "recorded_by")
+
+
+@admin.register(ReminderDelivery)
+class ReminderDeliveryAdmin(admin.ModelAdmin):
+    """The reminder ledger, read-only: rows are written by participants/reminders.py alone."""
+
+    list_display = ("official", "session", "kind", "key", "status", "attempts", "sent_at", "reason")
+    search_fields = ("official__family_name", "official__given_name", "official__email", "session__title")
+    list_filter = ("status", "kind")
+    list_select_related = ("official", "session")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
