@@ -1,0 +1,195 @@
+"""THE site-wide permission matrix: every URL pattern the resolver knows x every role x method.
+
+Each row is one line: (method, path template, expected status per role, in ROLES order).
+The API's own matrix (tests/api/test_permissions.py, run there with one key per role) is
+imported and counted as covering its URLs; here it is extended with the superuser's column
+for its reads. The test fails if any cell differs, and if the resolver knows a URL pattern that
+no row names (a new page must come with its row).
+
+Rules (courses/roles.py): mih_staff and the superuser edit; unido_officer reads (a write is
+403); a partner gets no portal page (403) but reads the API; anonymous is sent to log in
+(302) on pages. Public: the landing page, log-in, certificate verification, the opt-out link,
+/healthz and /readyz. An empty POST is the probe for writes: the editor's answer is the form's
+refusal (400, or the page again with its errors, 200) or a redirect (302) — never a 500.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+
+from tests.api.test_permissions import API_MATRIX
+from tests.factories import AttendanceFactory, EnrollmentFactory, SessionFactory
+
+ROLES = ("anonymous", "partner", "unido_officer", "mih_staff", "superuser")
+ADMIN = f"/{settings.ADMIN_URL}"
+
+
+def cells(anonymous, partner, officer, staff, superuser) -> dict[str, int]:
+    return dict(zip(ROLES, (anonymous, partner, officer, staff, superuser), strict=True))
+
+
+PAGE = cells(302, 403, 200, 200, 200)  # a portal page everyone with a portal role reads
+EDIT_PAGE = cells(302, 403, 403, 200, 200)  # a form only editors open
+PUBLIC = cells(200, 200, 200, 200, 200)
+SUPERUSER_ONLY = cells(302, 403, 403, 403, 200)
+
+# (method, path template, expected). Templates name objects of the `world` fixture.
+MATRIX: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/", PUBLIC),
+    ("GET", "/accounts/login/", PUBLIC),
+    ("POST", "/accounts/login/", PUBLIC),  # the form again, with its error
+    ("GET", "/accounts/two-factor/", cells(302, 200, 200, 200, 200)),
+    ("POST", "/accounts/logout/", cells(302, 302, 302, 302, 302)),
+    ("GET", "/healthz", PUBLIC),
+    ("GET", "/readyz", PUBLIC),
+    ("POST", "/i18n/setlang/", cells(302, 302, 302, 302, 302)),
+    ("GET", "/audit/", SUPERUSER_ONLY),
+    ("GET", "/audit/export.csv", SUPERUSER_ONLY),
+    ("GET", ADMIN, cells(302, 302, 302, 302, 200)),
+    ("GET", "/dashboard/", PAGE),
+    ("GET", "/courses/", PAGE),
+    ("GET", "/courses/new/", EDIT_PAGE),
+    ("POST", "/courses/new/", cells(302, 403, 403, 200, 200)),
+    ("GET", "/courses/{course}/", PAGE),
+    ("GET", "/courses/{course}/edit/", EDIT_PAGE),
+    ("POST", "/courses/{course}/edit/", cells(302, 403, 403, 200, 200)),
+    ("GET", "/courses/{course}/sessions/new/", EDIT_PAGE),
+    ("POST", "/courses/{course}/sessions/new/", cells(302, 403, 403, 200, 200)),
+    ("GET", "/sessions/{session}/", PAGE),
+    ("GET", "/sessions/{session}/edit/", EDIT_PAGE),
+    ("POST", "/sessions/{session}/edit/", cells(302, 403, 403, 200, 200)),
+    ("GET", "/sessions/{session}/cancel/", EDIT_PAGE),
+    ("POST", "/sessions/{session}/cancel/", cells(302, 403, 403, 200, 200)),
+    ("POST", "/courses/{course}/enrol/", cells(302, 403, 403, 400, 400)),
+    ("POST", "/courses/{course}/walk-in/", cells(302, 403, 403, 400, 400)),
+    ("POST", "/enrolments/{enrollment}/withdraw/", cells(302, 403, 403, 302, 302)),
+    ("POST", "/enrolments/{enrollment}/reinstate/", cells(302, 403, 403, 302, 302)),
+    ("POST", "/sessions/{session}/register/", cells(302, 403, 403, 302, 302)),
+    ("POST", "/sessions/{session}/register/{enrollment}/", cells(302, 403, 403, 400, 400)),
+    # Imports (issue 7): editors only.
+    ("GET", "/imports/", EDIT_PAGE),
+    ("GET", "/imports/officials/new/", EDIT_PAGE),
+    ("POST", "/imports/officials/new/", cells(302, 403, 403, 400, 400)),  # no file: refused
+    ("GET", "/imports/officials/template-en.csv", EDIT_PAGE),
+    ("GET", "/imports/batch/{batch}/", EDIT_PAGE),
+    ("POST", "/imports/batch/{batch}/confirm/", cells(302, 403, 403, 302, 400)),  # applied once only
+    ("POST", "/imports/batch/{batch}/discard/", cells(302, 403, 403, 302, 302)),
+    ("GET", "/imports/batch/{batch}/errors.csv", EDIT_PAGE),
+    # Reports, exports and certificates (issue 5): readers read, editors issue; verification is public.
+    ("GET", "/reports/", PAGE),
+    ("GET", "/reports/ministries/", PAGE),
+    ("GET", "/reports/sessions/", PAGE),
+    ("GET", "/reports/courses/{course}/", PAGE),
+    ("POST", "/reports/courses/{course}/certificates/", cells(302, 403, 403, 302, 302)),
+    ("GET", "/reports/courses/{course}/certificates.pdf", cells(302, 403, 400, 400, 400)),  # none issued yet
+    ("GET", "/reports/certificates/NO-SUCH-CODE.pdf", cells(302, 403, 404, 404, 404)),
+    ("GET", "/reports/export/programme.csv", PAGE),
+    ("GET", "/reports/export/programme.xlsx", PAGE),
+    ("GET", "/reports/export/attendance.csv", PAGE),
+    ("GET", "/reports/export/nosuch.csv", cells(302, 403, 404, 404, 404)),
+    ("GET", "/verify/", PUBLIC),
+    ("GET", "/verify/NO-SUCH-CODE/", cells(404, 404, 404, 404, 404)),
+    ("GET", "/api/v1/reports/attendance-summary/", cells(401, 200, 200, 200, 200)),
+    # Reminders (issue 6): editors resend; the opt-out link is public (signed token).
+    ("POST", "/reminders/{delivery}/resend/", cells(302, 403, 403, 302, 302)),
+    ("GET", "/reminders/opt-out/{opt_out}/", PUBLIC),
+    ("POST", "/reminders/opt-out/{opt_out}/", PUBLIC),
+    ("GET", "/reminders/opt-out/not-a-token/", cells(400, 400, 400, 400, 400)),
+]
+
+
+def world_objects(uploader) -> dict:
+    from participants.models import ImportBatch, ReminderDelivery
+    from participants.reminders import opt_out_token
+
+    session = SessionFactory()
+    enrollment = EnrollmentFactory(course=session.course)
+    AttendanceFactory(enrollment=enrollment, session=session)
+    batch = ImportBatch.objects.create(
+        kind="officials", filename="officials.csv", checksum="0" * 64, uploaded_by=uploader
+    )
+    delivery = ReminderDelivery.objects.create(
+        official=enrollment.official, session=session, kind="reminder", key="2h@matrix", status="failed"
+    )
+    return {
+        "course": session.course_id,
+        "session": session.pk,
+        "enrollment": enrollment.pk,
+        "batch": batch.pk,
+        "delivery": delivery.pk,
+        "opt_out": opt_out_token(enrollment.official),
+    }
+
+
+@pytest.fixture
+def role_clients(db, partner, officer, staff, superuser):
+    made = {"anonymous": Client()}
+    for role, user in zip(ROLES[1:], (partner, officer, staff, superuser), strict=True):
+        made[role] = Client()
+        made[role].force_login(user)
+    return made
+
+
+def call(client, method: str, path: str):
+    return getattr(client, method.lower())(path)
+
+
+@pytest.mark.parametrize(("method", "template", "expected"), MATRIX, ids=[f"{m} {t}" for m, t, _e in MATRIX])
+def test_each_role_gets_the_expected_status_on_each_page(role_clients, staff, method, template, expected):
+    path = template.format(**world_objects(staff))
+    got = {role: call(role_clients[role], method, path).status_code for role in ROLES}  # editors last
+    assert got == expected
+
+
+def test_the_superuser_reads_every_api_resource_with_a_portal_log_in(role_clients, staff):
+    from tests.api.conftest import API
+
+    world = world_objects(staff)
+    for method, template, _body, _expected in API_MATRIX:
+        if method == "GET" and "{" not in template and template.startswith(API):
+            assert role_clients["superuser"].get(template.format(**world)).status_code == 200, template
+
+
+def _route_names(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _route_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}{pattern.name}"
+
+
+def _covered_names() -> set[str]:
+    from tests.api.test_permissions import resolve_path  # noqa: F401 - the API rows use its templates
+
+    names = set()
+    sample = {"course": 1, "session": 1, "enrollment": 1, "batch": 1, "delivery": 1, "opt_out": "x"}
+    for _method, template, _expected in MATRIX:
+        names.add(resolve(template.format(**sample).split("?")[0]).view_name)
+    api_sample = dict.fromkeys(
+        ("programme", "project", "course", "session", "ministry", "official", "enrollment", "attendance"), 1
+    )
+    for _method, template, _body, _expected in API_MATRIX:
+        names.add(resolve(template.format(**api_sample)).view_name)
+    return names
+
+
+# Patterns no row names, each with its reason. Keep this short.
+NOT_IN_MATRIX = {
+    # Django's admin: every page of it requires is_staff and an admin permission; the matrix
+    # checks its entry (a 302 to the admin log-in for everyone but the superuser).
+    "admin:*",
+}
+
+
+def test_every_url_the_resolver_knows_is_in_the_matrix():
+    known = set(_route_names(get_resolver().url_patterns))
+    missing = {
+        name
+        for name in known - _covered_names()
+        if not any(name.startswith(prefix.rstrip("*")) for prefix in NOT_IN_MATRIX)
+    }
+    assert missing == set(), f"add a row for each of: {sorted(missing)}"
