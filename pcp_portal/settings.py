@@ -336,15 +336,8 @@ if env_str("CACHE_URL"):
         }
     }
 
-# DRF: authenticated by default (above) and throttled; the API's paginators cap page sizes.
-REST_FRAMEWORK.setdefault(
-    "DEFAULT_THROTTLE_CLASSES",
-    ["rest_framework.throttling.AnonRateThrottle", "rest_framework.throttling.UserRateThrottle"],
-)
-REST_FRAMEWORK.setdefault(
-    "DEFAULT_THROTTLE_RATES",
-    {"anon": env_str("API_THROTTLE_ANON", "60/minute"), "user": env_str("API_THROTTLE_USER", "2000/minute")},
-)
+# DRF's defaults (deny by default, a throttle per key, capped pages) are set with the API above;
+# tests/security/test_deploy_settings.py checks that none of them is open.
 
 # Structured JSON logs on stdout; user-supplied values cannot forge a line (pcp_portal.logging).
 LOGGING = {

@@ -83,3 +83,31 @@ def test_a_weak_password_is_refused_with_reasons(staff):
     with pytest.raises(ValidationError) as refused:
         validate_password("12345678", staff)
     assert any("too short" in message for message in refused.value.messages)
+
+
+def test_drf_defaults_are_closed_throttled_and_page_capped():
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from rest_framework.permissions import AllowAny
+    from rest_framework.settings import api_settings
+
+    assert AllowAny not in api_settings.DEFAULT_PERMISSION_CLASSES
+    assert api_settings.DEFAULT_THROTTLE_CLASSES and api_settings.DEFAULT_THROTTLE_RATES
+    assert api_settings.DEFAULT_PAGINATION_CLASS.max_page_size <= 1000
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "cls"):
+                yield str(pattern.pattern), pattern.callback.cls
+
+    open_views = []
+    for route, cls in views(get_resolver().url_patterns):
+        if "schema" in route or "docs" in route:
+            continue  # the OpenAPI description is public on purpose
+        if any(issubclass(p, AllowAny) for p in cls.permission_classes) or not cls.throttle_classes:
+            open_views.append(route)
+        pagination = getattr(cls, "pagination_class", None)
+        if pagination is not None and hasattr(pagination, "max_page_size"):
+            assert pagination.max_page_size and pagination.max_page_size <= 1000, route
+    assert open_views == []
