@@ -33,6 +33,10 @@ def _broker_ok() -> bool:
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+            # Redis connects lazily: a PING makes the check real.
+            client = getattr(conn.default_channel, "client", None)
+            if client is not None:
+                client.ping()
         return True
     except Exception:
         logger.warning("readyz: broker unreachable", exc_info=True)

@@ -17,12 +17,12 @@ def test_readyz_reports_database_and_broker_reachable(client, db):
 
 
 def test_readyz_answers_503_naming_the_broker_when_it_is_unreachable(client, db):
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    original = app.conf.broker_url, app.conf.broker_write_url
+    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/0"
     try:
         response = client.get("/readyz")
     finally:
-        app.conf.broker_url = original
+        app.conf.broker_url, app.conf.broker_write_url = original
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "broker": "down"}
 
