@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from participants.models import Attendance, Enrollment, Official, ReminderDelivery
+from participants.models import Attendance, Enrollment, ImportBatch, Official, ReminderDelivery
 
 
 @admin.register(Official)
@@ -41,6 +41,23 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
     search_fields = ("official__family_name", "official__given_name", "official__email", "session__title")
     list_filter = ("status", "kind")
     list_select_related = ("official", "session")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """The import record, read-only: batches are written by participants/imports alone."""
+
+    list_display = ("created_at", "kind", "filename", "status", "uploaded_by", "applied_at")
+    search_fields = ("filename", "checksum", "uploaded_by__username", "message")
+    list_filter = ("kind", "status")
+    list_select_related = ("uploaded_by",)
+    exclude = ("rows",)
 
     def has_add_permission(self, request):
         return False
