@@ -54,6 +54,7 @@ class APIAccessKeyAdmin(APIKeyModelAdmin):
 class DeletedRecordAdmin(admin.ModelAdmin):
     list_display = ("resource", "object_id", "deleted_at")
     list_filter = ("resource",)
+    search_fields = ("resource", "object_id")
 
     def has_add_permission(self, request):
         return False
