@@ -1,7 +1,14 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from participants.models import Attendance, Enrollment, ImportBatch, Official, ReminderDelivery
+from participants.models import (
+    Attendance,
+    Certificate,
+    Enrollment,
+    ImportBatch,
+    Official,
+    ReminderDelivery,
+)
 
 
 @admin.register(Official)
@@ -58,6 +65,21 @@ class ImportBatchAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status")
     list_select_related = ("uploaded_by",)
     exclude = ("rows",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    """Certificates, read-only: issued by participants/certificates.py from the report page."""
+
+    list_display = ("code", "holder_name", "course_title", "completed_on", "issued_at")
+    search_fields = ("code", "holder_name", "holder_name_km", "course_title")
+    list_select_related = ("enrollment",)
 
     def has_add_permission(self, request):
         return False
