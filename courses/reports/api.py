@@ -6,9 +6,8 @@ Partners may read it: it holds figures, never a name or a contact detail.
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +18,106 @@ from ministries.models import Ministry
 from pcp_portal.api import READERS
 
 GROUP_BY = ("course", "ministry", "sex", "session")
+
+
+# --- The response, described for the schema (every field of fig.*.as_dict() and of _groups) -------
+
+
+def _share(help_text: str) -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, min_value=0, max_value=1, help_text=help_text)
+
+
+def _count(help_text: str) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, help_text=help_text)
+
+
+class SexSplitSerializer(serializers.Serializer):
+    women = _count("Women.")
+    men = _count("Men.")
+    other = _count("Other or not stated.")
+    total = _count("Everyone: women + men + other.")
+    women_share = _share("Women over total, rounded to 4 decimals; null when total is 0.")
+
+
+class FiguresSerializer(serializers.Serializer):
+    officials = SexSplitSerializer(help_text="Distinct officials with an active enrolment.")
+    enrolments = SexSplitSerializer(help_text="Active enrolments (official-course pairs).")
+    trained = SexSplitSerializer(help_text="Distinct officials who attended at least one held session.")
+    completed = SexSplitSerializer(help_text="Enrolments that reached the course's completion threshold.")
+    attended_sessions = _count("Sessions attended (present or late), summed over enrolments.")
+    expected_sessions = _count("Held sessions times active enrolments of each course.")
+    excused_sessions = _count("Excused absences (not attendance).")
+    absent_sessions = _count("Absences marked absent.")
+    attendance_rate = _share("attended_sessions / expected_sessions; null when nothing was expected.")
+    completion_rate = _share("completed.total / enrolments.total; null when nobody is enrolled.")
+
+
+class SessionFiguresSerializer(serializers.Serializer):
+    enrolled = SexSplitSerializer(help_text="Officials actively enrolled in the session's course.")
+    attended = SexSplitSerializer(help_text="Officials marked present or late.")
+    excused = SexSplitSerializer(help_text="Officials marked excused.")
+    absent = SexSplitSerializer(help_text="Officials marked absent.")
+    unmarked = _count("Enrolled officials with no mark for this session.")
+    attendance_rate = _share("attended.total / enrolled.total; null when nobody is enrolled.")
+
+
+class CourseGroupSerializer(FiguresSerializer):
+    course = serializers.IntegerField(help_text="The course's id.")
+    number = serializers.IntegerField(help_text="The course's number in its project.")
+    title = serializers.CharField(help_text="The course's title.")
+
+
+class MinistryGroupSerializer(FiguresSerializer):
+    ministry = serializers.IntegerField(help_text="The ministry's id (renamed ministries are one group).")
+    name_en = serializers.CharField(help_text="The ministry's current English name.")
+    acronym = serializers.CharField(allow_blank=True, help_text="The ministry's current acronym.")
+
+
+class SexGroupSerializer(FiguresSerializer):
+    sex = serializers.ChoiceField(choices=fig.SEXES, help_text="The officials' sex.")
+
+
+class SessionGroupSerializer(SessionFiguresSerializer):
+    session = serializers.IntegerField(help_text="The held session's id.")
+    course = serializers.IntegerField(help_text="The session's course id.")
+    title = serializers.CharField(help_text="The session's title.")
+    starts_at = serializers.DateTimeField(help_text="When the session started.")
+
+
+class SummaryFiltersSerializer(serializers.Serializer):
+    course = serializers.IntegerField(allow_null=True, help_text="The course filter, or null.")
+    ministry = serializers.IntegerField(allow_null=True, help_text="The ministry filter, or null.")
+    date_from = serializers.DateField(allow_null=True, help_text="First day (sessions' local dates).")
+    date_to = serializers.DateField(allow_null=True, help_text="Last day, included.")
+
+
+class DefinitionsSerializer(serializers.Serializer):
+    held_session = serializers.CharField(help_text="What counts as a held session.")
+    attendance_rate = serializers.CharField(help_text="How the attendance rate is computed.")
+    excused = serializers.CharField(help_text="How excused absences are counted.")
+    completion = serializers.CharField(help_text="What completing a course means.")
+    officials = serializers.CharField(help_text="Who counts as an official.")
+    trained = serializers.CharField(help_text="Who counts as trained.")
+
+
+class AttendanceSummarySerializer(serializers.Serializer):
+    filters = SummaryFiltersSerializer(help_text="The filters applied.")
+    group_by = serializers.ChoiceField(choices=GROUP_BY, help_text="The grouping of `groups`.")
+    definitions = DefinitionsSerializer(help_text="The definitions of the figures, in words.")
+    total = FiguresSerializer(help_text="The figures of the whole selection.")
+    groups = PolymorphicProxySerializer(
+        component_name="AttendanceSummaryGroup",
+        serializers=[
+            CourseGroupSerializer,
+            MinistryGroupSerializer,
+            SexGroupSerializer,
+            SessionGroupSerializer,
+        ],
+        resource_type_field_name=None,
+        many=True,
+        help_text="One entry per group, in order: per course and ministry the figures of `total`; "
+        "per session the session figures.",
+    )
 
 
 class AttendanceSummaryView(APIView):
@@ -35,7 +134,7 @@ class AttendanceSummaryView(APIView):
             OpenApiParameter("date_from", str, description="YYYY-MM-DD"),
             OpenApiParameter("date_to", str, description="YYYY-MM-DD"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: AttendanceSummarySerializer},
     )
     def get(self, request, *args, **kwargs):
         params = request.query_params
