@@ -14,7 +14,7 @@ from courses.api.serializers import PortalSerializer
 from courses.models import Course
 from participants.models import Attendance, Enrollment, Official
 from participants.services import validate_attendance_status
-from pcp_portal.api import LinkField
+from pcp_portal.api import LinkField, datetime_formatter, detail_link
 
 MAX_VERSION = 2**31 - 1
 
@@ -129,6 +129,64 @@ class AttendanceSerializer(PortalSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+ATTENDANCE_COLUMNS = (
+    "id",
+    "session_id",
+    "enrollment_id",
+    "official_ref",
+    "course_ref",
+    "status",
+    "note",
+    "recorded_at",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+def attendance_rows(rows, request) -> list[dict]:
+    """AttendanceSerializer's representation of `values_list(*ATTENDANCE_COLUMNS)` rows, written out
+    by hand for the list (no serializer per row): the same keys, in the same order, with the same
+    values (tests/api/test_resources.py holds the two equal)."""
+    attendance, attendance_end = detail_link(request, "attendance-detail")
+    session, session_end = detail_link(request, "session-detail")
+    enrollment, enrollment_end = detail_link(request, "enrollment-detail")
+    official, official_end = detail_link(request, "official-detail")
+    iso = datetime_formatter()
+    return [
+        {
+            "id": pk,
+            "url": f"{attendance}{pk}{attendance_end}",
+            "session": session_id,
+            "session_url": f"{session}{session_id}{session_end}",
+            "enrollment": enrollment_id,
+            "enrollment_url": f"{enrollment}{enrollment_id}{enrollment_end}",
+            "official": official_id,
+            "official_url": None if official_id is None else f"{official}{official_id}{official_end}",
+            "course": course_id,
+            "status": status,
+            "note": note,
+            "recorded_at": iso(recorded_at),
+            "version": version,
+            "created_at": iso(created_at),
+            "updated_at": iso(updated_at),
+        }
+        for (
+            pk,
+            session_id,
+            enrollment_id,
+            official_id,
+            course_id,
+            status,
+            note,
+            recorded_at,
+            version,
+            created_at,
+            updated_at,
+        ) in rows
+    ]
 
 
 def _attendance_status(value: str) -> str:

@@ -23,6 +23,7 @@ from pcp_portal.api import (
     READERS,
     WRITERS,
     ETagRetrieveMixin,
+    RowListMixin,
     StrictQueryParamsMixin,
     sees_contact_details,
 )
@@ -109,10 +110,16 @@ def attendance_queryset():
     list=extend_schema(summary=gettext_lazy("List attendance"), description=SYNC_NOTE),
     retrieve=extend_schema(summary=gettext_lazy("One attendance row")),
 )
-class AttendanceViewSet(ReadOnlyResource):
+class AttendanceViewSet(RowListMixin, ReadOnlyResource):
+    """The longest list a partner pages through: listed from plain rows (see RowListMixin)."""
+
     queryset = attendance_queryset()
     serializer_class = api.AttendanceSerializer
     filterset_class = AttendanceFilter
+    list_columns = api.ATTENDANCE_COLUMNS
+
+    def represent_rows(self, rows):
+        return api.attendance_rows(rows, self.request)
 
 
 def _register(session, *, changed: int) -> dict:

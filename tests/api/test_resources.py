@@ -195,3 +195,33 @@ def test_a_list_costs_the_same_queries_whatever_its_page_size(partner_api, world
 
     small, large = count(1), count(500)
     assert small == large <= 3
+
+
+@pytest.mark.parametrize("params", [{}, {"course": "{course_a}", "status": "late"}, {"page_size": "2"}])
+def test_the_attendance_list_shows_each_row_exactly_as_its_serializer_does(partner_api, world, params):
+    import datetime
+
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.test import APIRequestFactory
+
+    from participants.api.serializers import AttendanceSerializer
+    from participants.api.views import attendance_queryset
+
+    late = world["attendance"][2]
+    late.note = "មកយឺត \u2028 “late”"  # Khmer, a line separator DRF escapes, typographic quotes
+    late.recorded_at = datetime.datetime(2020, 2, 25, 0, 0, tzinfo=datetime.UTC)
+    late.save()
+    params = {name: value.format(course_a=world["courses"][0].pk) for name, value in params.items()}
+
+    response = partner_api.get(f"{API}attendance/", params)
+    rows = response.json()["results"]
+    request = APIRequestFactory().get(f"{API}attendance/", HTTP_HOST="testserver")
+    expected = AttendanceSerializer(
+        attendance_queryset().filter(pk__in=[row["id"] for row in rows]).order_by("pk"),
+        many=True,
+        context={"request": request},
+    ).data
+
+    assert rows and [list(row) for row in rows] == [list(row) for row in expected]
+    assert JSONRenderer().render(rows) == JSONRenderer().render(expected)
+    assert JSONRenderer().render(expected).decode() in response.content.decode()
