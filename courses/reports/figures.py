@@ -253,26 +253,70 @@ GROUPS = {
 }
 
 
-def grouped_figures(filters: ReportFilters, group: str, *, now=None) -> dict[tuple, Figures]:
-    """{group key: Figures} in one query; the key is a tuple of the group's columns."""
-    keys = GROUPS[group]
-    cte, params = enrolment_figures_cte(filters, now=now)
-    select_keys = "".join(f"{key}, " for key in keys)
-    sql = f"""{cte}
-    SELECT {select_keys} sex,
-           COUNT(DISTINCT official_id), COUNT(*),
+@dataclass
+class Reach:
+    courses: int
+    sessions_held: int
+    ministries_reached: int
+
+
+@dataclass
+class Report:
+    """What one call of `report_figures` returns: {group: {key: Figures}} and, when asked, the reach."""
+
+    groups: dict[str, dict[tuple, Figures]]
+    reach: Reach | None = None
+
+
+_AGGREGATES = """COUNT(DISTINCT official_id), COUNT(*),
            COUNT(DISTINCT CASE WHEN attended > 0 THEN official_id END),
-           SUM(completed), SUM(attended), SUM(held), SUM(excused), SUM(absent)
-    FROM ef GROUP BY {select_keys} sex"""
-    result: dict[tuple, Figures] = {}
+           SUM(completed), SUM(attended), SUM(held), SUM(excused), SUM(absent)"""
+
+
+def _reach_branch(filters: ReportFilters) -> str:
+    """Courses with active enrolments, sessions held, and ministries with an official who attended,
+    as one row in the officials/enrolments/trained columns (tagged 'reach')."""
+    # With a ministry chosen, only the sessions of courses its officials were enrolled in count.
+    sessions = (
+        "(SELECT COUNT(*) FROM held WHERE course_id IN (SELECT course_id FROM ef))"
+        if filters.ministry_id is not None
+        else "(SELECT COUNT(*) FROM held)"
+    )
+    return f"""SELECT 'reach', NULL, NULL, NULL, NULL,
+           (SELECT COUNT(DISTINCT course_id) FROM ef), {sessions},
+           (SELECT COUNT(DISTINCT ministry_id) FROM ef WHERE attended > 0), 0, 0, 0, 0, 0"""
+
+
+def report_figures(
+    filters: ReportFilters, groups: tuple[str, ...], *, reach: bool = False, now=None
+) -> Report:
+    """Several groupings of the same figures (and the reach) in ONE query.
+
+    The enrolment figures (`ef`) are computed once and every grouping sums them: a report that
+    needs a total and its breakdown pays for one pass over the attendance, not one per grouping.
+    """
+    cte, params = enrolment_figures_cte(filters, now=now)
+    branches = []
+    for group in groups:
+        keys = list(GROUPS[group])
+        padded = ", ".join([*keys, *["NULL"] * (3 - len(keys))])
+        group_by = ", ".join([*keys, "sex"])
+        branches.append(f"SELECT '{group}', {padded}, sex, {_AGGREGATES} FROM ef GROUP BY {group_by}")
+    if reach:
+        branches.append(_reach_branch(filters))
+    sql = f"{cte}\n" + "\nUNION ALL\n".join(branches)
+    result = Report(groups={group: {} for group in groups})
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            key, rest = tuple(row[: len(keys)]), row[len(keys) :]
-            sex, officials, enrolments, trained, completed, attended, held, excused, absent = rest
-            if group == "sex":
-                key = (sex,)
-            figures = result.setdefault(key, Figures())
+        for group, k1, k2, k3, sex, *numbers in cursor.fetchall():
+            officials, enrolments, trained, completed, attended, held, excused, absent = numbers
+            if group == "reach":
+                result.reach = Reach(
+                    courses=officials or 0, sessions_held=enrolments or 0, ministries_reached=trained or 0
+                )
+                continue
+            key = (sex,) if group == "sex" else (k1, k2, k3)[: len(GROUPS[group])]
+            figures = result.groups[group].setdefault(key, Figures())
             figures.officials.add(sex, officials)
             figures.enrolments.add(sex, enrolments)
             figures.trained.add(sex, trained)
@@ -284,33 +328,18 @@ def grouped_figures(filters: ReportFilters, group: str, *, now=None) -> dict[tup
     return result
 
 
+def grouped_figures(filters: ReportFilters, group: str, *, now=None) -> dict[tuple, Figures]:
+    """{group key: Figures} in one query; the key is a tuple of the group's columns."""
+    return report_figures(filters, (group,), now=now).groups[group]
+
+
 def programme_figures(filters: ReportFilters, *, now=None) -> Figures:
     return grouped_figures(filters, "programme", now=now).get((), Figures())
 
 
-@dataclass
-class Reach:
-    courses: int
-    sessions_held: int
-    ministries_reached: int
-
-
 def programme_reach(filters: ReportFilters, *, now=None) -> Reach:
     """Courses with active enrolments, sessions held, and ministries with an official who attended."""
-    cte, params = enrolment_figures_cte(filters, now=now)
-    # With a ministry chosen, only the sessions of courses its officials were enrolled in count.
-    sessions = (
-        "(SELECT COUNT(*) FROM held WHERE course_id IN (SELECT course_id FROM ef))"
-        if filters.ministry_id is not None
-        else "(SELECT COUNT(*) FROM held)"
-    )
-    sql = f"""{cte}
-    SELECT (SELECT COUNT(DISTINCT course_id) FROM ef), {sessions},
-           (SELECT COUNT(DISTINCT ministry_id) FROM ef WHERE attended > 0)"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        courses, sessions, ministries = cursor.fetchone()
-    return Reach(courses=courses or 0, sessions_held=sessions or 0, ministries_reached=ministries or 0)
+    return report_figures(filters, (), reach=True, now=now).reach
 
 
 @dataclass

@@ -111,10 +111,11 @@ def figure_values(figures: fig.Figures) -> list:
 
 
 def programme_table(filters: fig.ReportFilters, *, now=None) -> Table:
-    """One row per course and a total row for the programme (4 queries)."""
-    by_course = fig.grouped_figures(filters, "course", now=now)
-    total = fig.programme_figures(filters, now=now)
-    reach = fig.programme_reach(filters, now=now)
+    """One row per course and a total row for the programme (2 queries)."""
+    report = fig.report_figures(filters, ("course", "programme"), reach=True, now=now)
+    by_course = report.groups["course"]
+    total = report.groups["programme"].get((), fig.Figures())
+    reach = report.reach
     courses = Course.objects.filter(pk__in=[key[0] for key in by_course]).order_by("project_id", "number")
     rows = [[str(course), *figure_values(by_course[(course.pk,)])] for course in courses]
     return Table(
@@ -128,9 +129,9 @@ def programme_table(filters: fig.ReportFilters, *, now=None) -> Table:
 
 
 def ministry_table(filters: fig.ReportFilters, *, now=None) -> Table:
-    """Per ministry (the Ministry row, renamed or not), with a row per name valid at the time (3 queries)."""
-    totals = fig.grouped_figures(filters, "ministry", now=now)
-    by_name = fig.grouped_figures(filters, "ministry_name", now=now)
+    """Per ministry (the Ministry row, renamed or not), with a row per name valid at the time (2 queries)."""
+    report = fig.report_figures(filters, ("ministry", "ministry_name"), now=now)
+    totals, by_name = report.groups["ministry"], report.groups["ministry_name"]
     ministries = Ministry.objects.filter(pk__in=[key[0] for key in totals]).order_by("name_en")
     rows, groups = [], []
     for ministry in ministries:

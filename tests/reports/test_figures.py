@@ -96,3 +96,25 @@ def test_an_empty_selection_gives_zeros_not_errors(world):
     assert figures.officials.total == 0
     assert figures.attendance_rate is None and figures.completion_rate is None
     assert figures.officials.women_share is None
+
+
+@pytest.mark.parametrize(
+    "make_filters",
+    [
+        lambda world: fig.ReportFilters(),
+        lambda world: fig.ReportFilters(ministry_id=world["misti"].pk),
+        lambda world: fig.ReportFilters(date_from=datetime.date(2021, 3, 3)),
+    ],
+    ids=["all", "one ministry", "from a date"],
+)
+def test_several_groupings_and_the_reach_in_one_query_are_the_separate_figures(
+    world, make_filters, django_assert_num_queries
+):
+    filters = make_filters(world)
+    groups = tuple(fig.GROUPS)
+    with django_assert_num_queries(1):
+        report = fig.report_figures(filters, groups, reach=True)
+    for group in groups:
+        assert report.groups[group] == fig.grouped_figures(filters, group), group
+    assert report.reach == fig.programme_reach(filters)
+    assert report.groups["programme"][()] == fig.programme_figures(filters)
