@@ -43,6 +43,21 @@ def certificate_lookup(text: str) -> Certificate | None:
     return Certificate.objects.select_related("enrollment__course").filter(code=code).first()
 
 
+def certificate_still_valid(certificate: Certificate) -> bool:
+    """Whether the holder still completes the course, by the figures' definition, today.
+
+    A certificate is never deleted or re-issued, but one whose holder no longer completes (an
+    attendance correction, a withdrawn enrolment) is shown as withdrawn on /verify/. Checked live
+    (one figures query over the course), so a correction back makes it valid again.
+    """
+    from courses.reports.figures import ReportFilters, grouped_figures
+
+    enrollment = certificate.enrollment
+    per_enrolment = grouped_figures(ReportFilters(course_id=enrollment.course_id), "enrolment")
+    figures = per_enrolment.get((enrollment.pk,))
+    return bool(figures and figures.completed.total)
+
+
 def completed_enrolments(course):
     """Active enrolments of `course` that meet its completion threshold (figures' definition)."""
     from courses.reports.figures import ReportFilters, grouped_figures

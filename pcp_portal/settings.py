@@ -222,6 +222,8 @@ REMINDER_RETRY_BACKOFF_MAX_SECONDS = env_float("REMINDER_RETRY_BACKOFF_MAX_SECON
 
 # Domain settings.
 PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0.0, maximum=1.0)
+# The public certificate check (/verify/): codes one address may check per minute (cache-counted).
+PCP_VERIFY_PER_MINUTE = env_int("PCP_VERIFY_PER_MINUTE", 20, minimum=1)
 # Imports of officials, enrolments and sign-in sheets (participants/imports): the largest file
 # accepted, and the most data rows one file may hold (ministry files have 20 to 500).
 PCP_IMPORT_MAX_BYTES = env_int("PCP_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)

@@ -209,3 +209,10 @@ def _role_groups_for_browser_tests(request):
     request.getfixturevalue("transactional_db")
     for role in roles.ROLES:
         Group.objects.get_or_create(name=role)
+
+
+@pytest.fixture(autouse=True)
+def _verify_rate_limit_out_of_the_way(settings):
+    """/verify/ counts checks per address in the cache; tests share 127.0.0.1, so lift the limit.
+    tests/reports/test_verify.py sets it back low to test it."""
+    settings.PCP_VERIFY_PER_MINUTE = 1_000_000
