@@ -216,3 +216,14 @@ def _verify_rate_limit_out_of_the_way(settings):
     """/verify/ counts checks per address in the cache; tests share 127.0.0.1, so lift the limit.
     tests/reports/test_verify.py sets it back low to test it."""
     settings.PCP_VERIFY_PER_MINUTE = 1_000_000
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_asks():
+    """Start every test in English: a request in Khmer leaves Khmer active in the thread (LocaleMiddleware
+    activates the request's language and nothing resets it), which would leak into the next test."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")
