@@ -11,8 +11,10 @@ drives both with the same load (threads of keep-alive HTTP clients, fixed durati
 * raw:  GET /bench/attendance-json-agg/?after=<id>       (one SQL statement: PostgreSQL's json_agg
         of the same rows and fields, links included, same Bearer-key authentication)
 
-each at the first page and at a page 900,000 rows deep. Prints the figures as a Markdown table
-for benchmarks/RESULTS.md. Not part of the test suite.
+each at the first page and at a page 900,000 rows deep, in BENCH_ROUNDS rounds (the order of
+the sides alternating from one round to the next, so both meet the same conditions on a shared
+machine). Prints the median of the rounds as a Markdown table for benchmarks/RESULTS.md, and
+each round's ratio. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("BENCH_PORT", "8764"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 PAGE = 100
@@ -222,23 +225,37 @@ def main() -> None:
             for _ in range(20):
                 connection.request("GET", path, headers={"Authorization": f"Bearer {key}"})
                 connection.getresponse().read()
-        results = {target: _load(path, key) for target, path in targets.items()}
+        rounds = []
+        for number in range(ROUNDS):
+            order = list(targets) if number % 2 == 0 else list(reversed(targets))
+            rounds.append({target: _load(targets[target], key) for target in order})
     finally:
         server.terminate()
         server.wait(timeout=30)
         APIAccessKey.objects.filter(name="benchmark").delete()
 
+    results = {
+        target: {
+            figure: statistics.median(round_[target][figure] for round_ in rounds)
+            for figure in ("rps", "median_ms", "requests", "errors")
+        }
+        for target in targets
+    }
+    ratios = [r[("api", "first")]["rps"] / r[("raw", "first")]["rps"] for r in rounds]
     api, raw = results[("api", "first")], results[("raw", "first")]
     print(f"data set: {counts}", file=sys.stderr)
+    print(f"{ROUNDS} rounds of {DURATION:g} s per target; figures are the medians of the rounds.")
+    print()
     print("| endpoint | page | requests/s | median ms | requests | errors |")
     print("| --- | --- | --- | --- | --- | --- |")
     for (side, page), figures in results.items():
         print(
             f"| {side} | {page} | {figures['rps']:.1f} | {figures['median_ms']:.1f} | "
-            f"{figures['requests']} | {figures['errors']} |"
+            f"{figures['requests']:.0f} | {figures['errors']:.0f} |"
         )
     print()
     print(f"API / raw throughput, first page: {api['rps'] / raw['rps']:.2f} (target >= 0.50)")
+    print(f"the same ratio, round by round: {', '.join(f'{ratio:.2f}' for ratio in ratios)}")
     deep = results[("api", "deep")]
     print(
         f"API deep page / first page, median latency: {deep['median_ms'] / api['median_ms']:.2f}"

@@ -10,6 +10,7 @@ No domain lives here.
 from __future__ import annotations
 
 import datetime
+import functools
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -397,12 +398,19 @@ class LinkField(serializers.Field):
 def detail_link(request, view_name: str) -> tuple[str, str]:
     """The absolute URL of a v1 detail view as (prefix, suffix) around the id: `prefix + id + suffix`
     gives what LinkField and DRF's reverse() give, without reverse() per row."""
-    from django.urls import reverse
+    from django.urls import get_script_prefix, get_urlconf
 
-    path = reverse(f"v1:{view_name}", kwargs={"pk": 999999999})
+    path = _detail_path(view_name, get_script_prefix(), get_urlconf())
     url = request.build_absolute_uri(path) if request is not None else path
     prefix, _marker, suffix = url.rpartition("999999999")
     return prefix, suffix
+
+
+@functools.lru_cache(maxsize=256)
+def _detail_path(view_name: str, script_prefix: str, urlconf) -> str:
+    from django.urls import reverse
+
+    return reverse(f"v1:{view_name}", kwargs={"pk": 999999999}, urlconf=urlconf)
 
 
 def datetime_formatter():
@@ -417,23 +425,24 @@ def datetime_formatter():
         if value is None:
             return None
         if zone is not None:
-            value = value.astimezone(zone) if value.utcoffset() is not None else make_aware(value, zone)
+            value = value.astimezone(zone) if value.tzinfo is not None else make_aware(value, zone)
         text = value.isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return text if text[-6:] != "+00:00" else text[:-6] + "Z"
 
     return iso
 
 
 class RowListMixin:
-    """A list view that pages plain `values_list()` rows (id first) and represents them with
-    `list_columns` and `represent_rows(rows)` instead of a serializer per object.
+    """A list view that pages the plain rows of `list_queryset` (a `values_list()` with the id
+    first, built once with the class) and represents them with `represent_rows(rows)` instead of
+    a serializer per object.
 
     Same queryset, filters, permissions and cursor pagination as ListModelMixin; only the
     representation is hand-written, and a test holds it equal to the serializer's. The
     detail view and the schema still use `serializer_class`.
     """
 
-    list_columns: tuple[str, ...] = ()
+    list_queryset = None
 
     def represent_rows(self, rows) -> list[dict]:
         raise NotImplementedError
@@ -452,7 +461,7 @@ class RowListMixin:
         return super().filter_queryset(queryset)
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset()).values_list(*self.list_columns)
+        queryset = self.filter_queryset(self.list_queryset.all())
         rows = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.represent_rows(rows))
 

@@ -116,7 +116,7 @@ class AttendanceViewSet(RowListMixin, ReadOnlyResource):
     queryset = attendance_queryset()
     serializer_class = api.AttendanceSerializer
     filterset_class = AttendanceFilter
-    list_columns = api.ATTENDANCE_COLUMNS
+    list_queryset = attendance_queryset().values_list(*api.ATTENDANCE_COLUMNS)
 
     def represent_rows(self, rows):
         return api.attendance_rows(rows, self.request)
