@@ -20,3 +20,9 @@ ALLOWED_HOSTS = ["*"]
 # Serve static files from the apps' folders without collectstatic (live-server and browser tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# On SQLite, test on a file as the embedded default does, not in memory: Django shares one in-memory
+# connection between the live server's threads, and concurrent register saves then trip over each other.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    os.makedirs(os.environ["PCP_VAR_DIR"], exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["PCP_VAR_DIR"], "test.sqlite3")}  # noqa: F405
