@@ -398,9 +398,10 @@ class LinkField(serializers.Field):
 def detail_link(request, view_name: str) -> tuple[str, str]:
     """The absolute URL of a v1 detail view as (prefix, suffix) around the id: `prefix + id + suffix`
     gives what LinkField and DRF's reverse() give, without reverse() per row."""
+    from django.conf import settings
     from django.urls import get_script_prefix, get_urlconf
 
-    path = _detail_path(view_name, get_script_prefix(), get_urlconf())
+    path = _detail_path(view_name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
     url = request.build_absolute_uri(path) if request is not None else path
     prefix, _marker, suffix = url.rpartition("999999999")
     return prefix, suffix
