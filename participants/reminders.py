@@ -435,9 +435,13 @@ def official_from_opt_out_token(token: str) -> Official | None:
 def opt_out(*, official: Official) -> Official:
     """Stop reminders for this official; pending rows are closed. Idempotent."""
     with transaction.atomic():
-        Official.objects.filter(pk=official.pk, reminders_opt_out_at__isnull=True).update(
-            reminders_opt_out_at=timezone.now()
-        )
+        # Lock and save (not a bare UPDATE) so the opt-out lands in the official's history like
+        # any other change; the lock keeps a double click to one recorded time.
+        locked = Official.objects.select_for_update().get(pk=official.pk)
+        if locked.reminders_opt_out_at is None:
+            locked.reminders_opt_out_at = timezone.now()
+            locked._change_reason = "Opted out of reminders through the e-mail link"
+            locked.save(update_fields=["reminders_opt_out_at", "updated_at"])
         Delivery.objects.filter(official_id=official.pk, status=Status.PENDING).update(
             status=Status.SKIPPED, reason=REASON_OPTED_OUT
         )

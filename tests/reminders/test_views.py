@@ -120,6 +120,12 @@ def test_the_opt_out_link_asks_then_stops_reminders_without_a_log_in(client):
     official.refresh_from_db()
     assert official.reminders_opt_out_at is not None
     assert ReminderDelivery.objects.get().reason == reminders.REASON_OPTED_OUT
+    latest = official.history.latest()
+    assert latest.reminders_opt_out_at == official.reminders_opt_out_at  # audited like any change
+    assert latest.history_change_reason == "Opted out of reminders through the e-mail link"
+
+    client.post(url)  # a second click records nothing more
+    assert official.history.filter(reminders_opt_out_at__isnull=False).count() == 1
 
 
 def test_a_tampered_opt_out_link_is_refused_and_changes_nothing(client):
