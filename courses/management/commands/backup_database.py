@@ -29,6 +29,21 @@ def pg_environment(db: dict) -> dict:
     return env
 
 
+def run_pg_tool(command: list[str], db: dict) -> subprocess.CompletedProcess:
+    """Run pg_dump/pg_restore against `db`, bounded in time; a missing tool is a clear CommandError."""
+    try:
+        return subprocess.run(  # noqa: S603 - a fixed argument list, no shell
+            command,
+            env=pg_environment(db),
+            capture_output=True,
+            text=True,
+            timeout=PG_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise CommandError(f"{command[0]} is not installed (apt-get install postgresql-client).") from None
+
+
 def default_backup_path(vendor: str) -> Path:
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     suffix = "dump" if vendor == "postgresql" else "sqlite3"
@@ -61,17 +76,7 @@ class Command(BaseCommand):
 
     def _pg_dump(self, db: dict, path: Path) -> None:
         command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={path}"]
-        try:
-            result = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
-                command,
-                env=pg_environment(db),
-                capture_output=True,
-                text=True,
-                timeout=PG_TIMEOUT,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise CommandError("pg_dump is not installed (apt-get install postgresql-client).") from None
+        result = run_pg_tool(command, db)
         if result.returncode != 0:
             path.unlink(missing_ok=True)
             raise CommandError(f"pg_dump failed: {result.stderr.strip()}")

@@ -8,13 +8,12 @@ The file is checked first: a file that is not a backup of this kind changes noth
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from courses.management.commands.backup_database import PG_TIMEOUT, pg_environment
+from courses.management.commands.backup_database import run_pg_tool
 
 PG_MAGIC = b"PGDMP"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -57,17 +56,7 @@ class Command(BaseCommand):
             "pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
             "--single-transaction", "--exit-on-error", f"--dbname={db['NAME']}", str(path),
         ]  # fmt: skip
-        try:
-            result = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
-                command,
-                env=pg_environment(db),
-                capture_output=True,
-                text=True,
-                timeout=PG_TIMEOUT,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise CommandError("pg_restore is not installed (apt-get install postgresql-client).") from None
+        result = run_pg_tool(command, db)
         if result.returncode != 0:
             raise CommandError(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")
 
