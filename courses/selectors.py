@@ -45,41 +45,27 @@ def _count(queryset, **filters):
 
 
 def courses_with_progress(*, now=None) -> QuerySet[Course]:
-    """Courses with sessions planned/held, enrolled officials and attendance so far, in one query.
+    """Courses with sessions planned/held and enrolled officials, in one query.
 
-    The attendance rate is attended (present or late) over the attendance rows recorded at
-    held sessions; `attendance_rate` is None while nothing has been recorded.
+    Attendance figures are not computed here: they come from courses.reports.figures, the one
+    definition every page, export and the API use.
     """
-    from participants.models import Attendance, AttendanceStatus, Enrollment
+    from participants.models import Enrollment
 
     now = now or timezone.now()
     course = OuterRef("pk")
     held = sessions_held_filter(now=now)
     sessions = Session.objects.annotate(course_key=F("course_id"))
     enrollments = Enrollment.objects.annotate(course_key=F("course_id"))
-    attendances = Attendance.objects.annotate(course_key=F("session__course_id"))
-    held_attendance = sessions_held_filter("session__", now=now)
     return (
         Course.objects.select_related("project")
         .annotate(
             sessions_planned=_count(sessions, course_key=course, status=Session.Status.SCHEDULED),
             sessions_held=_count(sessions.filter(held), course_key=course),
             enrolled=_count(enrollments, course_key=course, status=Enrollment.Status.ENROLLED),
-            attendance_marked=_count(attendances.filter(held_attendance), course_key=course),
-            attendance_attended=_count(
-                attendances.filter(held_attendance),
-                course_key=course,
-                status__in=[AttendanceStatus.PRESENT, AttendanceStatus.LATE],
-            ),
         )
         .order_by("project_id", "number")
     )
-
-
-def attendance_rate(course) -> float | None:
-    if not getattr(course, "attendance_marked", 0):
-        return None
-    return course.attendance_attended / course.attendance_marked
 
 
 def sessions_today(*, today=None) -> QuerySet[Session]:

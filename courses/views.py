@@ -12,7 +12,6 @@ from courses.decorators import editor_required, reader_required
 from courses.forms import CourseForm, SessionCancelForm, SessionForm
 from courses.models import Course, Session
 from courses.selectors import (
-    attendance_rate,
     course_sessions,
     courses_with_progress,
     next_sessions,
@@ -36,9 +35,15 @@ def home(request):
 
 
 def _with_rates(courses):
+    """Attach each course's attendance rate as the reports define it (one definition, one query)."""
+    from courses.reports.figures import ReportFilters, grouped_figures
+
+    by_course = grouped_figures(ReportFilters(), "course")
     courses = list(courses)
     for course in courses:
-        course.attendance_rate = attendance_rate(course)
+        figures = by_course.get((course.pk,))
+        course.attendance_rate = figures.attendance_rate if figures else None
+        course.attendance_rate_text = figures.attendance_rate_text if figures else None
     return courses
 
 

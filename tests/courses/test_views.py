@@ -78,12 +78,15 @@ def test_dashboard_shows_progress_today_and_next_sessions(staff_client, course):
     )
     present = EnrollmentFactory(course=course)
     absent = EnrollmentFactory(course=course)
+    EnrollmentFactory(course=course)  # nobody marked this one: it counts as not attended
     AttendanceFactory(enrollment=present, session=held, status="present")
     AttendanceFactory(enrollment=absent, session=held, status="absent")
     html = staff_client.get(reverse("dashboard")).content.decode()
     assert "Course 7" in html
     assert "1 of 2" in html  # one held of two planned (the cancelled one does not count)
-    assert "50%" in html
+    assert "33.3 %" in html  # 1 attended of 3 expected: the reports' definition
+    report = staff_client.get(reverse("reports:programme"), {"course": course.pk}).content.decode()
+    assert "33.3 %" in report  # the same figure as the programme report
     assert "Planned next week" in html
 
 
