@@ -145,7 +145,15 @@ def validate_reminder_offsets(value) -> None:
 
 
 class Course(ReferenceRecordModel, TimeStampedModel):
-    """One course of a project's series. Unknown facts stay blank and are shown as unknown."""
+    """One course of a project's series. Unknown facts stay blank and are shown as unknown.
+
+    `status`, `cancelled_at` and `cancellation_reason` are the portal's own facts, not the public
+    record's: they are not reference fields, so the loader neither writes nor compares them.
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        CANCELLED = "cancelled", _("Cancelled")
 
     REFERENCE_FIELDS = (
         "project",
@@ -193,6 +201,10 @@ class Course(ReferenceRecordModel, TimeStampedModel):
         ),
     )
 
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancellation_reason = models.TextField(_("reason for cancellation"), blank=True)
+
     history = HistoricalRecords(bases=[HistoryWithIPAddress])
 
     class Meta:
@@ -214,6 +226,13 @@ class Course(ReferenceRecordModel, TimeStampedModel):
                 | (Q(completion_threshold__gt=0) & Q(completion_threshold__lte=1)),
                 name="course_completion_threshold_share",
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "cancelled"]), name="course_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="cancelled") | Q(cancelled_at__isnull=True),
+                name="course_cancelled_at_only_when_cancelled",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -224,6 +243,10 @@ class Course(ReferenceRecordModel, TimeStampedModel):
         if self.completion_threshold is not None:
             return float(self.completion_threshold)
         return settings.PCP_COMPLETION_THRESHOLD
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
 
 
 class Session(TimeStampedModel):
