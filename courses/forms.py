@@ -72,6 +72,15 @@ class SessionForm(forms.ModelForm):
         return cleaned
 
 
+class CourseCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for cancellation"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=_("Officials already reminded of a session receive it in their cancellation notice."),
+    )
+
+
 class SessionCancelForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for cancellation"), widget=forms.Textarea(attrs={"rows": 2}), max_length=1000

@@ -83,6 +83,14 @@ def next_sessions(*, limit: int = 8) -> QuerySet[Session]:
     )
 
 
+def sessions_not_started(course, *, now=None) -> QuerySet[Session]:
+    """Scheduled sessions of a course not started yet (or undated): what cancelling the course cancels."""
+    now = now or timezone.now()
+    return course.sessions.filter(
+        Q(starts_at__isnull=True) | Q(starts_at__gt=now), status=Session.Status.SCHEDULED
+    ).order_by(F("starts_at").asc(nulls_last=True), "id")
+
+
 def course_sessions(course) -> QuerySet[Session]:
     """A course's sessions with the number of officials marked attending each."""
     from participants.models import AttendanceStatus

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
+from courses.selectors import sessions_not_started
 
 
 @transaction.atomic
 def session_create(*, course: Course, changed_by=None, **fields) -> Session:
+    # Read the status under a lock: a course cancelled a moment ago must not gain a session.
+    if Course.objects.select_for_update().filter(pk=course.pk, status=Course.Status.CANCELLED).exists():
+        raise ValidationError(_("This course is cancelled: no session can be added to it."))
     session = Session(course=course, **fields)
     session._history_user = changed_by
     session.full_clean()
@@ -72,4 +78,29 @@ def course_update(*, course: Course, changed_by=None, **fields) -> Course:
     course._history_user = changed_by
     course.full_clean()
     course.save()
+    return course
+
+
+@transaction.atomic
+def course_cancel(*, course: Course, reason: str, changed_by=None) -> Course:
+    """Cancel a course and every session of it that has not started yet (held sessions stay).
+
+    Each session goes through session_cancel, so officials already reminded of it get exactly one
+    cancellation notice per session (queued after commit), and nothing else is sent. Idempotent:
+    cancelling a cancelled course changes nothing and sends nothing.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Give the reason for cancelling the course.")]})
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    if course.status == Course.Status.CANCELLED:
+        return course
+    now = timezone.now()
+    course.status = Course.Status.CANCELLED
+    course.cancelled_at = now
+    course.cancellation_reason = reason
+    course._history_user = changed_by
+    course.save()
+    for session in sessions_not_started(course, now=now):
+        session_cancel(session=session, reason=reason, changed_by=changed_by)
     return course

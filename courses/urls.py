@@ -8,6 +8,7 @@ urlpatterns = [
     path("courses/new/", views.course_create, name="course_create"),
     path("courses/<int:pk>/", views.course_detail, name="course_detail"),
     path("courses/<int:pk>/edit/", views.course_edit, name="course_edit"),
+    path("courses/<int:pk>/cancel/", views.course_cancel, name="course_cancel"),
     path("courses/<int:course_pk>/sessions/new/", views.session_create, name="session_create"),
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
     path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),

@@ -9,13 +9,14 @@ from django.utils.translation import gettext as _
 
 from courses import services
 from courses.decorators import editor_required, reader_required
-from courses.forms import CourseForm, SessionCancelForm, SessionForm
+from courses.forms import CourseCancelForm, CourseForm, SessionCancelForm, SessionForm
 from courses.models import Course, Session
 from courses.selectors import (
     course_sessions,
     courses_with_progress,
     next_sessions,
     programme_overview,
+    sessions_not_started,
     sessions_today,
 )
 from participants.forms import OfficialSearchForm, WalkInForm, WithdrawForm
@@ -119,6 +120,29 @@ def course_edit(request, pk: int):
             messages.success(request, _("The course was saved."))
             return redirect("course_detail", pk=pk)
     return render(request, "courses/course_form.html", {"form": form, "course": course})
+
+
+@editor_required
+def course_cancel(request, pk: int):
+    """Confirm with a reason; the service cancels the course and its sessions not yet started."""
+    course = get_object_or_404(Course.objects.select_related("project"), pk=pk)
+    if request.method == "POST" and course.is_cancelled:
+        messages.info(request, _("This course is already cancelled."))
+        return redirect("course_detail", pk=pk)
+    form = CourseCancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.course_cancel(course=course, reason=form.cleaned_data["reason"], changed_by=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The course was cancelled, with its sessions not yet held."))
+            return redirect("course_detail", pk=pk)
+    return render(
+        request,
+        "courses/course_cancel.html",
+        {"form": form, "course": course, "to_cancel": list(sessions_not_started(course))},
+    )
 
 
 @editor_required

@@ -56,6 +56,8 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/courses/{course}/", PAGE),
     ("GET", "/courses/{course}/edit/", EDIT_PAGE),
     ("POST", "/courses/{course}/edit/", cells(302, 403, 403, 200, 200)),
+    ("GET", "/courses/{course}/cancel/", EDIT_PAGE),
+    ("POST", "/courses/{course}/cancel/", cells(302, 403, 403, 200, 200)),  # no reason: the form again
     ("GET", "/courses/{course}/sessions/new/", EDIT_PAGE),
     ("POST", "/courses/{course}/sessions/new/", cells(302, 403, 403, 200, 200)),
     ("GET", "/sessions/{session}/", PAGE),
