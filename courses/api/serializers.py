@@ -100,10 +100,15 @@ class CourseSerializer(PortalSerializer):
             "reported_participants",
             "completion_threshold",
             "description",
+            "status",
+            "cancelled_at",
+            "cancellation_reason",
             "sources",
             "created_at",
             "updated_at",
         ]
+        # Cancelling a course is a workflow (courses.services.course_cancel), never a field write.
+        read_only_fields = ["status", "cancelled_at", "cancellation_reason"]
 
 
 def _plausible_time(value: datetime.datetime | None) -> datetime.datetime | None:
