@@ -22,10 +22,27 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Course)
 class CourseAdmin(SimpleHistoryAdmin):
-    list_display = ("number", "title", "project", "venue", "start_date", "end_date", "reported_participants")
+    list_display = (
+        "number",
+        "title",
+        "project",
+        "venue",
+        "start_date",
+        "end_date",
+        "reported_participants",
+        "status",
+    )
     search_fields = ("title", "topic", "venue")
-    list_filter = ("project",)
-    readonly_fields = ("reference_key", "created_at", "updated_at")
+    list_filter = ("project", "status")
+    # Cancelling is a workflow (courses.services.course_cancel cancels the sessions too): not a field edit.
+    readonly_fields = (
+        "reference_key",
+        "status",
+        "cancelled_at",
+        "cancellation_reason",
+        "created_at",
+        "updated_at",
+    )
 
 
 @admin.register(Session)
