@@ -1,7 +1,10 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from courses.models import Course, Programme, Project, Session
+from courses.services import session_create, session_update
 
 
 @admin.register(Programme)
@@ -45,13 +48,38 @@ class CourseAdmin(SimpleHistoryAdmin):
     )
 
 
+class SessionAdminForm(forms.ModelForm):
+    class Meta:
+        model = Session
+        fields = ("course", "title", "topic", "starts_at", "ends_at", "venue", "facilitators", "is_demo")
+
+    def clean_course(self):
+        # The service refuses this too (under a lock); here it becomes a message beside the field.
+        course = self.cleaned_data["course"]
+        if self.instance.pk is None and course.is_cancelled:
+            raise forms.ValidationError(_("This course is cancelled: no session can be added to it."))
+        return course
+
+
 @admin.register(Session)
 class SessionAdmin(SimpleHistoryAdmin):
+    form = SessionAdminForm
     list_display = ("title", "course", "starts_at", "ends_at", "venue", "status", "is_demo")
     search_fields = ("title", "topic", "venue", "facilitators")
     list_filter = ("status", "course", "is_demo")
     date_hierarchy = "starts_at"
-    readonly_fields = ("created_at", "updated_at")
+    # Cancelling goes through the portal's cancel page (courses.services.session_cancel), which
+    # tells the officials; the admin must not flip the status behind the reminders' back.
+    readonly_fields = ("status", "cancelled_at", "cancellation_reason", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        """Through the services, so an edit here obeys the same rules and sends the same notices
+        (a moved session: one update per reminded official) as an edit in the portal."""
+        if change:
+            session_update(session=obj, changed_by=request.user)
+            return
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "course"}
+        obj.pk = session_create(course=obj.course, changed_by=request.user, **fields).pk
 
 
 # API access (issue 4): keys are created here or with `manage.py create_api_key`, shown once, and
