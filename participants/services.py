@@ -76,6 +76,9 @@ def enrollment_create(
     is_demo: bool = False,
 ) -> Enrollment:
     """Enrol an official, keeping the ministry name and position valid on the day of enrolment."""
+    # Read the status under a lock, as session_create does: a course cancelled a moment ago gains nobody.
+    if Course.objects.select_for_update().filter(pk=course.pk, status=Course.Status.CANCELLED).exists():
+        raise ValidationError(_("This course is cancelled: no one can be enrolled in it."))
     enrolled_on = enrolled_on or timezone.localdate()
     enrollment = Enrollment(
         official=official,
