@@ -39,3 +39,13 @@ def test_each_role_can_log_in_and_reach_the_dashboard(client, who, request, publ
     dashboard = client.get(reverse("dashboard"))
     assert dashboard.status_code == 200
     assert "Course 3" in dashboard.content.decode()
+
+
+def test_home_marks_a_cancelled_course(client, public_record, staff):
+    from courses.models import Course
+    from courses.services import course_cancel
+
+    course_cancel(course=Course.objects.get(number=4), reason="Not held", changed_by=staff)
+    html = client.get(reverse("home")).content.decode()
+    card = html[html.index("Course 4") :]
+    assert 'class="badge cancelled">Cancelled<' in card[:200]
