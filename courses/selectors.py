@@ -27,17 +27,6 @@ def sessions_held_filter(prefix: str = "", now=None) -> Q:
     return Q(**{f"{prefix}starts_at__lte": now}) & ~Q(**{f"{prefix}status": Session.Status.CANCELLED})
 
 
-def upcoming_sessions(*, limit: int = 10) -> QuerySet[Session]:
-    now = timezone.now()
-    return (
-        Session.objects.filter(
-            starts_at__gte=now - timezone.timedelta(hours=12), status=Session.Status.SCHEDULED
-        )
-        .select_related("course")
-        .order_by("starts_at")[:limit]
-    )
-
-
 def _count(queryset, **filters):
     """A correlated COUNT subquery: several counts on one course without multiplying joins."""
     rows = queryset.filter(**filters).order_by().values("course_key").annotate(n=Count("pk")).values("n")
