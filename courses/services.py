@@ -11,10 +11,15 @@ from courses.models import Course, Session
 from courses.selectors import sessions_not_started
 
 
+def course_is_cancelled_locked(course: Course) -> bool:
+    """Whether the course is cancelled, read under a row lock (call inside a transaction):
+    a course cancelled a moment ago must not gain a session or an enrolment."""
+    return Course.objects.select_for_update().filter(pk=course.pk, status=Course.Status.CANCELLED).exists()
+
+
 @transaction.atomic
 def session_create(*, course: Course, changed_by=None, **fields) -> Session:
-    # Read the status under a lock: a course cancelled a moment ago must not gain a session.
-    if Course.objects.select_for_update().filter(pk=course.pk, status=Course.Status.CANCELLED).exists():
+    if course_is_cancelled_locked(course):
         raise ValidationError(_("This course is cancelled: no session can be added to it."))
     session = Session(course=course, **fields)
     session._history_user = changed_by

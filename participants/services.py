@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
+from courses.services import course_is_cancelled_locked
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
 
 
@@ -76,8 +77,7 @@ def enrollment_create(
     is_demo: bool = False,
 ) -> Enrollment:
     """Enrol an official, keeping the ministry name and position valid on the day of enrolment."""
-    # Read the status under a lock, as session_create does: a course cancelled a moment ago gains nobody.
-    if Course.objects.select_for_update().filter(pk=course.pk, status=Course.Status.CANCELLED).exists():
+    if course_is_cancelled_locked(course):
         raise ValidationError(_("This course is cancelled: no one can be enrolled in it."))
     enrolled_on = enrolled_on or timezone.localdate()
     enrollment = Enrollment(
