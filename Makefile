@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format deps dev-deps clean-var backup restore
+.PHONY: run test lint format deps dev-deps system-packages clean-var backup restore
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -23,6 +23,11 @@ $(VENV)/.dev-deps: pyproject.toml $(VENV)/.deps
 
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps
+
+# The Debian packages the suite needs (Chromium, Khmer fonts, poppler, gettext, WeasyPrint's
+# libraries): the same script .ci/run relies on; it installs what is missing, or says how.
+system-packages:
+	bash .ci/system-packages
 
 var/secret_key:
 	mkdir -p var
@@ -54,7 +59,7 @@ format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(VENV)/.dev-deps lint
+test: system-packages $(VENV)/.dev-deps lint
 	DEBUG=0 SECRET_KEY=makemigrations-check $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
