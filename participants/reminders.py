@@ -57,6 +57,7 @@ from django.utils import timezone
 
 from courses.models import Session
 from participants.models import Enrollment, Official, ReminderDelivery
+from pcp_portal import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -254,10 +255,9 @@ def session_saved(*, session: Session, previous: dict | None) -> None:
         return
     if not Delivery.objects.filter(session_id=session.pk, status=Status.SENT).exists():
         return
-    from participants.tasks import notify_session_change
-
-    session_id = session.pk
-    transaction.on_commit(lambda: notify_session_change.delay(session_id))
+    # In the outbox, with the change: if the broker is down after the commit, the relay hands it
+    # over later, and a rolled-back change queues nothing.
+    outbox.enqueue("participants.tasks.notify_session_change", session.pk)
 
 
 def notify_change(*, session_id: int, enqueue: Callable[[int], object] | None = None) -> int:

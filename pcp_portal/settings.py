@@ -212,7 +212,17 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env_int("REMINDER_DISPATCH_INTERVAL_SECONDS", 300, minimum=10),
         "options": {"expires": env_int("REMINDER_DISPATCH_INTERVAL_SECONDS", 300, minimum=10)},
     },
+    # The transactional outbox (pcp_portal/outbox.py): tasks whose hand-over right after their
+    # commit failed (the broker was down) are handed over by this relay, every few seconds.
+    "outbox-relay": {
+        "task": "pcp_portal.tasks.relay_outbox",
+        "schedule": env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 10, minimum=1),
+        "options": {"expires": env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 10, minimum=1)},
+    },
+    "outbox-prune": {"task": "pcp_portal.tasks.prune_outbox", "schedule": 3600, "options": {"expires": 3600}},
 }
+# How long the change feed (/api/v1/changes/) keeps changes: an older sync token gets 410 (full sync).
+PCP_CHANGE_FEED_RETENTION_DAYS = env_int("PCP_CHANGE_FEED_RETENTION_DAYS", 30, minimum=1)
 # A claimed reminder whose worker died is taken up again after this long; it must exceed the
 # longest SMTP conversation (EMAIL_TIMEOUT) and the longest retry back-off.
 REMINDER_CLAIM_TIMEOUT_SECONDS = env_int("REMINDER_CLAIM_TIMEOUT_SECONDS", 900, minimum=1)

@@ -11,6 +11,7 @@ from courses.api import views as courses
 from ministries.api import views as ministries
 from participants.api import views as participants
 from pcp_portal.api import READERS
+from pcp_portal.changefeed import ChangeFeedView
 
 
 class APIRootView(DefaultRouter.APIRootView):
@@ -32,7 +33,20 @@ router.register("enrollments", participants.EnrollmentViewSet, basename="enrollm
 router.register("attendance", participants.AttendanceViewSet, basename="attendance")
 router.register("deleted", courses.DeletedRecordViewSet, basename="deleted")
 
+# The resources the change feed serves, each represented as its own list represents it.
+FEED_RESOURCES = {
+    "programmes": courses.ProgrammeViewSet,
+    "projects": courses.ProjectViewSet,
+    "courses": courses.CourseViewSet,
+    "sessions": courses.SessionViewSet,
+    "ministries": ministries.MinistryViewSet,
+    "officials": participants.OfficialViewSet,
+    "enrollments": participants.EnrollmentViewSet,
+    "attendance": participants.AttendanceViewSet,
+}
+
 v1 = [
+    path("changes/", ChangeFeedView.as_view(resources=FEED_RESOURCES), name="changes"),
     re_path(
         r"^sessions/(?P<pk>[0-9]{1,18})/register/$",
         participants.SessionRegisterView.as_view(),

@@ -23,8 +23,11 @@ from pcp_portal.api import READERS, WRITERS, ETagRetrieveMixin, StrictQueryParam
 ID_PATTERN = r"[0-9]{1,18}"
 
 SYNC_NOTE = _(
-    "Ordered by id; follow `next` to the end. To sync, pass `updated_since` (the time your previous "
-    "sync started) and apply the `deleted` feed with the same timestamp."
+    "Ordered by id; follow `next` to the end. To keep a copy in step, follow /api/v1/changes/ (a "
+    "commit-ordered feed with sync tokens). `updated_since` is deprecated and will be removed in v2: "
+    "a row saved before that time but committed after it is missed, so pass the time your previous "
+    "sync started minus a safety overlap of at least the longest transaction (5 minutes), and apply "
+    "the `deleted` feed with the same timestamp."
 )
 
 

@@ -10,6 +10,23 @@ from participants.services import enrollment_create
 from tests.factories import CourseFactory, OfficialFactory, SessionFactory
 
 
+def queued_session_ids(callbacks) -> list[int]:
+    """The sessions whose change notice the captured on-commit callbacks hand to Celery.
+
+    A service puts each notice in the outbox (pcp_portal.outbox.enqueue) and registers a
+    callback that relays that outbox row after the commit; the row names the task and its args.
+    """
+    from pcp_portal.models import OutboxEvent
+
+    event_ids = [
+        next(c.cell_contents for c in callback.__closure__ if isinstance(c.cell_contents, int))
+        for callback in callbacks
+    ]
+    events = OutboxEvent.objects.in_bulk(event_ids)
+    assert all(events[i].name == "participants.tasks.notify_session_change" for i in event_ids)
+    return [events[i].payload["args"][0] for i in event_ids]
+
+
 def course_with_officials(*languages: str, **course_fields):
     course = CourseFactory(**course_fields)
     officials = [OfficialFactory(preferred_language=lang) for lang in languages]

@@ -11,7 +11,7 @@ from courses.services import session_cancel, session_update
 from participants import reminders
 from participants.models import ReminderDelivery
 
-from .helpers import course_with_officials, ics_of, parse_ics, session_in
+from .helpers import course_with_officials, ics_of, parse_ics, queued_session_ids, session_in
 
 pytestmark = pytest.mark.django_db
 
@@ -36,16 +36,10 @@ def _change(action):
     sent: list[int] = []
     for _ in range(2):
         with TestCase.captureOnCommitCallbacks(execute=True):
-            reminders.notify_change(session_id=callbacks_session_id(callbacks), enqueue=sent.append)
+            reminders.notify_change(session_id=queued_session_ids(callbacks)[0], enqueue=sent.append)
     for delivery_id in sent + sent:
         reminders.deliver(delivery_id)
     return sent
-
-
-def callbacks_session_id(callbacks) -> int:
-    # The hook queues notify_session_change(session_id); read the id from the closure.
-    (cell,) = [c for c in callbacks[0].__closure__ if isinstance(c.cell_contents, int)]
-    return cell.cell_contents
 
 
 def test_moving_a_reminded_session_sends_one_update_per_official(smtp_server):

@@ -11,7 +11,7 @@ from courses.services import course_cancel
 from participants import reminders
 from participants.models import ReminderDelivery
 
-from .helpers import course_with_officials, session_in
+from .helpers import course_with_officials, queued_session_ids, session_in
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +21,7 @@ Kind = ReminderDelivery.Kind
 def _run_queued(callbacks) -> list[int]:
     """Run each queued notify task twice (a broker may deliver twice), then each delivery twice."""
     sent: list[int] = []
-    session_ids = [
-        next(c.cell_contents for c in callback.__closure__ if isinstance(c.cell_contents, int))
-        for callback in callbacks
-    ]
+    session_ids = queued_session_ids(callbacks)
     for _ in range(2):
         for session_id in session_ids:
             with TestCase.captureOnCommitCallbacks(execute=True):

@@ -1,0 +1,21 @@
+"""Every insert, update and delete of the API's resources here is logged to the change feed by a
+database trigger, in the same transaction (pcp_portal.outbox)."""
+
+from django.db import migrations
+
+from pcp_portal import outbox
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("pcp_portal", "0001_outbox"),
+        ("ministries", "0001_initial"),
+    ]
+
+    operations = [
+        outbox.change_triggers(
+            {
+                "ministries_ministry": "ministries",
+            }
+        ),
+    ]

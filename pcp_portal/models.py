@@ -1,0 +1,82 @@
+"""The platform's own tables: the transactional outbox that the change feed and queued work share."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboxEvent(models.Model):
+    """One row per fact that must leave the database after its transaction commits.
+
+    Two topics share the table, so there is one mechanism and one set of guarantees:
+
+    * ``change``: row ``object_id`` of API resource ``name`` was inserted or updated (op ``u``) or
+      deleted (``d``). Written by database triggers (installed by each app's migrations through
+      ``pcp_portal.outbox.trigger_sql``) in the same transaction as the change, whatever wrote
+      it: a service, the admin, a bulk update, raw SQL. ``txid`` is that transaction's id
+      (PostgreSQL ``pg_current_xact_id()``); the change feed orders by ``(txid, id)`` and only
+      reads below the oldest running transaction, so it never skips a row that commits late.
+    * ``task``: Celery task ``name`` must run with ``payload["args"]``. Written by
+      ``pcp_portal.outbox.enqueue`` inside the caller's transaction (a rolled-back change queues
+      nothing) and handed to the broker by the relay, which retries until the broker takes it
+      (``relayed_at`` set), so a broker that is down when the change commits loses nothing.
+    """
+
+    class Topic(models.TextChoices):
+        CHANGE = "change", _("change")
+        TASK = "task", _("task")
+
+    txid = models.BigIntegerField(_("transaction id"), default=0)
+    topic = models.CharField(_("topic"), max_length=10, choices=Topic.choices)
+    name = models.CharField(_("resource or task"), max_length=100)
+    object_id = models.BigIntegerField(_("object id"), null=True, blank=True)
+    op = models.CharField(_("operation"), max_length=1, blank=True)
+    payload = models.JSONField(_("payload"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    relayed_at = models.DateTimeField(_("relayed at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+        constraints = [
+            models.CheckConstraint(condition=Q(topic__in=["change", "task"]), name="outbox_topic_valid"),
+            models.CheckConstraint(
+                condition=~Q(topic="change") | Q(op__in=["u", "d"], object_id__isnull=False),
+                name="outbox_change_has_op_and_object",
+            ),
+        ]
+        indexes = [
+            # The change feed: all resources, then one resource, in commit-safe order.
+            models.Index(fields=["txid", "id"], condition=Q(topic="change"), name="outbox_feed"),
+            models.Index(
+                fields=["name", "txid", "id"], condition=Q(topic="change"), name="outbox_feed_by_resource"
+            ),
+            # The relay: tasks not yet handed to the broker.
+            models.Index(
+                fields=["id"], condition=Q(topic="task", relayed_at__isnull=True), name="outbox_unrelayed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.topic == self.Topic.CHANGE:
+            return f"{self.name} #{self.object_id} {self.op} (tx {self.txid})"
+        return f"task {self.name} {self.payload}"
+
+
+class ChangeFeedHorizon(models.Model):
+    """The newest feed position that pruning removed: a token older than it gets 410 (full sync)."""
+
+    txid = models.BigIntegerField(default=0)
+    event_id = models.BigIntegerField(default=0)
+    pruned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("change feed horizon")
+
+    def __str__(self) -> str:
+        return f"change feed pruned up to tx {self.txid}, event {self.event_id}"
