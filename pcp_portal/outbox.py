@@ -16,6 +16,7 @@ same table under topic ``change``: the change feed (pcp_portal.changefeed) reads
 from __future__ import annotations
 
 import logging
+import time
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,8 +38,25 @@ def enqueue(task_name: str, *args) -> OutboxEvent:
     )
     event_id = event.pk
     # Hand it over right after the commit when the broker answers; relay() catches up otherwise.
-    transaction.on_commit(lambda: relay(ids=[event_id]), robust=True)
+    transaction.on_commit(lambda: _relay_now(event_id), robust=True)
     return event
+
+
+# After a failed hand-over, requests stop trying for a while (beat's relay keeps trying): a broker
+# that is down must not cost every user's save a connection attempt.
+BROKER_PAUSE_SECONDS = 30.0
+_broker_paused_until = 0.0
+
+
+def _relay_now(event_id: int) -> None:
+    global _broker_paused_until
+    if time.monotonic() < _broker_paused_until:
+        return
+    if (
+        relay(ids=[event_id]) == 0
+        and OutboxEvent.objects.filter(pk=event_id, relayed_at__isnull=True).exists()
+    ):
+        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
 
 
 def _publish(event: OutboxEvent) -> None:
