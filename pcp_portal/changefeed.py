@@ -22,6 +22,7 @@ later, so applying pages in order leaves the partner's copy exact.
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.core import signing
@@ -84,6 +85,21 @@ def _horizon() -> tuple[int, int] | None:
     return ChangeFeedHorizon.objects.filter(pk=1).values_list("txid", "event_id").first()
 
 
+def _epoch() -> str:
+    return ChangeFeedHorizon.objects.filter(pk=1).values_list("epoch", flat=True).first() or ""
+
+
+def start_new_epoch() -> str:
+    """After a restore: every token issued so far gets 410, and the feed begins at the present."""
+    epoch = uuid.uuid4().hex
+    with transaction.atomic():
+        horizon, _created = ChangeFeedHorizon.objects.select_for_update().get_or_create(pk=1)
+        horizon.txid, horizon.event_id = max(head_position(), (horizon.txid, horizon.event_id))
+        horizon.epoch = epoch
+        horizon.save()
+    return epoch
+
+
 def read_events(
     position: tuple[int, int], *, resource: str | None, limit: int
 ) -> tuple[list[tuple[int, int, str, int, str]], tuple[int, int], bool]:
@@ -127,7 +143,9 @@ def caller_ident(request) -> str:
 
 
 def make_token(position: tuple[int, int], *, resource: str, caller: str) -> str:
-    return _signer.sign_object({"r": resource, "c": caller, "p": list(position)}, compress=True)
+    return _signer.sign_object(
+        {"r": resource, "c": caller, "p": list(position), "e": _epoch()}, compress=True
+    )
 
 
 def read_token(token: str, *, resource: str, caller: str) -> tuple[int, int]:
@@ -164,8 +182,10 @@ def read_token(token: str, *, resource: str, caller: str) -> tuple[int, int]:
                 ]
             }
         )
-    horizon = _horizon()
-    if horizon is not None and tuple(position) < horizon:
+    txid, event_id, epoch = ChangeFeedHorizon.objects.filter(pk=1).values_list(
+        "txid", "event_id", "epoch"
+    ).first() or (0, 0, "")
+    if tuple(position) < (txid, event_id) or data.get("e", "") != epoch:
         raise FeedGone()
     return position[0], position[1]
 

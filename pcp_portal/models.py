@@ -69,11 +69,17 @@ class OutboxEvent(models.Model):
 
 
 class ChangeFeedHorizon(models.Model):
-    """The newest feed position that pruning removed: a token older than it gets 410 (full sync)."""
+    """Where the change feed begins: the newest position pruning removed, and the feed's epoch.
+
+    A token older than the position gets 410 (full sync). A restore of a backup starts a new
+    epoch: tokens of another epoch get 410 too, since partners' copies hold changes the restore
+    took back.
+    """
 
     txid = models.BigIntegerField(default=0)
     event_id = models.BigIntegerField(default=0)
     pruned_at = models.DateTimeField(null=True, blank=True)
+    epoch = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         verbose_name = _("change feed horizon")

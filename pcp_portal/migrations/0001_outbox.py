@@ -30,6 +30,7 @@ class Migration(migrations.Migration):
                 ('txid', models.BigIntegerField(default=0)),
                 ('event_id', models.BigIntegerField(default=0)),
                 ('pruned_at', models.DateTimeField(blank=True, null=True)),
+                ('epoch', models.CharField(blank=True, default='', max_length=32)),
             ],
             options={
                 'verbose_name': 'change feed horizon',

@@ -1,19 +1,28 @@
 """`manage.py restore_database FILE --yes`: replace the whole database with a backup.
 
-PostgreSQL: pg_restore --clean --if-exists in one transaction (all or nothing).
+PostgreSQL: the schema is dropped and the backup's SQL (from pg_restore) replayed, in one psql
+transaction: all or nothing, and no table of a newer version is left behind beside the backup's.
 SQLite: SQLite's backup API copies the file over the live database.
 The file is checked first: a file that is not a backup of this kind changes nothing.
+
+Then the migrations the backup predates are applied, so a backup taken on an older version gives
+a working portal, and the change feed starts a new epoch: every partner's sync token gets 410
+(their copies hold changes the restore took back), so each does a full sync.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
 
 from courses.management.commands.backup_database import run_pg_tool
+from pcp_portal import changefeed
 
 PG_MAGIC = b"PGDMP"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -48,17 +57,35 @@ class Command(BaseCommand):
         else:
             raise CommandError(f"Restoring a {vendor} database is not supported.")
         self.stdout.write(f"Restored the {vendor} database from {path}.")
+        connection.close()
+        connection.ensure_connection()
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if plan:
+            call_command("migrate", interactive=False, verbosity=0, database=database)
+            self.stdout.write(f"Applied {len(plan)} migration(s) the backup predates.")
+        changefeed.start_new_epoch()
+        self.stdout.write("Partner systems must do a full sync: their change-feed tokens now get 410.")
 
     def _pg_restore(self, connection, path: Path) -> None:
         db = connection.settings_dict
         connection.close()  # our own session must not hold locks on the tables being replaced
-        command = [
-            "pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
-            "--single-transaction", "--exit-on-error", f"--dbname={db['NAME']}", str(path),
-        ]  # fmt: skip
-        result = run_pg_tool(command, db)
-        if result.returncode != 0:
-            raise CommandError(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")
+        with tempfile.TemporaryDirectory() as folder:
+            script = Path(folder) / "restore.sql"
+            command = ["pg_restore", "--no-owner", "--no-privileges", f"--file={script}", str(path)]
+            result = run_pg_tool(command, db)
+            if result.returncode != 0:
+                raise CommandError(
+                    f"pg_restore could not read {path}, nothing was changed: {result.stderr.strip()}"
+                )
+            command = [
+                "psql", "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+                "--command=DROP SCHEMA public CASCADE; CREATE SCHEMA public;",
+                f"--file={script}", f"--dbname={db['NAME']}",
+            ]  # fmt: skip
+            result = run_pg_tool(command, db)
+            if result.returncode != 0:
+                raise CommandError(f"Restoring failed, nothing was changed: {result.stderr.strip()}")
 
     def _sqlite_restore(self, connection, path: Path) -> None:
         source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
