@@ -39,6 +39,17 @@ from rest_framework.views import APIView
 from pcp_portal.api import READERS, APIKeyUser
 from pcp_portal.models import ChangeFeedHorizon, OutboxEvent
 
+# The API's resources a partner copies: the change feed serves them, and each has deletion records.
+SYNCED_RESOURCES = (
+    "programmes",
+    "projects",
+    "courses",
+    "sessions",
+    "ministries",
+    "officials",
+    "enrollments",
+    "attendance",
+)
 MAX_POSITION = 2**63 - 1
 ALL = "*"
 _signer = signing.Signer(salt="pcp-portal.api.change-feed")
@@ -299,16 +310,7 @@ class ChangeFeedView(APIView):
                 "resource",
                 OpenApiTypes.STR,
                 description=gettext_lazy("Only this resource's changes (omit for every resource)."),
-                enum=[
-                    "programmes",
-                    "projects",
-                    "courses",
-                    "sessions",
-                    "ministries",
-                    "officials",
-                    "enrollments",
-                    "attendance",
-                ],
+                enum=list(SYNCED_RESOURCES),
             ),
             OpenApiParameter(
                 "page_size",

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, DeletedRecord, Programme, Project, Session
 from pcp_portal.api import parse_timestamp_bounds
+from pcp_portal.changefeed import SYNCED_RESOURCES
 
 MAX_ID = 2**63 - 1
 
@@ -81,19 +82,7 @@ class DeletedRecordFilter(django_filters.FilterSet):
         field_name="deleted_at", lookup_expr="gt", label=_("Only deletions after this ISO 8601 timestamp.")
     )
     resource = django_filters.ChoiceFilter(
-        choices=[
-            (name, name)
-            for name in (
-                "programmes",
-                "projects",
-                "courses",
-                "sessions",
-                "ministries",
-                "officials",
-                "enrollments",
-                "attendance",
-            )
-        ],
+        choices=[(name, name) for name in SYNCED_RESOURCES],
         label=_("Only deletions of this resource."),
     )
 

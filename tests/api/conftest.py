@@ -109,3 +109,32 @@ def world(db):
         "enrollments": enrollments,
         "attendance": attendance,
     }
+
+
+def make_staff_changes(world) -> dict:
+    """What staff do between two syncs: change, add, withdraw, cancel and delete records."""
+    from courses.services import session_cancel, session_create
+    from participants.services import attendance_record, enrollment_withdraw
+
+    session_a0, session_a1 = world["sessions"]
+    attendance_record(enrollment=world["enrollments"][1], session=session_a0, status="excused")
+    attendance_record(enrollment=world["enrollments"][0], session=session_a1, status="present")
+    enrollment_withdraw(enrollment=world["enrollments"][2], reason="Left the ministry")
+    session_cancel(session=world["other_session"], reason="Flooding")
+    deleted_attendance = world["attendance"][2].pk
+    world["attendance"][2].delete()
+    return {
+        "new_session": session_create(course=world["courses"][0], title="Site visit"),
+        "newcomer": EnrollmentFactory(
+            official=OfficialFactory(family_name="Heng"), course=world["courses"][0]
+        ),
+        "deleted_attendance": deleted_attendance,
+    }
+
+
+def assert_staff_changes_copied(copy: dict, world, changes: dict) -> None:
+    assert copy["attendance"][world["attendance"][1].pk]["status"] == "excused"
+    assert copy["enrollments"][world["enrollments"][2].pk]["status"] == "withdrawn"
+    assert copy["sessions"][world["other_session"].pk]["status"] == "cancelled"
+    assert changes["new_session"].pk in copy["sessions"] and changes["newcomer"].pk in copy["enrollments"]
+    assert changes["deleted_attendance"] not in copy["attendance"]

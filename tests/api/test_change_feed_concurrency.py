@@ -13,13 +13,10 @@ import time
 
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Max
 
 from courses.models import Session
 from participants.models import Attendance, Enrollment, Official
-from pcp_portal import changefeed
 from pcp_portal.api import PerKeyRateThrottle
-from pcp_portal.models import OutboxEvent
 from tests.api.test_change_feed import RESOURCES, feed, follow, full_download
 from tests.conftest import require
 from tests.factories import CourseFactory, EnrollmentFactory, MinistryFactory, OfficialFactory, SessionFactory
@@ -101,16 +98,6 @@ class _RollBack(Exception):
     pass
 
 
-def _wait_until_the_feed_has_passed_every_write(timeout: float = 60.0) -> None:
-    """The feed's bound is the oldest transaction running anywhere in the cluster: a transaction of
-    another database (a parallel test run) holds it back for a while. Wait for it, never skip."""
-    newest = OutboxEvent.objects.aggregate(newest=Max("txid"))["newest"] or 0
-    deadline = time.monotonic() + timeout
-    while changefeed.safe_bound() <= newest:
-        assert time.monotonic() < deadline, "a transaction elsewhere held the feed back for a minute"
-        time.sleep(0.05)
-
-
 def test_a_mirror_following_the_feed_equals_the_database_after_concurrent_random_changes(
     partner_api, monkeypatch
 ):
@@ -142,7 +129,6 @@ def test_a_mirror_following_the_feed_equals_the_database_after_concurrent_random
         for writer in writers:
             writer.join()
         assert not errors, errors
-        _wait_until_the_feed_has_passed_every_write()
         token = follow(partner_api, mirror, token)
         for resource in RESOURCES:
             actual = full_download(partner_api, resource)
