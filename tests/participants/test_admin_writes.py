@@ -197,3 +197,17 @@ def test_the_attendance_change_page_links_to_the_register(superuser_client):
 
     assert f'href="/sessions/{attendance.session_id}/"' in page
     assert 'name="version" value="1"' in page
+
+
+@pytest.mark.parametrize("model", ["official", "enrollment", "attendance"])
+def test_the_add_and_change_pages_open(superuser_client, model):
+    attendance = AttendanceFactory()
+    row = {"official": attendance.enrollment.official, "enrollment": attendance.enrollment}.get(
+        model, attendance
+    )
+
+    assert superuser_client.get(add_url(model)).status_code == 200
+    assert superuser_client.get(change_url(model, row.pk)).status_code == 200
+    assert (
+        superuser_client.get(reverse(f"admin:participants_{model}_history", args=[row.pk])).status_code == 200
+    )
