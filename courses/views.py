@@ -78,7 +78,7 @@ def course_page_context(request, course: Course, **extra) -> dict:
         "search_form": search_form,
         "query": query,
         "results": officials_search(query, course=course) if query else [],
-        "walk_in_form": WalkInForm(),
+        "walk_in_form": WalkInForm(course=course),
         "withdraw_form": WithdrawForm(),
     }
     context.update(extra)

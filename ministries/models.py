@@ -17,6 +17,15 @@ from django.utils.translation import gettext_lazy as _
 from pcp_portal.db import ReferenceRecordModel, TimeStampedModel
 
 
+class MinistryQuerySet(models.QuerySet):
+    def existing_on(self, date: datetime.date) -> MinistryQuerySet:
+        """The ministries and bodies that existed on `date` (see Ministry.existed_on)."""
+        return self.filter(
+            Q(established_on__isnull=True) | Q(established_on__lte=date),
+            Q(dissolved_on__isnull=True) | Q(dissolved_on__gt=date),
+        )
+
+
 class Ministry(ReferenceRecordModel, TimeStampedModel):
     class Kind(models.TextChoices):
         MINISTRY = "ministry", _("Ministry")
@@ -64,6 +73,8 @@ class Ministry(ReferenceRecordModel, TimeStampedModel):
     )
     notes = models.TextField(_("notes"), blank=True)
 
+    objects = MinistryQuerySet.as_manager()
+
     class Meta:
         ordering = ["name_en"]
         verbose_name = _("ministry or body")
@@ -85,6 +96,13 @@ class Ministry(ReferenceRecordModel, TimeStampedModel):
     @property
     def is_current(self) -> bool:
         return self.dissolved_on is None
+
+    def existed_on(self, date: datetime.date) -> bool:
+        """Whether the body existed on `date`: from `established_on` (if known) until the day before
+        `dissolved_on`, the first day it no longer existed. A rename is not a dissolution."""
+        if self.established_on is not None and date < self.established_on:
+            return False
+        return self.dissolved_on is None or date < self.dissolved_on
 
     def name_on(self, date: datetime.date | None) -> MinistryName | None:
         """The former name valid on `date`, or None when the current name applies.

@@ -1,6 +1,18 @@
+"""The admin for officials, enrolments and attendance writes through participants.services, like
+every other door: the same rules (a stale attendance row, a cancelled course, the ministry of
+the day), the same version step and the same snapshot. The ledgers are read-only."""
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from participants import services
 from participants.models import (
     Attendance,
     Certificate,
@@ -9,10 +21,78 @@ from participants.models import (
     Official,
     ReminderDelivery,
 )
+from participants.views import stale_message
+
+
+class ServiceForm(forms.ModelForm):
+    """An admin form whose saving is a call to a service, made as the last step of validation.
+
+    The admin validates and saves inside one transaction. Calling the service at the end of
+    validation, rather than in save_model, lets its refusals (a row changed meanwhile, a
+    cancelled course, a ministry that did not exist then) appear beside the fields with what the
+    superuser typed, instead of a server error after the form was accepted. The service's own
+    transaction rolls back whatever it began when it refuses.
+    """
+
+    changed_by = None  # the admin user: set on the class by ServiceAdmin.get_form
+    written = None
+
+    def write(self):
+        raise NotImplementedError
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            self.written = self.write()
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
+            else:
+                self.add_error(None, error)
+
+
+class ServiceAdmin(SimpleHistoryAdmin):
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"changed_by": request.user})
+
+    def save_model(self, request, obj, form, change):
+        # Written already by the service (ServiceForm.write); the admin only needs the id.
+        obj.pk = form.written.pk
+
+
+class OfficialAdminForm(ServiceForm):
+    class Meta:
+        model = Official
+        fields = (
+            "family_name",
+            "given_name",
+            "name_km",
+            "sex",
+            "position",
+            "ministry",
+            "department",
+            "email",
+            "phone",
+            "preferred_language",
+            "reminders_opt_out_at",
+            "is_demo",
+        )
+
+    def write(self):
+        if self.instance.pk is None:
+            return services.official_create(changed_by=self.changed_by, **self.cleaned_data)
+        return services.official_update(
+            official=self.instance, changed_by=self.changed_by, **self.cleaned_data
+        )
 
 
 @admin.register(Official)
-class OfficialAdmin(SimpleHistoryAdmin):
+class OfficialAdmin(ServiceAdmin):
+    form = OfficialAdminForm
     list_display = ("full_name", "name_km", "sex", "ministry", "position", "email", "is_demo")
     search_fields = ("family_name", "given_name", "name_km", "email", "phone", "ministry__acronym")
     list_filter = ("sex", "preferred_language", "is_demo", "ministry")
@@ -20,24 +100,133 @@ class OfficialAdmin(SimpleHistoryAdmin):
     readonly_fields = ("created_at", "updated_at")
 
 
+class EnrollmentAdminForm(ServiceForm):
+    class Meta:
+        model = Enrollment
+        fields = ("official", "course", "enrolled_on", "status", "withdrawal_reason", "is_demo")
+
+    def write(self):
+        data = self.cleaned_data
+        if self.instance.pk is None:
+            return services.enrollment_create(
+                official=data["official"],
+                course=data["course"],
+                enrolled_on=data["enrolled_on"],
+                is_demo=data.get("is_demo", False),
+                changed_by=self.changed_by,
+            )
+        stored = Enrollment.objects.get(pk=self.instance.pk)
+        if data["status"] == Enrollment.Status.WITHDRAWN and stored.status != Enrollment.Status.WITHDRAWN:
+            return services.enrollment_withdraw(
+                enrollment=stored, reason=data.get("withdrawal_reason", ""), changed_by=self.changed_by
+            )
+        if data["status"] == Enrollment.Status.ENROLLED and stored.status != Enrollment.Status.ENROLLED:
+            return services.enrollment_reinstate(enrollment=stored, changed_by=self.changed_by)
+        if data.get("withdrawal_reason", "") != stored.withdrawal_reason:
+            raise ValidationError(
+                {
+                    "withdrawal_reason": gettext(
+                        "The reason is given when withdrawing: reinstate the official, then withdraw "
+                        "them again with the new reason."
+                    )
+                }
+            )
+        return stored
+
+
 @admin.register(Enrollment)
-class EnrollmentAdmin(SimpleHistoryAdmin):
+class EnrollmentAdmin(ServiceAdmin):
+    """Enrolling takes the snapshot (ministry and position of the day) through enrollment_create;
+    a change is a withdrawal or a reinstatement. Who, which course and when stay as enrolled."""
+
+    form = EnrollmentAdminForm
     list_display = ("official", "course", "status", "enrolled_on", "ministry_name_en", "is_demo")
     search_fields = ("official__family_name", "official__given_name", "official__name_km", "official__email")
     list_filter = ("status", "course", "is_demo")
-    autocomplete_fields = ("official", "ministry")
-    readonly_fields = ("created_at", "updated_at")
+    autocomplete_fields = ("official",)
     list_select_related = ("official", "course")
+    SNAPSHOT = ("ministry", "ministry_name_en", "ministry_name_km", "ministry_acronym", "position")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return (*self.SNAPSHOT, "status", "withdrawn_at", "withdrawal_reason", "created_at", "updated_at")
+        return (
+            "official",
+            "course",
+            "enrolled_on",
+            "is_demo",
+            *self.SNAPSHOT,
+            "withdrawn_at",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_changeform_initial_data(self, request):
+        return {"enrolled_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
+
+    def revert_disabled(self, request, obj=None):
+        return True  # a snapshot is never rewritten; withdraw or reinstate instead
+
+
+class AttendanceAdminForm(ServiceForm):
+    # The version the superuser read: a row changed since (on the register) is refused, not overwritten.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+
+    class Meta:
+        model = Attendance
+        fields = ("enrollment", "session", "status", "note")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.instance.version if self.instance.pk else 0
+
+    def write(self):
+        # The instance carries the row's enrolment and session (read-only once it exists).
+        data = self.cleaned_data
+        enrollment, session = self.instance.enrollment, self.instance.session
+        try:
+            attendance, _changed = services.attendance_record(
+                enrollment=enrollment,
+                session=session,
+                status=data["status"],
+                note=data.get("note", ""),
+                recorded_by=self.changed_by,
+                expected_version=data.get("version"),
+            )
+        except services.StaleAttendanceError as stale:
+            raise ValidationError(stale_message(stale.current, enrollment.official)) from None
+        return attendance
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(SimpleHistoryAdmin):
+class AttendanceAdmin(ServiceAdmin):
+    """A change here is a change on the register: attendance_record with the admin as recorder,
+    the version stepped and the stale check applied (the form carries the version it was read at)."""
+
+    form = AttendanceAdminForm
     list_display = ("enrollment", "session", "status", "recorded_by", "recorded_at", "version")
     search_fields = ("enrollment__official__family_name", "enrollment__official__name_km", "session__title")
     list_filter = ("status", "session__course", "is_demo")
     raw_id_fields = ("enrollment", "session")
-    readonly_fields = ("recorded_by", "recorded_at", "version", "created_at", "updated_at")
     list_select_related = ("enrollment__official", "session", "recorded_by")
+    fields = ("enrollment", "session", "status", "note", "version", "register", "recorded_by", "recorded_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ("register", "recorded_by", "recorded_at", "created_at", "updated_at")
+        return readonly if obj is None else ("enrollment", "session", *readonly)
+
+    @admin.display(description=_("register"))
+    def register(self, obj):
+        if obj is None or obj.session_id is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("session_detail", args=[obj.session_id]),
+            gettext("Open the register"),
+        )
+
+    def revert_disabled(self, request, obj=None):
+        return True  # a revert would bypass the version; change the status here or on the register
 
 
 @admin.register(ReminderDelivery)

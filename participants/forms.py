@@ -5,7 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ministries.models import Ministry
 from participants.models import AttendanceStatus, Official
+from participants.services import enrollment_date, ministry_refusal
 
 
 class OfficialSearchForm(forms.Form):
@@ -26,8 +28,27 @@ class EnrolForm(forms.Form):
     )
 
 
+class MinistryOnDateField(forms.ModelChoiceField):
+    """Offers the ministries of `queryset`, but looks a posted id up among all of them, so that a
+    forged choice of a dissolved ministry is told why (by the form) rather than "not a choice"."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return Ministry.objects.get(pk=value)
+        except (ValueError, TypeError, Ministry.DoesNotExist):
+            message = self.error_messages["invalid_choice"]
+            raise forms.ValidationError(message, code="invalid_choice") from None
+
+
 class WalkInForm(forms.ModelForm):
-    """A new official, created and enrolled from the course page."""
+    """A new official, created and enrolled from the course page.
+
+    A name in either script will do (Official.clean says so beside the family name). The ministry
+    list holds only the bodies that existed on the enrolment's date (services.enrollment_date):
+    a walk-in of a 2020 course cannot be from a ministry dissolved in 2013.
+    """
 
     class Meta:
         model = Official
@@ -42,10 +63,22 @@ class WalkInForm(forms.ModelForm):
             "phone",
             "preferred_language",
         ]
+        field_classes = {"ministry": MinistryOnDateField}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, course=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["ministry"].queryset = self.fields["ministry"].queryset.order_by("name_en")
+        self.enrolled_on = enrollment_date(course) if course is not None else None
+        ministries = Ministry.objects.order_by("name_en")
+        if self.enrolled_on is not None:
+            ministries = ministries.existing_on(self.enrolled_on)
+        self.fields["ministry"].queryset = ministries
+
+    def clean_ministry(self):
+        ministry = self.cleaned_data["ministry"]
+        refusal = ministry_refusal(ministry, self.enrolled_on) if self.enrolled_on else None
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return ministry
 
     def clean_email(self):
         email = self.cleaned_data.get("email", "")
@@ -54,12 +87,6 @@ class WalkInForm(forms.ModelForm):
                 _("An official with this e-mail already exists: find them with the search above.")
             )
         return email
-
-    def clean(self):
-        cleaned = super().clean()
-        if not any(cleaned.get(name) for name in ("family_name", "given_name", "name_km")):
-            self.add_error("family_name", _("Give a name in Latin or Khmer script."))
-        return cleaned
 
 
 class WithdrawForm(forms.Form):

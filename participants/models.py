@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -25,8 +26,9 @@ class Language(models.TextChoices):
 
 
 class Official(TimeStampedModel):
-    family_name = models.CharField(_("family name (Latin script)"), max_length=100)
-    given_name = models.CharField(_("given name (Latin script)"), max_length=100)
+    # A name in either script will do (official_has_a_name): many officials sign in Khmer only.
+    family_name = models.CharField(_("family name (Latin script)"), max_length=100, blank=True)
+    given_name = models.CharField(_("given name (Latin script)"), max_length=100, blank=True)
     name_km = models.CharField(_("full name (Khmer script)"), max_length=200, blank=True)
     sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, default=Sex.OTHER)
     position = models.CharField(_("position"), max_length=200, blank=True)
@@ -78,11 +80,24 @@ class Official(TimeStampedModel):
     def __str__(self) -> str:
         return self.full_name
 
+    def clean(self) -> None:
+        if not (self.family_name.strip() or self.given_name.strip() or self.name_km.strip()):
+            raise ValidationError({"family_name": _("Give a name in Latin or Khmer script.")})
+
+    @property
+    def latin_name(self) -> str:
+        """The name in Latin script, family name first (Cambodian convention); empty if none is known."""
+        return " ".join(part for part in (self.family_name.upper(), self.given_name) if part)
+
     @property
     def full_name(self) -> str:
-        # Cambodian convention: family name first.
-        latin = " ".join(part for part in (self.family_name.upper(), self.given_name) if part)
-        return latin or self.name_km
+        """The name to show wherever one name is shown: the Latin one, else the Khmer one."""
+        return self.latin_name or self.name_km
+
+    @property
+    def khmer_name_beside(self) -> str:
+        """The Khmer name to show beside full_name: empty when full_name already is the Khmer name."""
+        return self.name_km if self.latin_name else ""
 
 
 class Enrollment(TimeStampedModel):

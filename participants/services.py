@@ -10,11 +10,14 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
 from courses.services import course_is_cancelled_locked
+from ministries.models import Ministry
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
 
 
@@ -67,6 +70,43 @@ def _snapshot_ministry(official: Official, on: datetime.date) -> dict:
     }
 
 
+def enrollment_date(course: Course, *, today: datetime.date | None = None) -> datetime.date:
+    """The date of an enrolment entered without one: today, or the day the course began when it is
+    over already (a walk-in or a nominee entered afterwards from the sign-in sheet was enrolled by
+    then, and belonged then to the ministry recorded). The course's dates, else its sessions'."""
+    today = today or timezone.localdate()
+    start, end = course.start_date, course.end_date or course.start_date
+    if start is None and course.pk:
+        bounds = Session.objects.filter(course=course, starts_at__isnull=False).aggregate(
+            first=Min("starts_at"), last=Max("starts_at")
+        )
+        if bounds["first"] is not None:
+            start, end = timezone.localdate(bounds["first"]), timezone.localdate(bounds["last"])
+    if start is not None and end is not None and end < today:
+        return start
+    return today
+
+
+def ministry_refusal(ministry: Ministry, on: datetime.date) -> str | None:
+    """Why `ministry` cannot be an official's ministry on `on` (it did not exist then), or None.
+
+    Enrolments are checked on their date (`enrollment_date` when none is given): the snapshot
+    names the ministry of that day, so it must have existed that day. Renames are not refused.
+    """
+    if ministry.existed_on(on):
+        return None
+    values = {"ministry": ministry, "date": date_format(on)}
+    if ministry.established_on is not None and on < ministry.established_on:
+        return _(
+            "%(ministry)s was established on %(established)s, after %(date)s: choose the ministry the "
+            "official belonged to on that date."
+        ) % {**values, "established": date_format(ministry.established_on)}
+    return _(
+        "%(ministry)s was dissolved on %(dissolved)s, before %(date)s: choose the ministry the official "
+        "belonged to on that date."
+    ) % {**values, "dissolved": date_format(ministry.dissolved_on)}
+
+
 @transaction.atomic
 def enrollment_create(
     *,
@@ -76,10 +116,17 @@ def enrollment_create(
     changed_by=None,
     is_demo: bool = False,
 ) -> Enrollment:
-    """Enrol an official, keeping the ministry name and position valid on the day of enrolment."""
+    """Enrol an official, keeping the ministry name and position valid on the day of enrolment.
+
+    Without `enrolled_on` the date is `enrollment_date(course)`. The official's ministry must have
+    existed on that date (a body dissolved in 2013 sent no one to a 2020 course).
+    """
     if course_is_cancelled_locked(course):
         raise ValidationError(_("This course is cancelled: no one can be enrolled in it."))
-    enrolled_on = enrolled_on or timezone.localdate()
+    enrolled_on = enrolled_on or enrollment_date(course)
+    refusal = ministry_refusal(official.ministry, enrolled_on)
+    if refusal:
+        raise ValidationError({"ministry": refusal})
     enrollment = Enrollment(
         official=official,
         course=course,

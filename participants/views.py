@@ -62,7 +62,7 @@ def enrol(request, course_pk: int):
 def walk_in(request, course_pk: int):
     """Create a new official and enrol them at once, from the course page."""
     course = get_object_or_404(Course, pk=course_pk)
-    form = WalkInForm(request.POST)
+    form = WalkInForm(request.POST, course=course)
     if form.is_valid():
         try:
             with transaction.atomic():

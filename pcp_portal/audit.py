@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import csv
 import datetime
+import heapq
+import itertools
 import logging
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.contrib.sessions.models import Session
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import OuterRef, Q, Subquery
 from django.db.models.signals import post_save, pre_save
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
@@ -136,18 +142,138 @@ class Change:
     changes: list[tuple[str, str, str]]  # (field, before, after)
 
 
+# What each audited model's label (its __str__) reads beyond its own columns: `as_changes` fetches
+# these in one query per relation for a whole page or export chunk and sets them on the rebuilt
+# instances, so a label costs no query per row. A model whose __str__ reads a new relation must
+# be listed here (tests/security/test_audit_queries.py counts the queries).
+LABEL_RELATIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "enrollment": {"official": (), "course": ()},
+    "attendance": {"enrollment": ("official",), "session": ()},
+}
+EXPORT_CHUNK = 500
+
+
 def _history_model(app_label: str, model_name: str):
     from django.apps import apps
 
     return apps.get_model(app_label, model_name).history.model
 
 
-def _field_changes(record) -> list[tuple[str, str, str]]:
+def _history_queryset(app_label: str, model_name: str, *, username=None, since=None, until=None):
+    """One audited model's history rows, newest first, each with the id of the row before it.
+
+    `previous_history_id` is what simple-history's `prev_record` would fetch one query at a time:
+    the same object's latest earlier row (ties in time broken by id), read here in the same query.
+    """
+    model = _history_model(app_label, model_name)
+    queryset = model.objects.select_related("history_user")
+    if username:
+        queryset = queryset.filter(history_user__username=username)
+    if since:
+        queryset = queryset.filter(history_date__gte=since)
+    if until:
+        queryset = queryset.filter(history_date__lt=until)
+    previous = (
+        model.objects.filter(id=OuterRef("id"))
+        .filter(
+            Q(history_date__lt=OuterRef("history_date"))
+            | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
+        )
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    return queryset.annotate(previous_history_id=Subquery(previous)).order_by("-history_date", "-history_id")
+
+
+def audit_changes(
+    *,
+    kind: str | None = None,
+    username: str | None = None,
+    since=None,
+    until=None,
+    limit=200,
+    chunk_size: int | None = None,
+) -> Iterator[tuple[str, Any]]:
+    """The newest history rows of the audited models (all, or one kind), newest first, as
+    (kind, record) pairs: one ordered query per model, merged lazily. With `chunk_size` each query
+    is read in chunks (a server-side cursor on PostgreSQL), so an export never holds it all."""
+    streams = []
+    for key, app_label, model_name in AUDITED:
+        if kind and key != kind:
+            continue
+        queryset = _history_queryset(app_label, model_name, username=username, since=since, until=until)
+        records = queryset[:limit].iterator(chunk_size=chunk_size) if chunk_size else iter(queryset[:limit])
+        streams.append(zip(itertools.repeat(key), records, strict=False))
+    merged = heapq.merge(*streams, key=lambda pair: (pair[1].history_date, pair[1].history_id), reverse=True)
+    return itertools.islice(merged, limit)
+
+
+def _attach_label_relations(instances: dict[str, list]) -> None:
+    for key, relations in LABEL_RELATIONS.items():
+        rows = instances.get(key)
+        if not rows:
+            continue
+        meta = rows[0]._meta
+        for name, deeper in relations.items():
+            field = meta.get_field(name)
+            ids = {getattr(row, field.attname) for row in rows} - {None}
+            related = field.related_model.objects.select_related(*deeper).in_bulk(ids)
+            for row in rows:
+                target = related.get(getattr(row, field.attname))
+                if target is not None:
+                    setattr(row, name, target)
+
+
+def as_changes(pairs) -> list[Change]:
+    """Turn (kind, record) pairs into Changes with a constant number of queries: the previous
+    history rows (for before → after) in one query per model, the labels' relations in one per
+    relation."""
+    pairs = list(pairs)
+    by_model: dict[type, list[int]] = defaultdict(list)
+    for _key, record in pairs:
+        if record.history_type == "~" and record.previous_history_id:
+            by_model[type(record)].append(record.previous_history_id)
+    previous = {}
+    for model, ids in by_model.items():
+        previous.update({(model, row.history_id): row for row in model.objects.filter(history_id__in=ids)})
+    instances: dict[str, list] = defaultdict(list)
+    built = {}
+    for key, record in pairs:
+        if record.history_type != "-":
+            built[id(record)] = instance = record.instance
+            instances[key].append(instance)
+    _attach_label_relations(instances)
+    changes = []
+    for key, record in pairs:
+        instance = built.get(id(record))
+        before = previous.get((type(record), record.previous_history_id))
+        changes.append(
+            Change(
+                when=record.history_date,
+                kind=key,
+                object_id=record.id,
+                object_label=_label(instance) if instance is not None else f"#{record.id}",
+                action=str(ACTIONS.get(record.history_type, record.history_type)),
+                user=record.history_user.get_username() if record.history_user else "",
+                ip_address=record.ip_address,
+                changes=_field_changes(record, before),
+            )
+        )
+    return changes
+
+
+def _label(instance) -> str:
+    try:
+        return str(instance)
+    except ObjectDoesNotExist:  # a related row deleted since: the id still identifies the record
+        return f"#{instance.pk}"
+
+
+def _field_changes(record, previous) -> list[tuple[str, str, str]]:
     fields = [
         f for f in record.instance_type._meta.concrete_fields if f.name not in {"updated_at", "created_at"}
     ]
     if record.history_type == "~":
-        previous = record.prev_record
         if previous is not None:
             delta = record.diff_against(previous)
             return [(c.field, _text(c.old), _text(c.new)) for c in delta.changes if c.field != "updated_at"]
@@ -160,38 +286,6 @@ def _field_changes(record) -> list[tuple[str, str, str]]:
 
 def _text(value) -> str:
     return "" if value is None else str(value)
-
-
-def audit_changes(*, kind: str | None = None, username: str | None = None, since=None, until=None, limit=200):
-    """The newest history rows of the audited models (all, or one kind), newest first."""
-    rows = []
-    for key, app_label, model_name in AUDITED:
-        if kind and key != kind:
-            continue
-        queryset = _history_model(app_label, model_name).objects.select_related("history_user")
-        if username:
-            queryset = queryset.filter(history_user__username=username)
-        if since:
-            queryset = queryset.filter(history_date__gte=since)
-        if until:
-            queryset = queryset.filter(history_date__lt=until)
-        for record in queryset.order_by("-history_date", "-history_id")[:limit]:
-            rows.append((key, record))
-    rows.sort(key=lambda pair: pair[1].history_date, reverse=True)
-    return rows[:limit]
-
-
-def as_change(key: str, record) -> Change:
-    return Change(
-        when=record.history_date,
-        kind=key,
-        object_id=record.id,
-        object_label=str(record.instance) if record.history_type != "-" else f"#{record.id}",
-        action=str(ACTIONS.get(record.history_type, record.history_type)),
-        user=record.history_user.get_username() if record.history_user else "",
-        ip_address=record.ip_address,
-        changes=_field_changes(record),
-    )
 
 
 def audit_logins(*, username: str | None = None, since=None, until=None, limit=200):
@@ -264,10 +358,11 @@ def audit_log(request):
     if show == "logins":
         entries = audit_logins(**{k: v for k, v in filters.items() if k != "kind"}, limit=1000)
     else:
-        entries = [as_change(key, record) for key, record in audit_changes(**filters, limit=1000)]
+        entries = list(audit_changes(**filters, limit=1000))
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     if show == "changes":
-        page.object_list = list(page.object_list)
+        # Only the page's rows are turned into changes, in bulk: the queries do not grow with them.
+        page.object_list = as_changes(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -301,25 +396,27 @@ def audit_export(request):
         yield writer.writerow(
             ["time", "record", "id", "label", "action", "user", "ip_address", "field", "before", "after"]
         )
-        for key, record in audit_changes(**filters, limit=EXPORT_LIMIT):
-            change = as_change(key, record)
-            for field, before, after in change.changes or [("", "", "")]:
-                yield writer.writerow(
-                    safe_row(
-                        [
-                            change.when.isoformat(),
-                            change.kind,
-                            change.object_id,
-                            change.object_label,
-                            change.action,
-                            change.user,
-                            change.ip_address or "",
-                            field,
-                            before,
-                            after,
-                        ]
+        records = audit_changes(**filters, limit=EXPORT_LIMIT, chunk_size=EXPORT_CHUNK)
+        # Chunk by chunk: a constant number of queries per chunk, and memory for one chunk only.
+        while chunk := list(itertools.islice(records, EXPORT_CHUNK)):
+            for change in as_changes(chunk):
+                for field, before, after in change.changes or [("", "", "")]:
+                    yield writer.writerow(
+                        safe_row(
+                            [
+                                change.when.isoformat(),
+                                change.kind,
+                                change.object_id,
+                                change.object_label,
+                                change.action,
+                                change.user,
+                                change.ip_address or "",
+                                field,
+                                before,
+                                after,
+                            ]
+                        )
                     )
-                )
         if not filters.get("kind"):
             login_filters = {k: v for k, v in filters.items() if k != "kind"}
             for when, outcome, username, address, _agent in audit_logins(**login_filters, limit=EXPORT_LIMIT):

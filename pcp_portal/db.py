@@ -8,6 +8,8 @@ import json
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from pcp_portal.middleware import client_ip
+
 
 class TimeStampedModel(models.Model):
     # updated_at is indexed: the API's `updated_since` sync and cursor pagination read it.
@@ -75,10 +77,14 @@ class HistoryWithIPAddress(models.Model):
 
 
 def record_history_ip_address(sender, **kwargs) -> None:
-    """pre_create_historical_record receiver: copy the request's address onto the history row."""
+    """pre_create_historical_record receiver: copy the client's address onto the history row.
+
+    The address is the one the log-in protection sees (client_ip, the AXES_CLIENT_IP_CALLABLE):
+    behind PCP_PROXY_COUNT trusted proxies REMOTE_ADDR is the proxy's, not the person's.
+    """
     from simple_history.models import HistoricalRecords
 
     history_instance = kwargs["history_instance"]
     request = getattr(HistoricalRecords.context, "request", None)
     if request is not None and hasattr(history_instance, "ip_address"):
-        history_instance.ip_address = request.META.get("REMOTE_ADDR") or None
+        history_instance.ip_address = client_ip(request)

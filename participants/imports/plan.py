@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
+from participants import services
 from participants.imports.columns import SPECS, find_table
 from participants.imports.matching import (
     MinistryIndex,
@@ -226,7 +227,10 @@ class Planner:
             return row
         resolution: Resolution = self.index.resolve(values, ministry, self.ministries.by_id)
         create = None
-        if ministry is not None and fields.get("family_name") and fields.get("given_name"):
+        # A new official needs a ministry and a whole name: both Latin names, or the Khmer name
+        # (many nominee lists are written in Khmer only).
+        whole_name = fields.get("name_km") or (fields.get("family_name") and fields.get("given_name"))
+        if ministry is not None and whole_name:
             create = {**fields, "ministry": ministry.pk}
         if resolution.error:
             row.update(action=ERROR, reason=resolution.error)
@@ -243,8 +247,8 @@ class Planner:
             row.update(
                 action=ERROR,
                 reason=_(
-                    "No official matches this row; to add a new official give the ministry, "
-                    "the family name and the given name (Latin script)."
+                    "No official matches this row; to add a new official give the ministry and the "
+                    "name: the family and given names in Latin script, or the full name in Khmer."
                 ),
             )
         else:
@@ -252,7 +256,22 @@ class Planner:
             row["reason"] = (
                 _("New official.") if self.kind == "officials" else _("New official, enrolled in the course.")
             )
+        if self.kind == "enrolments" and row["action"] == CREATE:
+            official = resolution.official
+            of_row = self.ministries.by_id[official.ministry_id] if official else ministry
+            self._check_ministry_on_date(row, of_row)
         return row
+
+    def _check_ministry_on_date(self, row: dict, ministry) -> None:
+        """The rule enrollment_create applies at confirmation, shown already in the preview."""
+        day = (
+            datetime.date.fromisoformat(row["enrolled_on"])
+            if row.get("enrolled_on")
+            else services.enrollment_date(self.course)
+        )
+        refusal = services.ministry_refusal(ministry, day)
+        if refusal:
+            row.update(action=ERROR, reason=refusal, create=None)
 
     def _new_label(self, fields: dict, ministry) -> str:
         latin = " ".join(
