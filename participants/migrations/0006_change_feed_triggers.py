@@ -9,7 +9,7 @@ from pcp_portal import outbox
 class Migration(migrations.Migration):
     dependencies = [
         ("pcp_portal", "0001_outbox"),
-        ("participants", "0004_certificates_of_completion"),
+        ("participants", "0005_official_latin_names_optional"),
     ]
 
     operations = [
