@@ -114,10 +114,12 @@ def _api_error(request, status: int, message: str, code: str) -> HttpResponse:
     return response
 
 
-def _page(request, template: str, status: int) -> HttpResponse:
+def _page(request, template: str, status: int, message: str | None = None) -> HttpResponse:
     languages = preferred_languages(request)
     # No request passed on: no context processor runs, so nothing touches the database or session.
-    body = loader.render_to_string(template, {"languages": languages, "lang": languages[0]})
+    body = loader.render_to_string(
+        template, {"languages": languages, "lang": languages[0], "detail": message}
+    )
     return HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
 
 
@@ -135,14 +137,14 @@ def unavailable_response(request, kind: str = DATABASE) -> HttpResponse:
 
 
 def insufficient_storage_response(request, message: str | None = None) -> HttpResponse:
-    """507: the server has no room to write what was sent or asked for."""
+    """507: the server has no room to write what was sent or asked for (`message` says more)."""
     if is_api(request):
         with translation.override(preferred_languages(request)[0]):
             text = message or _(
                 "The server is short of disk space; nothing was saved. Please try again later."
             )
         return _api_error(request, 507, text, "insufficient_storage")
-    return _page(request, "507.html", 507)
+    return _page(request, "507.html", 507, message=message)
 
 
 def response_for(request, exc: BaseException | None) -> HttpResponse | None:
@@ -158,7 +160,7 @@ def response_for(request, exc: BaseException | None) -> HttpResponse | None:
         type(exc).__name__,
     )
     if kind == DISK:
-        return insufficient_storage_response(request)
+        return insufficient_storage_response(request, getattr(exc, "message", None))
     return unavailable_response(request, kind)
 
 
@@ -170,6 +172,17 @@ class DependencyFailureMiddleware:
 
     def __call__(self, request):
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # An upload refused for lack of disk space (pcp_portal/disk.py), which the view does
+        # not show as a form error itself: 507 with the reason, rather than a form that says
+        # "this field is required".
+        from pcp_portal import disk
+
+        message = disk.refused_upload(request)
+        if message and not disk.view_handles_refused_upload(view_func):
+            return insufficient_storage_response(request, message)
+        return None
 
     def process_exception(self, request, exception):
         return response_for(request, exception)

@@ -22,6 +22,12 @@ logger = logging.getLogger(__name__)
 READY_DEADLINE_SECONDS = 1.5
 
 
+def _first_line(error: BaseException) -> str:
+    # A health check is polled every few seconds: a traceback each time would bury the log.
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
+
+
 def _database_ok() -> bool:
     # In its own thread, so its own connection (bounded by DATABASE_CONNECT_TIMEOUT), closed after.
     connection = connections["default"]
@@ -29,8 +35,8 @@ def _database_ok() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
-    except Exception:  # any failure means "not ready"; the reason goes to the log
-        logger.warning("readyz: database unreachable", exc_info=True)
+    except Exception as error:  # any failure means "not ready"; the reason, in one line, to the log
+        logger.warning("readyz: database unreachable: %s", _first_line(error))
         return False
     finally:
         connection.close()
@@ -47,8 +53,8 @@ def _broker_ok() -> bool:
             if client is not None:
                 client.ping()
         return True
-    except Exception:
-        logger.warning("readyz: broker unreachable", exc_info=True)
+    except Exception as error:
+        logger.warning("readyz: broker unreachable: %s", _first_line(error))
         return False
 
 

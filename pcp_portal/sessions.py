@@ -17,4 +17,9 @@ class SessionStore(db.SessionStore):
         try:
             return super().load()
         except (DatabaseError, InterfaceError) as error:
-            raise error from None
+            # The driver's error (Django's __cause__) was raised while the AttributeError was being
+            # handled: hide that context, keep the cause (pcp_portal.degrade reads its code).
+            for part in (error, error.__cause__):
+                if part is not None:
+                    part.__suppress_context__ = True
+            raise

@@ -371,6 +371,15 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Bounded requests: bodies, uploads, form fields and query strings (pcp_portal.middleware).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 5000, minimum=100)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+# Larger uploads go to a temporary file here (the system's temp directory by default); the handler
+# checks the free space first and removes a partial file on every path (pcp_portal/disk.py).
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "pcp_portal.disk.SpaceCheckingTemporaryFileUploadHandler",
+]
+# Uploads and exports refuse to start unless their size plus this much stays free on the disk.
+PCP_MIN_FREE_DISK_BYTES = env_int("PCP_MIN_FREE_DISK_BYTES", 20 * 1024 * 1024, minimum=0)
 PCP_MAX_REQUEST_BODY = env_int("PCP_MAX_REQUEST_BODY", 20 * 1024 * 1024, minimum=1024)
 PCP_MAX_QUERY_STRING = env_int("PCP_MAX_QUERY_STRING", 2048, minimum=256)
 PCP_MAX_WORKBOOK_UNCOMPRESSED = env_int("PCP_MAX_WORKBOOK_UNCOMPRESSED", 50 * 1024 * 1024, minimum=1024)
