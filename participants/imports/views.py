@@ -54,6 +54,7 @@ def import_upload(request, kind: str):
     file_error = refused_upload(request)
     if file_error:
         # The server had no room for the file: say so where the file goes, and keep the choices made.
+        form = ImportUploadForm(request.POST, {}, kind=kind, initial=initial)
         form.is_valid()
         form.errors.pop("file", None)
         form.add_error("file", file_error)
