@@ -11,6 +11,7 @@ import datetime
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from pcp_portal.env import (
     ImproperlyConfiguredEnv,
@@ -239,6 +240,8 @@ CELERY_TASK_ROUTES = {
     "pcp_portal.tasks.*": {"queue": "default"},  # the outbox relay and other housekeeping
 }
 CELERY_QUEUES_ALL = ("default", "reminders", "imports", "exports", "webhooks")
+# Declared, so a worker started without -Q consumes every queue (as before queues by kind).
+CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUES_ALL]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -58,6 +58,8 @@ def test_compose_runs_one_worker_per_queue_group_and_make_run_one_worker_on_ever
     consumed = [queue for queues in workers.values() for queue in queues]
     assert sorted(consumed) == sorted(settings.CELERY_QUEUES_ALL)  # each queue has exactly one worker service
     assert workers["worker-reminders"] == {"reminders"}
+    # A worker started without -Q (the tests', a developer's) consumes every queue.
+    assert {queue.name for queue in app.conf.task_queues} == set(settings.CELERY_QUEUES_ALL)
 
     makefile = (ROOT / "Makefile").read_text()
     (line,) = [line for line in makefile.splitlines() if "celery -A pcp_portal worker" in line]
