@@ -40,13 +40,14 @@ run: $(VENV)/.deps var/secret_key
 	@export SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"; \
 	set -e; \
 	$(BIN)/python manage.py migrate --noinput; \
+	$(BIN)/python manage.py createcachetable; \
 	$(BIN)/python manage.py load_public_record; \
 	$(BIN)/python manage.py load_demo_data; \
 	$(BIN)/python manage.py create_demo_accounts; \
 	if [ "$$DEBUG" != "1" ]; then $(BIN)/python manage.py collectstatic --noinput -v0; fi; \
 	echo "PCP Portal on http://127.0.0.1:8000/ (Ctrl-C stops the web server, the worker and beat)"; \
 	trap 'kill 0' INT TERM; \
-	$(BIN)/celery -A pcp_portal worker --loglevel=INFO --concurrency=2 --without-gossip --without-mingle & \
+	$(BIN)/celery -A pcp_portal worker -Q default,reminders,imports,exports,webhooks --loglevel=INFO --concurrency=2 --without-gossip --without-mingle & \
 	$(BIN)/celery -A pcp_portal beat --loglevel=INFO & \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000 & \
 	wait

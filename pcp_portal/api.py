@@ -21,10 +21,10 @@ from rest_framework.pagination import BasePagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from courses import roles
+from pcp_portal.throttling import FailOpenRateThrottle
 
 # --- authentication -----------------------------------------------------------------------------
 
@@ -155,8 +155,9 @@ class RolePermission(BasePermission):
 # --- throttling ---------------------------------------------------------------------------------
 
 
-class PerKeyRateThrottle(SimpleRateThrottle):
-    """One budget per API key (or per portal user, or per address when anonymous)."""
+class PerKeyRateThrottle(FailOpenRateThrottle):
+    """One budget per API key (or per portal user, or per address when anonymous), counted in the
+    shared cache; while that cache is unreachable requests pass, logged (pcp_portal/throttling.py)."""
 
     scope = "api"
 

@@ -11,7 +11,7 @@ class PortalConfig(AppConfig):
         from django.conf import settings
         from django.contrib import admin
 
-        from pcp_portal import audit
+        from pcp_portal import audit, checks  # noqa: F401 - checks registers the production check
 
         audit.connect_signals()
         if settings.OTP_REQUIRED_FOR_ADMIN:

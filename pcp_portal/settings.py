@@ -11,6 +11,7 @@ import datetime
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from pcp_portal.env import (
     ImproperlyConfiguredEnv,
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # A view's "database/broker down" or "disk full" becomes 503/507 (pcp_portal/degrade.py).
+    "pcp_portal.degrade.DependencyFailureMiddleware",
     # Last, as django-axes requires: it turns a lock-out into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -159,21 +162,41 @@ if env_bool("USE_X_FORWARDED_PROTO", False):
 
 ADMIN_URL = (env_str("ADMIN_URL") or "admin/").strip("/") + "/"
 
-# E-mail: an SMTP server from the environment, otherwise files under var/ to read.
-EMAIL_HOST = env_str("EMAIL_HOST")
-if EMAIL_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
-    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = VAR_DIR / "mail"
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 15, minimum=1)
+# E-mail: an SMTP server from the environment. With DEBUG off, EMAIL_HOST and PORTAL_BASE_URL are
+# required (pcp_portal/checks.py stops start-up naming the missing one) unless EMAIL_BACKEND is set
+# explicitly; with DEBUG on, e-mails without EMAIL_HOST are written to files under var/mail/.
+EMAIL_HOST = env_str("EMAIL_HOST") or ""
+EMAIL_BACKEND_EXPLICIT = bool(env_str("EMAIL_BACKEND"))
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST or not DEBUG
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# Seconds one SMTP socket operation (connect, each command) may wait. 10 s is far above a healthy
+# server's answer (well under a second) and short enough that a hung server holds a reminder worker
+# slot for seconds, not minutes; the send is then retried with back-off.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "PCP Portal <no-reply@pcp-portal.invalid>")
-PORTAL_BASE_URL = (env_str("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+# Links in e-mails (opt-out, certificates) start with this; no default in production.
+PORTAL_BASE_URL = (env_str("PORTAL_BASE_URL") or ("http://127.0.0.1:8000" if DEBUG else "")).rstrip("/")
+
+# Bounded waits on Redis (cache, broker, result backend, /readyz): seconds to connect and to wait
+# for any one reply. A stopped Redis refuses at once; a frozen or unreachable one would otherwise
+# hold a request (or a worker) for as long as the kernel's TCP timeouts, minutes.
+REDIS_SOCKET_CONNECT_TIMEOUT = env_float("REDIS_SOCKET_CONNECT_TIMEOUT", 1.0, minimum=0.1, maximum=60.0)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0, minimum=0.1, maximum=60.0)
+# Seconds a PostgreSQL connection attempt may take (libpq's connect_timeout; it counts 2 at least).
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+# When the database or a broker is down, pages and the API answer 503 with this Retry-After.
+PCP_RETRY_AFTER_SECONDS = env_int("PCP_RETRY_AFTER_SECONDS", 30, minimum=1)
 
 # Celery: Redis (or RabbitMQ) from the environment, otherwise kombu's filesystem transport.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
@@ -195,9 +218,30 @@ else:
     # Tasks are never parked in the broker longer than this (reminders are found by the
     # dispatcher), so Redis never re-delivers a task that is merely waiting.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+        # A publish or a readiness check never waits longer than these on a frozen Redis.
+        "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
     }
+# Seconds to establish the broker connection when publishing (Celery's default is 4).
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT + REDIS_SOCKET_TIMEOUT
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
+# Queues by kind, so one kind of work cannot stall another: a hung SMTP server holds only the
+# reminder workers, a long import only the import workers. docker-compose.yml runs a worker per
+# group; `make run` runs one worker listening on all of them (CELERY_QUEUES_ALL).
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "participants.tasks.*": {"queue": "reminders"},  # reminders and change notices (SMTP)
+    "participants.imports.*": {"queue": "imports"},
+    "courses.reports.*": {"queue": "exports"},
+    "*.webhooks.*": {"queue": "webhooks"},
+    "pcp_portal.tasks.*": {"queue": "default"},  # the outbox relay and other housekeeping
+}
+CELERY_QUEUES_ALL = ("default", "reminders", "imports", "exports", "webhooks")
+# Declared, so a worker started without -Q consumes every queue (as before queues by kind).
+CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUES_ALL]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -232,7 +276,8 @@ REMINDER_RETRY_BACKOFF_MAX_SECONDS = env_float("REMINDER_RETRY_BACKOFF_MAX_SECON
 
 # Domain settings.
 PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0.0, maximum=1.0)
-# The public certificate check (/verify/): codes one address may check per minute (cache-counted).
+# The public certificate check (/verify/): codes one address may check per minute, counted in the
+# shared cache (pcp_portal.degrade.VerifyRateThrottle).
 PCP_VERIFY_PER_MINUTE = env_int("PCP_VERIFY_PER_MINUTE", 20, minimum=1)
 # Imports of officials, enrolments and sign-in sheets (participants/imports): the largest file
 # accepted, and the most data rows one file may hold (ministry files have 20 to 500).
@@ -304,6 +349,7 @@ SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60, minimum=60)
 SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 60 * 60 * 12, minimum=300)
 SESSION_COOKIE_AGE = min(SESSION_COOKIE_AGE, SESSION_ABSOLUTE_TIMEOUT)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_ENGINE = "pcp_portal.sessions"  # the database store, without misleading error noise
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "django.views.csrf.csrf_failure"
@@ -338,16 +384,40 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Bounded requests: bodies, uploads, form fields and query strings (pcp_portal.middleware).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 5000, minimum=100)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+# Larger uploads go to a temporary file here (the system's temp directory by default); the handler
+# checks the free space first and removes a partial file on every path (pcp_portal/disk.py).
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "pcp_portal.disk.SpaceCheckingTemporaryFileUploadHandler",
+]
+# Uploads and exports refuse to start unless their size plus this much stays free on the disk.
+PCP_MIN_FREE_DISK_BYTES = env_int("PCP_MIN_FREE_DISK_BYTES", 20 * 1024 * 1024, minimum=0)
 PCP_MAX_REQUEST_BODY = env_int("PCP_MAX_REQUEST_BODY", 20 * 1024 * 1024, minimum=1024)
 PCP_MAX_QUERY_STRING = env_int("PCP_MAX_QUERY_STRING", 2048, minimum=256)
 PCP_MAX_WORKBOOK_UNCOMPRESSED = env_int("PCP_MAX_WORKBOOK_UNCOMPRESSED", 50 * 1024 * 1024, minimum=1024)
 
-# A cache shared by every gunicorn worker (throttles) when one is configured.
-if env_str("CACHE_URL"):
+# The cache counts requests for the API throttle and the /verify/ limit, so every gunicorn worker
+# must share it: Redis from CACHE_URL (or REDIS_URL), otherwise a table in the database
+# (`manage.py createcachetable`, run wherever migrate runs). Waits on Redis are bounded; when the
+# cache is unreachable the limits let requests pass (pcp_portal/degrade.py).
+CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL") or ""
+if CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env_str("CACHE_URL"),
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "pcp_cache",
         }
     }
 
@@ -365,9 +435,11 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
     },
+    "filters": {"dependency_down": {"()": "pcp_portal.degrade.DependencyDownLogFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
+            "filters": ["dependency_down"],
             "stream": "ext://sys.stdout",
             "formatter": "plain" if env_str("LOG_FORMAT", "json") == "plain" else "json",
         }

@@ -35,3 +35,6 @@ urlpatterns = [
     path("imports/", include("participants.imports.urls")),
     path("", include("participants.reminder_urls")),
 ]
+
+# A real 500 page; for a dead database or broker, 503 with Retry-After (pcp_portal/degrade.py).
+handler500 = "pcp_portal.degrade.server_error"

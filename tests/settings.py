@@ -10,6 +10,8 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-any-deployment")
 os.environ["DEBUG"] = "0"
 os.environ.setdefault("PCP_MANIFEST_STATIC", "0")
+# Production (DEBUG off) needs PORTAL_BASE_URL; tests use the development address.
+os.environ.setdefault("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 os.environ.setdefault("PCP_VAR_DIR", os.path.join(tempfile.gettempdir(), f"pcp-portal-tests-{os.getpid()}"))
 
 from pcp_portal.settings import *  # noqa: F403

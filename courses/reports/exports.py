@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from courses.reports import figures as fig
 from courses.reports.tables import DATE, DATETIME, INT, SHARE, Column, Table, attendance_columns
+from pcp_portal.disk import ensure_free_space
 from pcp_portal.spreadsheets import FORMULA_TRIGGERS, safe_cell, safe_row
 
 FORMATS = {
@@ -221,28 +222,53 @@ def _xlsx_cell(worksheet, value, column: Column):
     return cell
 
 
+def _discard_sheet_files(workbook) -> None:
+    """Remove the temporary files openpyxl's write-only sheets stream their rows into (it would
+    otherwise leave them until the process exits)."""
+    for worksheet in workbook.worksheets:
+        writer = getattr(worksheet, "_writer", None)
+        if writer is not None and isinstance(writer.out, str):
+            with contextlib.suppress(OSError, ValueError):
+                writer.close()
+            with contextlib.suppress(OSError, ValueError):
+                writer.cleanup()
+
+
 def xlsx_file(title: str, columns: list[Column], rows):
-    """A temporary file holding the workbook; write-only mode keeps memory bounded."""
+    """A temporary file holding the workbook; write-only mode keeps memory bounded.
+
+    Both the workbook and openpyxl's row files go to the temp directory: refuse up front when the
+    disk is nearly full (507 with a message, pcp_portal.degrade), and leave no file behind on
+    any path. The output has no name on disk (TemporaryFile): closing it frees its space.
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
+    ensure_free_space(tempfile.gettempdir())
     workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(title=re.sub(r"[\\/*?:\[\]]", " ", title)[:31] or "Report")
-    worksheet.freeze_panes = "B2"
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(worksheet, value=safe_cell(_ILLEGAL_XML.sub("", column.label)))
-        cell.font = Font(bold=True)
-        header.append(cell)
-    worksheet.append(header)
-    for row in rows:
-        worksheet.append(
-            [_xlsx_cell(worksheet, value, column) for value, column in zip(row, columns, strict=True)]
-        )
-    output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
-    workbook.save(output)
-    output.seek(0)
+    output = None
+    try:
+        worksheet = workbook.create_sheet(title=re.sub(r"[\\/*?:\[\]]", " ", title)[:31] or "Report")
+        worksheet.freeze_panes = "B2"
+        header = []
+        for column in columns:
+            cell = WriteOnlyCell(worksheet, value=safe_cell(_ILLEGAL_XML.sub("", column.label)))
+            cell.font = Font(bold=True)
+            header.append(cell)
+        worksheet.append(header)
+        for row in rows:
+            worksheet.append(
+                [_xlsx_cell(worksheet, value, column) for value, column in zip(row, columns, strict=True)]
+            )
+        output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
+        workbook.save(output)
+        output.seek(0)
+    except BaseException:
+        if output is not None:
+            output.close()
+        _discard_sheet_files(workbook)
+        raise
     return output
 
 

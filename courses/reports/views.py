@@ -3,11 +3,9 @@ come from courses.reports.figures through the tables in courses.reports.tables."
 
 from __future__ import annotations
 
-import time
+import math
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +20,7 @@ from courses.reports import charts, exports, tables
 from courses.reports import figures as fig
 from courses.reports.forms import ReportFilterForm, error_messages
 from participants import certificates
-from pcp_portal.middleware import client_ip
+from pcp_portal.throttling import VerifyRateThrottle
 
 REPORTS = ("programme", "ministries", "sessions", "course", "attendance")
 
@@ -283,31 +281,19 @@ def certificate_pdf(request, code: str):
     return exports.pdf_response(f"pcp-certificate-{certificate.code}.pdf", content)
 
 
-def _verify_allowed(request) -> bool:
-    """At most PCP_VERIFY_PER_MINUTE checks per address and minute, counted in the cache."""
-    window = int(time.time() // 60)
-    key = f"pcp:verify:{client_ip(request) or 'unknown'}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
-    return count <= settings.PCP_VERIFY_PER_MINUTE
-
-
 @require_GET
 def verify(request, code: str | None = None):
     """Public: says whether a code is genuine (and still valid), for whom and which course — nothing more."""
     code = code or request.GET.get("code", "")
-    if code and not _verify_allowed(request):
+    throttle = VerifyRateThrottle()
+    if code and not throttle.allow_request(request, None):
         response = render(
             request,
             "certificates/verify.html",
             {"code": code[:64], "checked": False, "limited": True},
             status=429,
         )
-        response["Retry-After"] = str(60 - int(time.time()) % 60)
+        response["Retry-After"] = str(max(1, math.ceil(throttle.wait() or 1)))
         return response
     certificate = certificates.certificate_lookup(code) if code else None
     valid = certificates.certificate_still_valid(certificate) if certificate else False

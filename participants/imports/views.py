@@ -16,6 +16,7 @@ from participants.imports.forms import ImportUploadForm
 from participants.imports.plan import preview_import
 from participants.imports.reading import ImportFileError, max_bytes, too_large
 from participants.models import Enrollment, ImportBatch
+from pcp_portal.disk import handles_refused_upload, refused_upload
 
 HISTORY_LENGTH = 100
 
@@ -43,13 +44,23 @@ def template_download(request, kind: str, language: str, file_format: str):
     return response
 
 
+@handles_refused_upload
 @editor_required
 def import_upload(request, kind: str):
     spec = _spec_or_404(kind)
     initial = {key: request.GET[key] for key in ("course", "session") if request.GET.get(key, "").isdigit()}
     form = ImportUploadForm(request.POST or None, request.FILES or None, kind=kind, initial=initial)
-    file_error = None
-    if request.method == "POST" and form.is_valid():
+    status = 400 if request.method == "POST" else 200
+    file_error = refused_upload(request)
+    if file_error:
+        # The server had no room for the file: say so where the file goes, and keep the choices made.
+        form = ImportUploadForm(request.POST, {}, kind=kind, initial=initial)
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error("file", file_error)
+        file_error = None
+        status = 507
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > max_bytes():
             file_error = too_large(upload.size).message
@@ -67,7 +78,6 @@ def import_upload(request, kind: str):
                 file_error = error.message
             else:
                 return redirect("import_batch", batch.pk)
-    status = 400 if request.method == "POST" else 200
     return render(
         request,
         "imports/upload.html",

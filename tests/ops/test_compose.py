@@ -23,13 +23,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+WORKERS = ("worker-reminders", "worker-files", "worker-default")
+APP_SERVICES = ("migrate", "web", *WORKERS, "beat")
 SECRET_NAMES = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY", re.IGNORECASE)
 
 
 def test_compose_has_the_services_with_health_checks_and_volumes():
-    assert set(SERVICES) == {"db", "redis", "migrate", "web", "worker", "beat"}
-    for name in ("db", "redis", "web", "worker", "beat"):
+    assert set(SERVICES) == {"db", "redis", "migrate", "web", *WORKERS, "beat"}
+    for name in ("db", "redis", "web", *WORKERS, "beat"):
         assert SERVICES[name]["healthcheck"]["test"], name
     assert "/readyz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
     assert SERVICES["db"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
@@ -42,7 +43,7 @@ def test_compose_has_the_services_with_health_checks_and_volumes():
 def test_only_the_one_shot_migrate_service_migrates_and_the_others_wait_for_it():
     assert "migrate" in " ".join(SERVICES["migrate"]["command"])
     assert SERVICES["migrate"]["restart"] == "no"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", *WORKERS, "beat"):
         assert "migrate" not in " ".join(SERVICES[name]["command"])
         assert SERVICES[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
@@ -204,7 +205,7 @@ def test_the_services_commands_start_serve_a_log_in_and_send_a_reminder(postgres
             timeout=300,
         )
         assert migrate.returncode == 0, migrate.stderr[-2000:]
-        for service in ("web", "worker", "beat"):
+        for service in ("web", *WORKERS, "beat"):
             out = (logs / f"{service}.log").open("w")
             processes.append(
                 subprocess.Popen(
@@ -251,7 +252,7 @@ def test_the_services_commands_start_serve_a_log_in_and_send_a_reminder(postgres
         while time.monotonic() < deadline and not inbox.messages:
             time.sleep(1)
         assert inbox.messages, "no reminder arrived;\n" + "\n".join(
-            (logs / f"{s}.log").read_text()[-1500:] for s in ("worker", "beat")
+            (logs / f"{s}.log").read_text()[-1500:] for s in (*WORKERS, "beat")
         )
         assert inbox.messages[0].rcpt_tos == ["compose.official@example.gov.kh"]
     finally:

@@ -89,14 +89,14 @@ def smtp_server(request, settings):
 
 
 @pytest.fixture
-def celery_broker(redis_url):
+def celery_broker(redis_url, settings):
     """Point this process's Celery app at the test Redis, with an empty queue."""
     import redis
 
     from pcp_portal.celery import app
 
     client = redis.Redis.from_url(redis_url)
-    client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+    client.delete("celery", *settings.CELERY_QUEUES_ALL, "unacked", "unacked_index", "unacked_mutex")
     old = (app.conf.broker_url, app.conf.broker_transport_options)
     app.conf.broker_url = redis_url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
@@ -104,7 +104,7 @@ def celery_broker(redis_url):
     yield client
     app.conf.broker_url, app.conf.broker_transport_options = old
     app._pool = None
-    client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+    client.delete("celery", *settings.CELERY_QUEUES_ALL, "unacked", "unacked_index", "unacked_mutex")
     client.close()
 
 

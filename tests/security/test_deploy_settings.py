@@ -24,7 +24,6 @@ def production_environment(tmp_path) -> dict:
         PCP_VAR_DIR=str(tmp_path),
         DJANGO_SETTINGS_MODULE="pcp_portal.settings",
     )
-    env.pop("EMAIL_HOST", None)
     return env
 
 
