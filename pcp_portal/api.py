@@ -25,6 +25,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from courses import roles
+from pcp_portal import idempotency
 
 # --- authentication -----------------------------------------------------------------------------
 
@@ -346,6 +347,66 @@ class StrictQueryParamsMixin:
                     for name in unknown
                 }
             )
+
+
+# --- idempotent writes --------------------------------------------------------------------------
+
+
+class _Answer(Exception):
+    """Carries a finished answer (a replay, or a refusal of the key) out of `initial()`."""
+
+    def __init__(self, response) -> None:
+        self.response = response
+        super().__init__()
+
+
+class IdempotentWritesMixin:
+    """Honours `Idempotency-Key` on the view's writes (see pcp_portal.idempotency).
+
+    After authentication, permissions and throttling (a key belongs to its caller), the key is
+    claimed; the handler then runs in one transaction with the storing of its answer, and a
+    repeat gets that answer again. Every API view that writes uses this mixin (a test holds it).
+    """
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        try:
+            key = idempotency.requested_key(request._request)
+            caller = idempotency.caller_of(request.user)
+            if key is None or caller is None:
+                return
+            outcome = idempotency.claim(request._request, caller=caller, key=key)
+        except idempotency.IdempotencyError as error:
+            detail = {"detail": error.message}
+            if error.status == 400:
+                detail = {idempotency.HEADER: [error.message]}
+            headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+            raise _Answer(Response(detail, status=error.status, headers=headers)) from None
+        if not isinstance(outcome, idempotency.IdempotencyKey):
+            raise _Answer(outcome)
+        method = request.method.lower()
+        handler = getattr(self, method, None)
+        if handler is None:  # a method the view does not offer: nothing to store
+            idempotency.release(outcome)
+            return
+
+        def recorded(request, *args, **kwargs):
+            def call():
+                try:
+                    response = handler(request, *args, **kwargs)
+                except Exception as exc:
+                    response = self.handle_exception(exc)
+                response = self.finalize_response(request, response, *args, **kwargs)
+                return response.render() if hasattr(response, "render") else response
+
+            return idempotency.run(outcome, call)
+
+        setattr(self, method, recorded)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Answer):
+            return exc.response
+        return super().handle_exception(exc)
 
 
 # --- ETag on detail views -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from pcp_portal.api import (
     READERS,
     WRITERS,
     ETagRetrieveMixin,
+    IdempotentWritesMixin,
     RowListMixin,
     StrictQueryParamsMixin,
     sees_contact_details,
@@ -66,7 +67,11 @@ class OfficialViewSet(ReadOnlyResource):
     ),
 )
 class EnrollmentViewSet(
-    StrictQueryParamsMixin, ETagRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+    IdempotentWritesMixin,
+    StrictQueryParamsMixin,
+    ETagRetrieveMixin,
+    mixins.CreateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
     queryset = Enrollment.objects.all()
     serializer_class = api.EnrollmentSerializer
@@ -141,7 +146,7 @@ def _register(session, *, changed: int) -> dict:
     return {"session": session.pk, "changed": changed, "register": register}
 
 
-class SessionRegisterView(APIView):
+class SessionRegisterView(IdempotentWritesMixin, APIView):
     """A session's register: every enrolled official and their attendance."""
 
     api_read_roles = READERS
