@@ -57,9 +57,7 @@ def test_repeat_of_the_same_status_changes_nothing(enrollment, session, staff):
     assert not changed and again.version == 1
 
 
-def test_a_resend_of_ones_own_save_with_the_version_seen_before_it_is_no_conflict(
-    enrollment, session, staff
-):
+def test_a_resend_of_ones_own_save_with_the_version_seen_before_it_is_no_conflict(enrollment, session, staff):
     attendance_record(enrollment=enrollment, session=session, status="present", recorded_by=staff)
     saved, _ = attendance_record(
         enrollment=enrollment, session=session, status="late", recorded_by=staff, expected_version=1
