@@ -238,6 +238,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["pcp_portal.api.RolePermission"],
+    # JSON only: one content type per body in the schema, so generated clients send JSON.
+    "DEFAULT_PARSER_CLASSES": ["pcp_portal.api.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "pcp_portal.api.KeysetCursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["pcp_portal.api.PerKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "1200/minute")},
@@ -256,6 +258,8 @@ SPECTACULAR_SETTINGS = {
     "`deleted` feed keep a partner's copy exact.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components: a write never asks for `id`, `url` or times.
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, and CSP allows it
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -5,21 +5,31 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
 
 from courses.models import Course, DeletedRecord, Programme, Project, Session
-from pcp_portal.api import parse_timestamp_bounds
+from pcp_portal.api import TIMESTAMP_PATTERN, parse_timestamp_bounds
 
 MAX_ID = 2**63 - 1
 
 
+class TimestampField(IsoDateTimeField):
+    """An ISO 8601 timestamp within the bounds the database takes, handed on in UTC."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return None if value is None else parse_timestamp_bounds(value)
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "minLength": 1, "pattern": TIMESTAMP_PATTERN})
 class TimestampFilter(django_filters.IsoDateTimeFilter):
     """An ISO 8601 timestamp (with an offset; without one, Phnom Penh time)."""
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("validators", [parse_timestamp_bounds])
-        super().__init__(*args, **kwargs)
+    field_class = TimestampField
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.Filter):
     """An object id; one that matches nothing gives an empty list."""
 
