@@ -14,7 +14,9 @@ import functools
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, parsers, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.pagination import BasePagination
@@ -299,7 +301,7 @@ class KeysetCursorPagination(BasePagination):
                 "required": False,
                 "in": "query",
                 "description": _("Opaque page cursor: follow the `next` and `previous` links."),
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "minLength": 1},
             },
             {
                 "name": self.page_size_query_param,
@@ -580,6 +582,12 @@ class FastListSerializer(serializers.ListSerializer):
 # --- errors and schema --------------------------------------------------------------------------
 
 
+@csrf_exempt  # an API address, like DRF's views: answered 404 whatever the cookies
+def not_found(request, *args, **kwargs):
+    """An address under /api/v1/ that names nothing: DRF's 404 body, in JSON like every answer."""
+    return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+
+
 def api_exception_handler(exc, context):
     """DRF's handler, plus: a service's Django ValidationError becomes a 400 with field messages."""
     # Imported here: rest_framework.views reads the settings that name this module.
@@ -602,6 +610,12 @@ class JSONParser(parsers.JSONParser):
                 _("JSON parse error - the body nests arrays or objects too deeply.")
             ) from None
 
+
+# What every text field the API takes states in the schema: DRF and Django forms refuse NUL.
+NO_NULL_CHARACTERS = r"^[^\x00]*$"
+
+# The largest id a bigint column holds: ids above it cannot exist and are refused before a query.
+MAX_ID = 2**63 - 1
 
 # UTC offsets in use anywhere (Baker Island, UTC-12, to the Line Islands, UTC+14).
 MIN_UTC_OFFSET = datetime.timedelta(hours=-12)
@@ -638,7 +652,7 @@ class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     instead of an OverflowError or a database error. Every serializer's related fields are this
     (PortalSerializer.serializer_related_field, and by name in the input serializers)."""
 
-    MAX_ID = 2**63 - 1
+    MAX_ID = MAX_ID
 
     def to_internal_value(self, data):
         if isinstance(data, str) and data.isascii() and data.isdigit() and len(data) <= 19:

@@ -260,6 +260,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Separate request and response components: a write never asks for `id`, `url` or times.
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "courses.api.schema.state_text_rules",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, and CSP allows it
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from courses.api.serializers import PortalSerializer
+from courses.api.serializers import SESSION_YEAR_PATTERN, PortalSerializer
 from courses.models import Course
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
 from participants.services import validate_attendance_status
@@ -86,15 +86,21 @@ class EnrollmentSerializer(PortalSerializer):
         read_only_fields = fields
 
 
-class EnrollmentCreateSerializer(serializers.Serializer):
-    official = PrimaryKeyRelatedField(queryset=Official.objects.all())
-    course = PrimaryKeyRelatedField(queryset=Course.objects.all())
-    enrolled_on = serializers.DateField(required=False, help_text=_("Defaults to today."))
+@extend_schema_field({"type": "string", "format": "date", "pattern": SESSION_YEAR_PATTERN})
+class EnrolmentDateField(serializers.DateField):
+    """A date in the years 2000 to 2100, as the schema states it."""
 
-    def validate_enrolled_on(self, value):
+    def to_internal_value(self, value):
+        value = super().to_internal_value(value)
         if not 2000 <= value.year <= 2100:
             raise serializers.ValidationError(_("Give a date between the years 2000 and 2100."))
         return value
+
+
+class EnrollmentCreateSerializer(serializers.Serializer):
+    official = PrimaryKeyRelatedField(queryset=Official.objects.all())
+    course = PrimaryKeyRelatedField(queryset=Course.objects.all())
+    enrolled_on = EnrolmentDateField(required=False, help_text=_("Defaults to today."))
 
 
 class EnrollmentUpdateSerializer(serializers.Serializer):

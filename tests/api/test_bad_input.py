@@ -287,3 +287,13 @@ def test_a_form_encoded_body_is_refused_the_api_takes_json_only(staff_api, world
     assert response.status_code == 415
     assert response.json()["detail"].startswith('Unsupported media type "multipart/form-data')
     assert not Session.objects.filter(title="Form").exists()
+
+
+def test_an_api_address_that_names_nothing_gets_a_json_404_even_with_a_session_cookie(staff_api, world):
+    staff_api.cookies["csrftoken"] = "x" * 32  # a browser's cookie must not turn it into a CSRF page
+
+    response = staff_api.patch(f"{API}sessions/%C2%99/", {"title": "x"}, format="json")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
