@@ -34,6 +34,15 @@ class PortalAutoSchema(AutoSchema):
     """Documents the error responses every operation can give, beside its success response, and
     the Idempotency-Key header of every write."""
 
+    def _resolve_path_parameters(self, variables):
+        # Object ids in paths are matched by the pattern [0-9]{1,18}: state them as the integers
+        # they are, so a generated client takes an int.
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["schema"].get("pattern") == "^[0-9]{1,18}$":
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+        return parameters
+
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if self.method in WRITE_METHODS and isinstance(self.view, IdempotentWritesMixin):
