@@ -194,8 +194,10 @@ def attendance_record(
     """Record or change one official's attendance at one session.
 
     `expected_version` is the version the client last saw (0 or None for "no row yet"). If the
-    row has moved on since, nothing is written and StaleAttendanceError carries the newer row.
-    Returns (attendance, changed): an identical repeat changes nothing and keeps the version.
+    row has moved on since, nothing is written and StaleAttendanceError carries the newer row,
+    unless the stored row already is what is sent and the same user recorded it (a retry of
+    their own save). Returns (attendance, changed): an identical repeat changes nothing and
+    keeps the version.
     """
     validate_attendance_status(status)
     if enrollment.course_id != session.course_id:
@@ -237,10 +239,16 @@ def attendance_record(
             ) from None
         return attendance, True
 
+    new_note = current.note if note is None else note
+    identical = current.status == status and current.note == new_note
+    # A repeat of one's own save (the reply to the first was lost, the client sends it again
+    # with the version it had then) already holds: answer success before the stale check,
+    # which is only for someone else's change.
+    if identical and current.recorded_by_id == getattr(recorded_by, "pk", None):
+        return current, False
     if expected_version is not None and expected_version != current.version:
         raise StaleAttendanceError(current)
-    new_note = current.note if note is None else note
-    if current.status == status and current.note == new_note:
+    if identical:
         return current, False
     current.status = status
     current.note = new_note

@@ -21,6 +21,7 @@ from participants import services
 from participants.forms import AttendanceRowForm, EnrolForm, WalkInForm, WithdrawForm
 from participants.models import Attendance, AttendanceStatus, Enrollment
 from participants.selectors import user_label
+from pcp_portal.idempotency import idempotent_writes
 
 
 def _messages_of(error: ValidationError) -> list[str]:
@@ -143,6 +144,7 @@ def _session_enrollment(session: Session, enrollment_pk) -> Enrollment | None:
 
 @require_POST
 @editor_required
+@idempotent_writes
 def register_row(request, pk: int, enrollment_pk: int):
     """Save one row of the register (the page's script posts here row by row): JSON in reply."""
     session = get_object_or_404(Session.objects.select_related("course"), pk=pk)

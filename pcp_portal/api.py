@@ -14,8 +14,10 @@ import functools
 
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, serializers
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, parsers, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -24,6 +26,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from courses import roles
+from pcp_portal import idempotency
 from pcp_portal.throttling import FailOpenRateThrottle
 
 # --- authentication -----------------------------------------------------------------------------
@@ -299,7 +302,7 @@ class KeysetCursorPagination(BasePagination):
                 "required": False,
                 "in": "query",
                 "description": _("Opaque page cursor: follow the `next` and `previous` links."),
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "minLength": 1},
             },
             {
                 "name": self.page_size_query_param,
@@ -320,7 +323,7 @@ class KeysetCursorPagination(BasePagination):
 
 class StrictQueryParamsMixin:
     """Refuses query parameters the view does not know (a typo like `updated_sinse` would
-    otherwise silently return everything)."""
+    otherwise silently return everything), and known ones given empty (`updated_since=`)."""
 
     extra_query_params: tuple[str, ...] = ()
 
@@ -337,6 +340,12 @@ class StrictQueryParamsMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         unknown = sorted(set(request.query_params) - self.allowed_query_params())
+        empty = sorted(name for name, values in request.query_params.lists() if "" in values)
+        if empty and not unknown:
+            # django-filter would skip an empty filter and silently return everything.
+            raise exceptions.ValidationError(
+                {name: [_("Give a value, or leave the parameter out.")] for name in empty}
+            )
         if unknown:
             raise exceptions.ValidationError(
                 {
@@ -347,6 +356,66 @@ class StrictQueryParamsMixin:
                     for name in unknown
                 }
             )
+
+
+# --- idempotent writes --------------------------------------------------------------------------
+
+
+class _Answer(Exception):
+    """Carries a finished answer (a replay, or a refusal of the key) out of `initial()`."""
+
+    def __init__(self, response) -> None:
+        self.response = response
+        super().__init__()
+
+
+class IdempotentWritesMixin:
+    """Honours `Idempotency-Key` on the view's writes (see pcp_portal.idempotency).
+
+    After authentication, permissions and throttling (a key belongs to its caller), the key is
+    claimed; the handler then runs in one transaction with the storing of its answer, and a
+    repeat gets that answer again. Every API view that writes uses this mixin (a test holds it).
+    """
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        try:
+            key = idempotency.requested_key(request._request)
+            caller = idempotency.caller_of(request.user)
+            if key is None or caller is None:
+                return
+            outcome = idempotency.claim(request._request, caller=caller, key=key)
+        except idempotency.IdempotencyError as error:
+            detail = {"detail": error.message}
+            if error.status == 400:
+                detail = {idempotency.HEADER: [error.message]}
+            headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+            raise _Answer(Response(detail, status=error.status, headers=headers)) from None
+        if not isinstance(outcome, idempotency.IdempotencyKey):
+            raise _Answer(outcome)
+        method = request.method.lower()
+        handler = getattr(self, method, None)
+        if handler is None:  # a method the view does not offer: nothing to store
+            idempotency.release(outcome)
+            return
+
+        def recorded(request, *args, **kwargs):
+            def call():
+                try:
+                    response = handler(request, *args, **kwargs)
+                except Exception as exc:
+                    response = self.handle_exception(exc)
+                response = self.finalize_response(request, response, *args, **kwargs)
+                return response.render() if hasattr(response, "render") else response
+
+            return idempotency.run(outcome, call)
+
+        setattr(self, method, recorded)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Answer):
+            return exc.response
+        return super().handle_exception(exc)
 
 
 # --- ETag on detail views -----------------------------------------------------------------------
@@ -514,6 +583,12 @@ class FastListSerializer(serializers.ListSerializer):
 # --- errors and schema --------------------------------------------------------------------------
 
 
+@csrf_exempt  # an API address, like DRF's views: answered 404 whatever the cookies
+def not_found(request, *args, **kwargs):
+    """An address under /api/v1/ that names nothing: DRF's 404 body, in JSON like every answer."""
+    return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
+
+
 def api_exception_handler(exc, context):
     """DRF's handler, plus: a service's Django ValidationError becomes a 400 with field messages."""
     # Imported here: rest_framework.views reads the settings that name this module.
@@ -524,8 +599,67 @@ def api_exception_handler(exc, context):
     return exception_handler(exc, context)
 
 
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested too deeply for Python's parser (thousands of `[`)
+    refused as bad input instead of escaping as a RecursionError (a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(
+                _("JSON parse error - the body nests arrays or objects too deeply.")
+            ) from None
+
+
+# What every text field the API takes states in the schema: DRF and Django forms refuse NUL.
+NO_NULL_CHARACTERS = r"^[^\x00]*$"
+
+# The largest id a bigint column holds: ids above it cannot exist and are refused before a query.
+MAX_ID = 2**63 - 1
+
+# UTC offsets in use anywhere (Baker Island, UTC-12, to the Line Islands, UTC+14).
+MIN_UTC_OFFSET = datetime.timedelta(hours=-12)
+MAX_UTC_OFFSET = datetime.timedelta(hours=14)
+MIN_TIMESTAMP_YEAR, MAX_TIMESTAMP_YEAR = 1900, 9000
+# What the schema states for a timestamp parameter: RFC 3339 with the year and offset the API takes.
+TIMESTAMP_PATTERN = (
+    r"^(19[0-9]{2}|[2-8][0-9]{3}|9000)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+    r"([Zz]|\+(0[0-9]|1[0-3]):[0-5][0-9]|\+14:00|-(0[0-9]|1[01]):[0-5][0-9]|-12:00)$"
+)
+
+
 def parse_timestamp_bounds(value: datetime.datetime) -> datetime.datetime:
-    """Timestamps the database can hold in every supported backend (years 1900 to 9000)."""
-    if not 1900 <= value.year <= 9000:
+    """A timestamp every supported database can hold, in UTC.
+
+    Refuses a year outside 1900 to 9000 and a UTC offset outside -12:00 to +14:00 (PostgreSQL
+    cannot even take some offsets Python accepts, such as +16:00); converts the rest to UTC so
+    the database is handed a plain UTC time.
+    """
+    if not MIN_TIMESTAMP_YEAR <= value.year <= MAX_TIMESTAMP_YEAR:
         raise DjangoValidationError(_("Give a timestamp between the years 1900 and 9000."))
+    offset = value.utcoffset()
+    if offset is not None:
+        if not MIN_UTC_OFFSET <= offset <= MAX_UTC_OFFSET:
+            raise DjangoValidationError(_("Give a UTC offset between -12:00 and +14:00."))
+        value = value.astimezone(datetime.UTC)
     return value
+
+
+class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """DRF's, refusing anything but a whole number from 1 to 2**63 - 1 before it reaches a query:
+    `1e999` (infinity once parsed), `true`, `1.5` or a 30-digit number get the field's message
+    instead of an OverflowError or a database error. Every serializer's related fields are this
+    (PortalSerializer.serializer_related_field, and by name in the input serializers)."""
+
+    MAX_ID = MAX_ID
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data.isascii() and data.isdigit() and len(data) <= 19:
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= data <= self.MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)

@@ -264,6 +264,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 10, minimum=1)},
     },
     "outbox-prune": {"task": "pcp_portal.tasks.prune_outbox", "schedule": 3600, "options": {"expires": 3600}},
+    # Idempotency-Key answers are kept 24 h (pcp_portal/idempotency.py); older ones go hourly.
+    "idempotency-prune": {
+        "task": "pcp_portal.tasks.prune_idempotency_keys",
+        "schedule": 3600,
+        "options": {"expires": 3600},
+    },
 }
 # How long the change feed (/api/v1/changes/) keeps changes: an older sync token gets 410 (full sync).
 PCP_CHANGE_FEED_RETENTION_DAYS = env_int("PCP_CHANGE_FEED_RETENTION_DAYS", 30, minimum=1)
@@ -293,6 +299,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["pcp_portal.api.RolePermission"],
+    # JSON only: one content type per body in the schema, so generated clients send JSON.
+    "DEFAULT_PARSER_CLASSES": ["pcp_portal.api.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "pcp_portal.api.KeysetCursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["pcp_portal.api.PerKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "1200/minute")},
@@ -311,6 +319,12 @@ SPECTACULAR_SETTINGS = {
     "`deleted` feed keep a partner's copy exact.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components: a write never asks for `id`, `url` or times.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "courses.api.schema.state_text_rules",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, and CSP allows it
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,10 +1,10 @@
-"""Celery adapters for the platform: the outbox relay and the change feed's pruning."""
+"""Celery adapters for the platform: the outbox relay, and pruning the change feed and idempotency keys."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from pcp_portal import changefeed, outbox
+from pcp_portal import changefeed, idempotency, outbox
 
 
 @shared_task(name="pcp_portal.tasks.relay_outbox", acks_late=True, ignore_result=True)
@@ -18,3 +18,8 @@ def relay_outbox() -> int:
 @shared_task(name="pcp_portal.tasks.prune_outbox", acks_late=True, ignore_result=True)
 def prune_outbox() -> int:
     return changefeed.prune()
+
+
+@shared_task(name="pcp_portal.tasks.prune_idempotency_keys", acks_late=True, ignore_result=True)
+def prune_idempotency_keys() -> int:
+    return idempotency.prune_expired_idempotency_keys()

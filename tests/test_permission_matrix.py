@@ -150,8 +150,9 @@ def test_the_superuser_reads_every_api_resource_with_a_portal_log_in(role_client
     from tests.api.conftest import API
 
     world = world_objects(staff)
-    for method, template, _body, _expected in API_MATRIX:
-        if method == "GET" and "{" not in template and template.startswith(API):
+    for method, template, _body, expected in API_MATRIX:
+        readable = expected["mih_staff"] == 200  # not the rows of addresses that name nothing
+        if method == "GET" and "{" not in template and template.startswith(API) and readable:
             assert role_clients["superuser"].get(template.format(**world)).status_code == 200, template
 
 

@@ -5,17 +5,19 @@ Serializers validate and represent. Writes go through courses.services.
 
 from __future__ import annotations
 
-import datetime
-
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from courses.models import Course, DeletedRecord, Programme, Project, Session
-from pcp_portal.api import FastListSerializer, LinkField
+from pcp_portal.api import FastListSerializer, LinkField, PrimaryKeyRelatedField
 
 
 class PortalSerializer(serializers.ModelSerializer):
     """Every resource: a stable `id`, its `url`, `updated_at`, and links to related objects."""
+
+    # Related ids are whole numbers in the database's range, checked before any query.
+    serializer_related_field = PrimaryKeyRelatedField
 
     class Meta:
         list_serializer_class = FastListSerializer
@@ -111,10 +113,20 @@ class CourseSerializer(PortalSerializer):
         read_only_fields = ["status", "cancelled_at", "cancellation_reason"]
 
 
-def _plausible_time(value: datetime.datetime | None) -> datetime.datetime | None:
-    if value is not None and not 2000 <= value.year <= 2100:
-        raise serializers.ValidationError(_("Give a time between the years 2000 and 2100."))
-    return value
+# The years a session time may have, as the schema states them (a pattern on the text) and as
+# the API checks them: on the year as written, so an offset cannot carry 2000-01-01T00:00+14:00
+# into 1999 and turn a value the schema allows into a refusal.
+SESSION_YEAR_PATTERN = r"^(20[0-9]{2}|2100)-"
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": SESSION_YEAR_PATTERN})
+class SessionTimeField(serializers.DateTimeField):
+    def to_internal_value(self, value):
+        year = value[:4] if isinstance(value, str) else None
+        if year is not None and not (year.isdigit() and 2000 <= int(year) <= 2100):
+            raise serializers.ValidationError(_("Give a time between the years 2000 and 2100."))
+        # RFC 3339 allows a lower-case `t` and `z`; Python's parser wants them upper-case.
+        return super().to_internal_value(value.upper() if isinstance(value, str) else value)
 
 
 class SessionSerializer(PortalSerializer):
@@ -123,8 +135,8 @@ class SessionSerializer(PortalSerializer):
     url = LinkField("session-detail", source="pk")
     course_url = LinkField("course-detail", source="course_id")
     register_url = LinkField("session-register", source="pk")
-    starts_at = serializers.DateTimeField(required=False, allow_null=True, validators=[_plausible_time])
-    ends_at = serializers.DateTimeField(required=False, allow_null=True, validators=[_plausible_time])
+    starts_at = SessionTimeField(required=False, allow_null=True)
+    ends_at = SessionTimeField(required=False, allow_null=True)
 
     class Meta(PortalSerializer.Meta):
         model = Session

@@ -10,7 +10,7 @@ from courses.api import schema  # noqa: F401 - registers the schema extensions
 from courses.api import views as courses
 from ministries.api import views as ministries
 from participants.api import views as participants
-from pcp_portal.api import READERS
+from pcp_portal.api import READERS, not_found
 from pcp_portal.changefeed import ChangeFeedView
 
 
@@ -53,6 +53,8 @@ v1 = [
         name="session-register",
     ),
     *router.urls,
+    # Last: any other address under /api/v1/ gets the API's JSON 404, not the site's HTML page.
+    re_path(r"^.*/$", not_found, name="not-found"),
 ]
 
 urlpatterns = [

@@ -18,7 +18,7 @@ from courses.api.serializers import (
     SessionSerializer,
 )
 from courses.models import Course, DeletedRecord, Programme, Project, Session
-from pcp_portal.api import READERS, WRITERS, ETagRetrieveMixin, StrictQueryParamsMixin
+from pcp_portal.api import READERS, WRITERS, ETagRetrieveMixin, IdempotentWritesMixin, StrictQueryParamsMixin
 
 ID_PATTERN = r"[0-9]{1,18}"
 
@@ -81,6 +81,7 @@ class CourseViewSet(ReadOnlyResource):
     ),
 )
 class SessionViewSet(
+    IdempotentWritesMixin,
     StrictQueryParamsMixin,
     ETagRetrieveMixin,
     mixins.CreateModelMixin,

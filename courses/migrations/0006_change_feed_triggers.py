@@ -8,7 +8,7 @@ from pcp_portal import outbox
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pcp_portal", "0001_outbox"),
+        ("pcp_portal", "0002_outbox"),
         ("courses", "0005_course_status_and_cancellation"),
     ]
 

@@ -6,6 +6,7 @@ Partners may read it: it holds figures, never a name or a contact detail.
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -15,7 +16,7 @@ from courses.models import Course, Session
 from courses.reports import figures as fig
 from courses.reports.forms import ReportFilterForm
 from ministries.models import Ministry
-from pcp_portal.api import READERS
+from pcp_portal.api import MAX_ID, READERS
 
 GROUP_BY = ("course", "ministry", "sex", "session")
 
@@ -129,10 +130,10 @@ class AttendanceSummaryView(APIView):
         summary=_("Attendance summary"),
         parameters=[
             OpenApiParameter("group_by", str, enum=GROUP_BY, description=_("Default: course.")),
-            OpenApiParameter("course", int),
-            OpenApiParameter("ministry", int),
-            OpenApiParameter("date_from", str, description="YYYY-MM-DD"),
-            OpenApiParameter("date_to", str, description="YYYY-MM-DD"),
+            OpenApiParameter("course", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+            OpenApiParameter("ministry", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+            OpenApiParameter("date_from", OpenApiTypes.DATE, description="YYYY-MM-DD"),
+            OpenApiParameter("date_to", OpenApiTypes.DATE, description="YYYY-MM-DD"),
         ],
         responses={200: AttendanceSummarySerializer},
     )

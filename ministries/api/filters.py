@@ -4,12 +4,12 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from courses.api.filters import SyncFilterSet
+from courses.api.filters import SyncFilterSet, TextFilter
 from ministries.models import Ministry
 
 
 class MinistryFilter(SyncFilterSet):
-    name = django_filters.CharFilter(
+    name = TextFilter(
         method="filter_name", label=_("Part of a current or former name or acronym, in English or Khmer.")
     )
     kind = django_filters.ChoiceFilter(choices=Ministry.Kind.choices, label=_("Kind of body."))

@@ -6,14 +6,14 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from courses.api.filters import IdFilter, SyncFilterSet
+from courses.api.filters import IdFilter, SyncFilterSet, TextFilter
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official, Sex
 
 
 class OfficialFilter(SyncFilterSet):
     ministry = IdFilter(field_name="ministry_id", label=_("Ministry id."))
     sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("Sex."))
-    name = django_filters.CharFilter(
+    name = TextFilter(
         method="filter_name", label=_("Every word found in the name, in Latin or Khmer script.")
     )
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from courses.api.serializers import PortalSerializer
+from courses.api.serializers import SESSION_YEAR_PATTERN, PortalSerializer
 from courses.models import Course
-from participants.models import Attendance, Enrollment, Official
+from participants.models import Attendance, AttendanceStatus, Enrollment, Official
 from participants.services import validate_attendance_status
-from pcp_portal.api import LinkField, datetime_formatter, detail_link
+from pcp_portal.api import LinkField, PrimaryKeyRelatedField, datetime_formatter, detail_link
 
 MAX_VERSION = 2**31 - 1
 
@@ -85,15 +86,21 @@ class EnrollmentSerializer(PortalSerializer):
         read_only_fields = fields
 
 
-class EnrollmentCreateSerializer(serializers.Serializer):
-    official = serializers.PrimaryKeyRelatedField(queryset=Official.objects.all())
-    course = serializers.PrimaryKeyRelatedField(queryset=Course.objects.all())
-    enrolled_on = serializers.DateField(required=False, help_text=_("Defaults to today."))
+@extend_schema_field({"type": "string", "format": "date", "pattern": SESSION_YEAR_PATTERN})
+class EnrolmentDateField(serializers.DateField):
+    """A date in the years 2000 to 2100, as the schema states it."""
 
-    def validate_enrolled_on(self, value):
+    def to_internal_value(self, value):
+        value = super().to_internal_value(value)
         if not 2000 <= value.year <= 2100:
             raise serializers.ValidationError(_("Give a date between the years 2000 and 2100."))
         return value
+
+
+class EnrollmentCreateSerializer(serializers.Serializer):
+    official = PrimaryKeyRelatedField(queryset=Official.objects.all())
+    course = PrimaryKeyRelatedField(queryset=Course.objects.all())
+    enrolled_on = EnrolmentDateField(required=False, help_text=_("Defaults to today."))
 
 
 class EnrollmentUpdateSerializer(serializers.Serializer):
@@ -196,9 +203,31 @@ def _attendance_status(value: str) -> str:
         raise serializers.ValidationError(error.message_dict["status"]) from None
 
 
-class RegisterEntrySerializer(serializers.Serializer):
+class AttendanceStatusField(serializers.ChoiceField):
+    """An attendance status, stated as an enum in the schema; an unknown one is refused with the
+    service's own message (which lists the statuses)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=AttendanceStatus.choices, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return _attendance_status(data)
+
+
+class RegisterRowSerializer(serializers.Serializer):
+    """One official's line in the register: what GET gives and PUT takes back."""
+
     official = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    status = serializers.CharField(max_length=10, validators=[_attendance_status])
+    enrollment = serializers.IntegerField(read_only=True)
+    attendance = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text=_("The attendance row's id (null: nothing recorded yet).")
+    )
+    status = AttendanceStatusField(
+        allow_null=True,
+        help_text=_("Null: nothing recorded (in a PUT, a null status leaves the official's row as it is)."),
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
     version = serializers.IntegerField(
         required=False,
@@ -208,32 +237,56 @@ class RegisterEntrySerializer(serializers.Serializer):
     )
 
 
-class RegisterInputSerializer(serializers.Serializer):
-    attendance = RegisterEntrySerializer(many=True, allow_empty=True)
+def _unique_officials(entries):
+    # Errors are keyed by the entry's position, as DRF reports the entries' own field errors.
+    seen = set()
+    errors = {}
+    for index, entry in enumerate(entries):
+        if entry["official"] in seen:
+            errors[index] = {"official": [_("This official is listed twice.")]}
+        seen.add(entry["official"])
+    if errors:
+        raise serializers.ValidationError(errors)
+    return entries
+
+
+@extend_schema_serializer(deprecate_fields=["register"])
+class RegisterSerializer(serializers.Serializer):
+    """A session's register, the same shape both ways: GET it, change statuses, PUT it back.
+
+    `attendance` is the list; `register` is its former name, still given and taken for this
+    version of the API (in a PUT, only when `attendance` is absent) and then removed.
+    """
+
+    session = serializers.IntegerField(read_only=True)
+    changed = serializers.IntegerField(
+        read_only=True, help_text=_("Rows this request changed (0 for a repeat).")
+    )
+    attendance = RegisterRowSerializer(many=True, allow_empty=True, required=False)
+    register = RegisterRowSerializer(
+        many=True,
+        allow_empty=True,
+        required=False,
+        help_text=_("Deprecated: the same list as `attendance`, under its former name."),
+    )
 
     def validate_attendance(self, entries):
-        # Errors are keyed by the entry's position, as DRF reports the entries' own field errors.
-        seen = set()
-        errors = {}
-        for index, entry in enumerate(entries):
-            if entry["official"] in seen:
-                errors[index] = {"official": [_("This official is listed twice.")]}
-            seen.add(entry["official"])
-        if errors:
-            raise serializers.ValidationError(errors)
-        return entries
+        return _unique_officials(entries)
 
+    def validate_register(self, entries):
+        return _unique_officials(entries)
 
-class RegisterRowSerializer(serializers.Serializer):
-    official = serializers.IntegerField()
-    enrollment = serializers.IntegerField()
-    attendance = serializers.IntegerField(allow_null=True)
-    status = serializers.CharField(allow_null=True)
-    note = serializers.CharField()
-    version = serializers.IntegerField()
+    def validate(self, attrs):
+        if "attendance" not in attrs and "register" not in attrs:
+            required = self.fields["attendance"].error_messages["required"]
+            raise serializers.ValidationError({"attendance": [required]})
+        return attrs
 
+    @property
+    def list_name(self) -> str:
+        """The name the caller used for the list (errors about its entries go under it)."""
+        return "attendance" if "attendance" in self.initial_data else "register"
 
-class RegisterSerializer(serializers.Serializer):
-    session = serializers.IntegerField()
-    changed = serializers.IntegerField(help_text=_("Rows this request changed (0 for a repeat)."))
-    register = RegisterRowSerializer(many=True)
+    @property
+    def entries(self) -> list[dict]:
+        return self.validated_data.get("attendance", self.validated_data.get("register"))

@@ -23,6 +23,7 @@ from pcp_portal.api import (
     READERS,
     WRITERS,
     ETagRetrieveMixin,
+    IdempotentWritesMixin,
     RowListMixin,
     StrictQueryParamsMixin,
     sees_contact_details,
@@ -66,7 +67,11 @@ class OfficialViewSet(ReadOnlyResource):
     ),
 )
 class EnrollmentViewSet(
-    StrictQueryParamsMixin, ETagRetrieveMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+    IdempotentWritesMixin,
+    StrictQueryParamsMixin,
+    ETagRetrieveMixin,
+    mixins.CreateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
     queryset = Enrollment.objects.all()
     serializer_class = api.EnrollmentSerializer
@@ -138,10 +143,11 @@ def _register(session, *, changed: int) -> dict:
                 "version": attendance.version if attendance else 0,
             }
         )
-    return {"session": session.pk, "changed": changed, "register": register}
+    # `register` repeats the list under its former name for one version (deprecated).
+    return {"session": session.pk, "changed": changed, "attendance": register, "register": register}
 
 
-class SessionRegisterView(APIView):
+class SessionRegisterView(IdempotentWritesMixin, APIView):
     """A session's register: every enrolled official and their attendance."""
 
     api_read_roles = READERS
@@ -150,18 +156,29 @@ class SessionRegisterView(APIView):
     def get_object(self, pk) -> Session:
         return get_object_or_404(Session, pk=pk)
 
-    @extend_schema(summary=gettext_lazy("A session's register"), responses=api.RegisterSerializer)
+    @extend_schema(
+        summary=gettext_lazy("A session's register"),
+        description=gettext_lazy(
+            "Every enrolled official with their attendance at this session, under `attendance` "
+            "(`register` repeats it under its former name, deprecated). PUT the same body back with "
+            "changed statuses to record them."
+        ),
+        responses=api.RegisterSerializer,
+    )
     def get(self, request, pk):
         return Response(_register(self.get_object(pk), changed=0))
 
     @extend_schema(
         summary=gettext_lazy("Record a session's register (MIH staff)"),
         description=gettext_lazy(
-            "Sets the status of each listed official at this session in one transaction. Idempotent: "
-            "sending the same list again changes nothing (`changed` is 0, versions stay). Officials "
-            "not listed keep their rows. If any entry is invalid, nothing is written."
+            "Sets the status of each official listed under `attendance` at this session in one "
+            "transaction: the body GET gives, with statuses changed, is a valid PUT (read-only fields "
+            "are ignored; a null status leaves that official's row as it is). Idempotent: sending "
+            "the same list again changes nothing (`changed` is 0, versions stay). Officials not "
+            "listed keep their rows. If any entry is invalid, nothing is written. `register` is "
+            "still accepted in place of `attendance` for this version (deprecated)."
         ),
-        request=api.RegisterInputSerializer,
+        request=api.RegisterSerializer,
         responses={
             200: api.RegisterSerializer,
             409: OpenApiResponse(description=gettext_lazy("A row changed since `version`; nothing written.")),
@@ -169,9 +186,10 @@ class SessionRegisterView(APIView):
     )
     def put(self, request, pk):
         session = self.get_object(pk)
-        data = api.RegisterInputSerializer(data=request.data)
+        data = api.RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        entries = data.validated_data["attendance"]
+        # Positions as sent (errors name them); a null status records nothing.
+        entries = [(index, entry) for index, entry in enumerate(data.entries) if entry["status"] is not None]
         if session.status == Session.Status.CANCELLED:
             return Response(
                 {"session": [_("This session was cancelled; attendance cannot be recorded.")]},
@@ -180,22 +198,22 @@ class SessionRegisterView(APIView):
         enrollments = {
             e.official_id: e
             for e in Enrollment.objects.filter(
-                course_id=session.course_id, official_id__in=[entry["official"] for entry in entries]
+                course_id=session.course_id, official_id__in=[entry["official"] for _index, entry in entries]
             )
         }
         errors = {}  # keyed by the entry's position, as DRF reports the entries' field errors
-        for index, entry in enumerate(entries):
+        for index, entry in entries:
             enrollment = enrollments.get(entry["official"])
             if enrollment is None:
                 errors[index] = {"official": [_("This official is not enrolled in this session's course.")]}
             elif enrollment.status != Enrollment.Status.ENROLLED:
                 errors[index] = {"official": [_("This official has withdrawn from the course.")]}
         if errors:
-            return Response({"attendance": errors}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({data.list_name: errors}, status=status.HTTP_400_BAD_REQUEST)
         changed = 0
         try:
             with transaction.atomic():
-                for entry in entries:
+                for _index, entry in entries:
                     _row, did_change = services.attendance_record(
                         enrollment=enrollments[entry["official"]],
                         session=session,

@@ -1,7 +1,9 @@
 // The attendance register: each row is saved on its own as soon as it changes, so nothing is
 // lost when the connection drops between rows. A row that could not be sent is marked
 // "not saved" and retried; a row someone else changed meanwhile is refused by the server
-// (409) and shows the newer value. Without JavaScript the form posts every row at once.
+// (409) and shows the newer value. Each change carries an Idempotency-Key, reused when it is
+// resent, so a save whose reply was lost is not taken for a conflict. Without JavaScript the
+// form posts every row at once.
 (() => {
   "use strict";
   const form = document.getElementById("register-form");
@@ -13,7 +15,7 @@
   const rowUrl = (id) => form.dataset.rowUrl.replace(/\/0\/$/, "/" + id + "/");
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const rows = Array.from(form.querySelectorAll("tr.register-row"));
-  const state = new Map(); // enrollment id -> {inflight, again, unsaved, retryDelay, timer}
+  const state = new Map(); // enrollment id -> {inflight, again, unsaved, retryDelay, timer, key, keyFor}
   const saveButton = document.getElementById("register-save");
   if (saveButton) saveButton.hidden = true;
 
@@ -21,6 +23,16 @@
   const checked = (row) => row.querySelector("input[type=radio]:checked");
   const noteInput = (row) => row.querySelector("input.row-note");
   const versionInput = (row) => row.querySelector("input.row-version");
+
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    // randomUUID needs a secure context; getRandomValues does not (a portal served over plain
+    // HTTP on the office network).
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
 
   function rowState(row) {
     let s = state.get(idOf(row));
@@ -81,23 +93,28 @@
     clearTimeout(s.timer);
     setMessage(row, msg("saving"), "saving");
     updateCounts();
-    const body = new FormData();
-    body.append("status", radio.value);
-    body.append("note", noteInput(row).value);
-    body.append("version", versionInput(row).value);
+    const body = new URLSearchParams({
+      status: radio.value, note: noteInput(row).value, version: versionInput(row).value,
+    }).toString();
+    // One key per change, kept for its retries: if a reply is lost, the server recognises the
+    // resend and answers as it did the first time instead of seeing someone else's change.
+    if (s.keyFor !== body) { s.key = newKey(); s.keyFor = body; }
     let response = null;
     let data = null;
     try {
       response = await fetch(rowUrl(idOf(row)), {
         method: "POST", body, credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf, "Accept": "application/json" },
+        headers: {
+          "X-CSRFToken": csrf, "Accept": "application/json",
+          "Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": s.key,
+        },
       });
       data = await response.json();
     } catch (_error) {
       response = null;
     }
     s.inflight = false;
-    if (response === null || response.status >= 500 || data === null) {
+    if (response === null || response.status >= 500 || data === null || (response.status === 409 && data.idempotency)) {
       setMessage(row, msg("offline"), "unsaved");
       scheduleRetry(row);
     } else if (response.ok) {

@@ -214,3 +214,86 @@ def test_throttled_requests_get_429_with_retry_after(partner_api, world, setting
 
     assert codes == [200, 200, 429]
     assert response.status_code == 429 and int(response["Retry-After"]) > 0
+
+
+def test_a_timestamp_with_an_offset_no_zone_has_is_refused_naming_the_field(partner_api, world):
+    response = partner_api.get(f"{API}officials/?updated_since=2021-05-14T20:36:39%2B16:00")
+
+    assert response.status_code == 400
+    assert response.json() == {"updated_since": ["Give a UTC offset between -12:00 and +14:00."]}
+
+
+def test_a_timestamp_with_a_far_offset_is_read_in_utc(partner_api, world):
+    # The session last changed at 03:00 UTC, which is 17:00 at +14:00.
+    session = world["sessions"][0]
+    changed = datetime.datetime(2020, 2, 25, 3, tzinfo=datetime.UTC)
+    Session.objects.filter(pk=session.pk).update(updated_at=changed)
+    after = partner_api.get(f"{API}sessions/?updated_since=2020-02-25T17:30:00%2B14:00").json()["results"]
+    before = partner_api.get(f"{API}sessions/?updated_since=2020-02-25T16:30:00%2B14:00").json()["results"]
+
+    assert session.pk not in [row["id"] for row in after]
+    assert session.pk in [row["id"] for row in before]
+
+
+def test_an_empty_filter_is_refused_rather_than_ignored(partner_api, world):
+    response = partner_api.get(f"{API}attendance/?updated_since=")
+
+    assert response.status_code == 400
+    assert response.json() == {"updated_since": ["Give a value, or leave the parameter out."]}
+
+
+def test_an_infinite_number_as_an_id_is_refused_naming_the_field(staff_api, world):
+    before = _snapshot()
+
+    response = staff_api.post(
+        f"{API}enrollments/",
+        '{"official": 1e999, "course": ' + str(world["courses"][0].pk) + "}",
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"official": ["Incorrect type. Expected pk value, received float."]}
+    assert _snapshot() == before
+
+
+def test_an_id_beyond_the_database_range_is_refused_naming_the_field(staff_api, world):
+    body = '{"course": 99999999999999999999999999, "title": "Overflow"}'
+
+    response = staff_api.post(f"{API}sessions/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["course"]
+    assert "does not exist" in response.json()["course"][0]
+    assert not Session.objects.filter(title="Overflow").exists()
+
+
+def test_a_body_nested_two_thousand_deep_is_refused(staff_api, world):
+    before = _snapshot()
+
+    response = staff_api.put(
+        f"{API}sessions/{world['sessions'][0].pk}/register/", "[" * 2000, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON parse error - the body nests arrays or objects too deeply."}
+    assert _snapshot() == before
+
+
+def test_a_form_encoded_body_is_refused_the_api_takes_json_only(staff_api, world):
+    response = staff_api.post(
+        f"{API}sessions/", {"course": world["courses"][0].pk, "title": "Form"}, format="multipart"
+    )
+
+    assert response.status_code == 415
+    assert response.json()["detail"].startswith('Unsupported media type "multipart/form-data')
+    assert not Session.objects.filter(title="Form").exists()
+
+
+def test_an_api_address_that_names_nothing_gets_a_json_404_even_with_a_session_cookie(staff_api, world):
+    staff_api.cookies["csrftoken"] = "x" * 32  # a browser's cookie must not turn it into a CSRF page
+
+    response = staff_api.patch(f"{API}sessions/%C2%99/", {"title": "x"}, format="json")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}

@@ -9,8 +9,15 @@ from django.utils import timezone
 
 from courses.models import Session
 from participants.models import Attendance, Official
+from pcp_portal.models import IdempotencyKey
 from tests.conftest import screenshot
-from tests.factories import CourseFactory, EnrollmentFactory, MinistryFactory, SessionFactory
+from tests.factories import (
+    AttendanceFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    MinistryFactory,
+    SessionFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -159,6 +166,38 @@ def test_a_row_saved_while_offline_is_shown_unsaved_and_retried(new_page, staff,
     page.context.set_offline(False)
     _wait_until_saved(page)
     assert Attendance.objects.get(session=session).status == "excused"
+
+
+def test_a_save_whose_reply_was_lost_is_resent_and_shown_saved_not_as_a_conflict(new_page, staff, course):
+    session = SessionFactory(course=course, title="Flaky Wi-Fi")
+    enrollment = course.enrollments.order_by("official__family_name").first()
+    AttendanceFactory(enrollment=enrollment, session=session, status="present", recorded_by=staff)
+    page = new_page(staff)
+    page.goto(page.base_url + reverse("session_detail", args=[session.pk]))
+    sent = []
+
+    def lose_the_first_reply(route):
+        sent.append(route.request.header_value("Idempotency-Key"))
+        if len(sent) == 1:
+            route.fetch()  # the server receives and saves the row ...
+            route.abort("connectionreset")  # ... and its reply never reaches the page
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/register/\d+/$"), lose_the_first_reply)
+    row = page.locator("tr.register-row").first
+    row.locator("input[value=late] + label").click()
+    page.wait_for_function("() => document.querySelector('tr.register-row').classList.contains('row-saved')")
+
+    assert len(sent) == 2 and sent[0] and sent[0] == sent[1]  # resent, with the key of that change
+    assert page.locator("tr.row-stale").count() == 0
+    assert "Not saved" not in row.locator(".row-message").inner_text()
+    assert row.locator("input[type=radio][value=late]").is_checked()
+    attendance = Attendance.objects.get(session=session, enrollment=enrollment)
+    assert (attendance.status, attendance.version) == ("late", 2)  # one version step
+    assert attendance.history.count() == 2
+    assert IdempotencyKey.objects.get(key=sent[0]).status_code == 200  # the resend got the stored answer
+    screenshot(page, "register-reply-lost")
 
 
 def test_an_officer_sees_no_edit_controls_and_a_forged_post_is_refused(new_page, officer, course):

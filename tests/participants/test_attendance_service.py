@@ -57,6 +57,50 @@ def test_repeat_of_the_same_status_changes_nothing(enrollment, session, staff):
     assert not changed and again.version == 1
 
 
+def test_a_resend_of_ones_own_save_with_the_version_seen_before_it_is_no_conflict(enrollment, session, staff):
+    attendance_record(enrollment=enrollment, session=session, status="present", recorded_by=staff)
+    saved, _ = attendance_record(
+        enrollment=enrollment, session=session, status="late", recorded_by=staff, expected_version=1
+    )
+    # The reply to that save was lost; the client sends the same change with the version it had.
+    again, changed = attendance_record(
+        enrollment=enrollment, session=session, status="late", recorded_by=staff, expected_version=1
+    )
+    assert not changed and again.pk == saved.pk and again.version == 2
+    assert Attendance.history.filter(id=saved.pk).count() == 2
+
+
+def test_the_same_values_sent_by_someone_else_from_an_old_version_are_still_a_conflict(
+    enrollment, session, staff, staff2
+):
+    attendance_record(enrollment=enrollment, session=session, status="present", recorded_by=staff)
+    attendance_record(
+        enrollment=enrollment, session=session, status="late", recorded_by=staff, expected_version=1
+    )
+    with pytest.raises(StaleAttendanceError) as error:
+        attendance_record(
+            enrollment=enrollment, session=session, status="late", recorded_by=staff2, expected_version=1
+        )
+    assert error.value.current.recorded_by == staff and error.value.current.version == 2
+
+
+def test_a_resend_with_another_note_is_a_conflict_even_from_the_same_user(enrollment, session, staff):
+    attendance_record(enrollment=enrollment, session=session, status="present", recorded_by=staff)
+    attendance_record(
+        enrollment=enrollment, session=session, status="late", recorded_by=staff, expected_version=1
+    )
+    with pytest.raises(StaleAttendanceError):
+        attendance_record(
+            enrollment=enrollment,
+            session=session,
+            status="late",
+            note="bus broke down",
+            recorded_by=staff,
+            expected_version=1,
+        )
+    assert Attendance.objects.get().note == ""
+
+
 def test_unknown_status_is_refused(enrollment, session):
     with pytest.raises(ValidationError) as error:
         attendance_record(enrollment=enrollment, session=session, status="asleep")

@@ -186,3 +186,30 @@ def test_the_session_page_costs_the_same_queries_for_3_or_23_officials(staff_cli
         AttendanceFactory(enrollment=EnrollmentFactory(course=session.course), session=session, status="late")
     assert count() == few
     assert few <= 12
+
+
+def test_a_row_resent_with_its_idempotency_key_is_answered_as_the_first_time(
+    staff_client, session, enrollments
+):
+    AttendanceFactory(enrollment=enrollments[0], session=session, status="present")
+    url = _row_url(session, enrollments[0])
+    change = {"status": "late", "note": "", "version": 1}
+
+    first = staff_client.post(url, change, HTTP_IDEMPOTENCY_KEY="0b7c3b9e-6f1e-4a53-9a53-3f0f4c1b2a10")
+    resent = staff_client.post(url, change, HTTP_IDEMPOTENCY_KEY="0b7c3b9e-6f1e-4a53-9a53-3f0f4c1b2a10")
+
+    assert first.status_code == resent.status_code == 200
+    assert resent.json() == first.json() and resent["Idempotent-Replayed"] == "true"
+    attendance = Attendance.objects.get(enrollment=enrollments[0], session=session)
+    assert (attendance.status, attendance.version) == ("late", 2)
+
+
+def test_a_row_key_reused_for_another_change_is_refused_with_a_message(staff_client, session, enrollments):
+    url = _row_url(session, enrollments[0])
+    staff_client.post(url, {"status": "late", "version": 0}, HTTP_IDEMPOTENCY_KEY="k-1")
+
+    response = staff_client.post(url, {"status": "absent", "version": 1}, HTTP_IDEMPOTENCY_KEY="k-1")
+
+    assert response.status_code == 422
+    assert "already used for a different request" in response.json()["message"]
+    assert Attendance.objects.get(enrollment=enrollments[0]).status == "late"

@@ -20,6 +20,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ('pcp_portal', '0001_idempotency_keys'),
     ]
 
     operations = [
