@@ -121,7 +121,7 @@ def _build() -> None:
 # was before the statement, so each one is written to touch rows the others do not: new rows are
 # inserted already queued (pending) or closed (skipped), `expired` closes pending rows of
 # sessions that started, `requeued` marks the other pending rows never queued or queued long
-# ago, and claims that expired.
+# ago or whose back-off after a transient failure has passed, and claims that expired.
 BASELINE_SQL = f"""
 WITH due AS (
     SELECT s.id AS session_id, s.course_id, s.starts_at,
@@ -132,14 +132,16 @@ WITH due AS (
      WHERE s.status = 'scheduled' AND s.starts_at > %(now)s AND s.starts_at <= %(horizon)s
 ),
 expired AS (
-    UPDATE {LEDGER} r SET status = 'skipped', reason = %(started)s
+    UPDATE {LEDGER} r SET status = 'skipped', reason = %(started)s, next_attempt_at = NULL
       FROM courses_session s
      WHERE s.id = r.session_id AND r.status = 'pending' AND s.starts_at <= %(now)s
     RETURNING r.id
 ),
 requeued AS (
     UPDATE {LEDGER} r SET queued_at = %(now)s
-     WHERE (r.status = 'pending' AND (r.queued_at IS NULL OR r.queued_at < %(stale)s)
+     WHERE (r.status = 'pending'
+            AND ((r.queued_at IS NULL AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= %(now)s))
+                 OR r.queued_at < %(stale)s)
             AND NOT EXISTS (SELECT 1 FROM courses_session s
                              WHERE s.id = r.session_id AND s.starts_at <= %(now)s))
         OR (r.status = 'sending' AND r.claimed_at < %(stale)s)
@@ -172,7 +174,7 @@ UNION ALL SELECT 'queue', id FROM requeued
 # What "the same ledger" means: every column but the id and the two timestamps.
 LEDGER_COLUMNS = (
     "official_id, session_id, kind, key, status, reason, attempts, email, language, queued_at, "
-    "claimed_at, claim_token, sent_at"
+    "claimed_at, claim_token, sent_at, next_attempt_at"
 )
 
 

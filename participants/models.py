@@ -245,6 +245,9 @@ class ReminderDelivery(models.Model):
     language = models.CharField(_("language"), max_length=2, blank=True)
     queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # Set after a transient failure (a 4xx reply, the mail server unreachable): the dispatcher
+    # queues the row again once this time has passed, until the session starts.
+    next_attempt_at = models.DateTimeField(_("next try at"), null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -275,6 +278,8 @@ class ReminderDelivery(models.Model):
             # The dispatcher's re-queue scan and the session panel read these.
             models.Index(fields=["status", "queued_at"], name="reminder_delivery_status_q"),
             models.Index(fields=["session", "status"], name="reminder_delivery_session"),
+            # The dispatcher's scan for transient failures whose back-off has passed.
+            models.Index(fields=["status", "next_attempt_at"], name="reminder_delivery_retry"),
         ]
 
     def __str__(self) -> str:

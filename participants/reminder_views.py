@@ -1,4 +1,4 @@
-"""Reminder pages: staff resend a failed reminder; an official opts out through a signed link."""
+"""Reminder pages: staff send failed reminders again; an official opts out through a signed link."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from courses.decorators import editor_required
+from courses.models import Course, Session
 from participants import reminders
 from participants.models import ReminderDelivery
 
@@ -27,6 +29,39 @@ def resend(request, pk: int):
             request, _("The reminder to %(name)s will be sent again.") % {"name": delivery.official}
         )
     return redirect(reverse("session_detail", args=[delivery.session_id]) + "#reminders")
+
+
+def _say_how_many(request, count: int) -> None:
+    if count:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d failed message will be sent again.",
+                "%(count)d failed messages will be sent again.",
+                count,
+            )
+            % {"count": count},
+        )
+    else:
+        messages.info(request, _("No failed message of a session not yet started was left to send again."))
+
+
+@editor_required
+@require_POST
+def resend_failed_of_session(request, pk: int):
+    """Every failed message of the session at once (after a mail-server outage, say)."""
+    session = get_object_or_404(Session, pk=pk)
+    _say_how_many(request, reminders.resend_failed_of_session(session=session, changed_by=request.user))
+    return redirect(reverse("session_detail", args=[pk]) + "#reminders")
+
+
+@editor_required
+@require_POST
+def resend_failed_of_course(request, pk: int):
+    """Every failed message of the course's sessions not yet started, at once."""
+    course = get_object_or_404(Course, pk=pk)
+    _say_how_many(request, reminders.resend_failed_of_course(course=course, changed_by=request.user))
+    return redirect(reverse("course_detail", args=[pk]) + "#failed-reminders")
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,19 +4,37 @@ The flow, and who relies on what:
 
 * `dispatch()` runs from Celery beat every few minutes (participants.tasks.dispatch_reminders).
   It finds sessions whose reminder time has come (Course.reminder_offsets_hours, default 48 h
-  and 2 h before the start) and that have not started, writes one ReminderDelivery row per
-  enrolled, not-withdrawn official with a bulk INSERT … ON CONFLICT DO NOTHING (the ledger's
-  unique constraint makes a second dispatcher, or the same one run twice, a no-op), and queues
-  one `send_delivery` task per row, by id. A dispatcher that was down catches up: for each
-  session only the nearest due reminder is made (the 48 h one is not sent 1 hour before), and
-  nothing is made for a session that already started.
-* Tasks are never parked in the broker with a long countdown: Redis re-delivers a message not
+  and 2 h before the start) and that have not started, and writes one ReminderDelivery row per
+  enrolled, not-withdrawn official who has none yet for that reminder: an anti-join (NOT
+  EXISTS) against the ledger picks exactly the missing (official, session, kind, key), so an
+  official enrolled late gets the reminder whoever withdrew meanwhile, and the bulk INSERT …
+  ON CONFLICT DO NOTHING with the ledger's unique constraint makes a second dispatcher, or the
+  same one run twice, a no-op. It then queues the rows to send, by id, in batches. A dispatcher
+  that was down catches up: for each session only the nearest due reminder is made (the 48 h
+  one is not sent 1 hour before), and nothing is made for a session that already started.
+* Tasks are never parked in the broker with a countdown: Redis re-delivers a message not
   acknowledged within its visibility timeout, a classic cause of duplicate e-mails. The
-  dispatcher finds due work in the database instead, and also re-queues rows whose task was
-  lost (pending and queued long ago) or whose worker died (a claim older than the timeout).
-* `deliver()` claims a row with a conditional UPDATE (pending, or sending with an expired
-  claim → sending, with a fresh token); only the winner of that UPDATE talks to the mail
-  server, then marks the row sent where the token still matches.
+  dispatcher finds due work in the database instead: new rows, rows whose back-off after a
+  transient failure has passed (`next_attempt_at`), rows whose task was lost (queued long ago)
+  and rows whose worker died (a claim older than REMINDER_CLAIM_TIMEOUT_SECONDS).
+* `deliver_batch()` (one `send_deliveries` task, REMINDER_SEND_BATCH_SIZE rows) claims its rows
+  with one conditional UPDATE (each row on its own condition: pending, or sending with an
+  expired claim → sending, with the batch's fresh token; a row another worker holds is simply
+  not won), reads them back with what may have changed since dispatch, opens ONE SMTP
+  connection, and row by row either records why it is not sent (see "Checked again at the
+  claim") or sends it and records that row's outcome at once (sent, retry later, failed) where
+  the token still matches. A dropped connection is reopened and the row tried once more on the
+  new one; when the server cannot be reached the rest of the batch is recorded as a transient
+  failure without knocking on the door again. A worker killed mid-batch leaves the rest of its
+  batch claimed: the dispatcher queues it again after REMINDER_CLAIM_TIMEOUT_SECONDS.
+
+Checked again at the claim. A row was written when its reminder fell due; by the time a worker
+holds it the official may have withdrawn or opted out, the session may have been cancelled or
+moved (a reminder's key names the start time it was computed for). The worker checks these on
+the rows it has just won, read once for the batch right after the claim and before any message
+is built, and marks a row skipped with one of the REASON_* texts below (staff read them on the
+session page, in their language). A change committed while the batch is being sent (well under a
+second for 50 messages on a healthy server) is not seen by that batch.
 
 The SMTP gap — which side we chose: AT LEAST ONCE.
 Between the mail server accepting the message (250 after DATA) and our UPDATE marking the row
@@ -29,14 +47,25 @@ use to fold duplicates. The gap is a few milliseconds wide; a kill anywhere else
 claim, while connecting, during RCPT, …) sends exactly once. tests/reminders/test_delivery.py
 test_a_worker_dying_after_the_server_accepted_sends_again_with_the_same_message_id states it.
 
-Mail-server failures: 4xx replies and connection errors are transient and retried with
-exponential back-off up to REMINDER_MAX_ATTEMPTS tries; 5xx replies are permanent and not
-retried. After the last try the row says failed and why; staff see it on the session page
-and can resend it.
+Mail-server failures: 4xx replies and connection errors are transient. The row goes back to
+pending with the error as its reason and `next_attempt_at` after an exponential back-off
+(REMINDER_RETRY_BACKOFF_SECONDS, doubled each try, capped at
+REMINDER_RETRY_BACKOFF_MAX_SECONDS); the dispatcher queues it again once that time has passed,
+for as long as the reminder is useful: when the session starts the row is closed as skipped
+(REASON_STARTED). An outage of any length therefore loses nothing that can still be read in
+time. 5xx replies are permanent: the row says failed and why; staff see it on the session page
+and send it again, one row or all failed rows of a session or a course at once.
+
+Changes after reminders went out: moving or cancelling a session sends one update or
+cancellation per official (`notify_change`). A change notice also stands in for every reminder
+of the new time that falls due within REMINDER_NOTICE_SUPERSEDES_HOURS after it: those are
+written to the ledger as skipped (REASON_COVERED_BY_NOTICE), so a moved session does not send
+"the session moved" and, seconds later, "48 hours before".
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -44,16 +73,21 @@ import logging
 import smtplib
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db import DatabaseError, transaction
+from django.db import connection as db_connection
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from courses.models import Session
 from participants.models import Enrollment, Official, ReminderDelivery
@@ -68,12 +102,36 @@ Kind = ReminderDelivery.Kind
 OPT_OUT_SALT = "participants.reminders.opt-out"
 BULK_BATCH = 2000
 QUEUE_CHUNK = 5000
+# Due (session, kind, key) per anti-join statement: 4 parameters each, far below SQLite's limit.
+TARGET_CHUNK = 500
 
-REASON_NO_EMAIL = "The official has no e-mail address."
-REASON_OPTED_OUT = "The official opted out of e-mail reminders."
-REASON_STARTED = "The session had already started."
-REASON_CANCELLED = "The session was cancelled."
-REASON_NO_START = "The session has no start time."
+# Why a ledger row was not sent. Stored in English in the row (a log a developer greps), shown to
+# staff translated: gettext_noop marks them for the catalogue, reason_display() translates.
+REASON_NO_EMAIL = gettext_noop("The official has no e-mail address.")
+REASON_OPTED_OUT = gettext_noop("The official opted out of e-mail reminders.")
+REASON_WITHDRAWN = gettext_noop("The official withdrew from the course.")
+REASON_STARTED = gettext_noop("The session had already started.")
+REASON_CANCELLED = gettext_noop("The session was cancelled.")
+REASON_MOVED = gettext_noop("The session was moved.")
+REASON_NO_START = gettext_noop("The session has no start time.")
+REASON_COVERED_BY_NOTICE = gettext_noop("Covered by the change notice.")
+REASONS = frozenset(
+    {
+        REASON_NO_EMAIL,
+        REASON_OPTED_OUT,
+        REASON_WITHDRAWN,
+        REASON_STARTED,
+        REASON_CANCELLED,
+        REASON_MOVED,
+        REASON_NO_START,
+        REASON_COVERED_BY_NOTICE,
+    }
+)
+
+
+def reason_display(reason: str) -> str:
+    """A row's reason for staff: ours translated, a mail server's reply as the server wrote it."""
+    return _(reason) if reason in REASONS else reason
 
 
 def _claim_timeout() -> datetime.timedelta:
@@ -83,9 +141,13 @@ def _claim_timeout() -> datetime.timedelta:
 # Keys --------------------------------------------------------------------------------------------
 
 
+def _start_stamp(starts_at: datetime.datetime) -> str:
+    return f"{starts_at.astimezone(datetime.UTC):%Y%m%d%H%M}"
+
+
 def reminder_key(offset_hours: int, starts_at: datetime.datetime) -> str:
     """A reminder is for one offset before one start time: a moved session gets its reminders anew."""
-    return f"{offset_hours}h@{starts_at.astimezone(datetime.UTC):%Y%m%d%H%M}"
+    return f"{offset_hours}h@{_start_stamp(starts_at)}"
 
 
 def schedule_fingerprint(session: Session) -> str:
@@ -130,74 +192,87 @@ def max_offset_hours() -> int:
     return REMINDER_MAX_OFFSET_HOURS
 
 
-def _ledger_rows(pairs: list[tuple[int, int, str, str]]) -> int:
-    """Write ledger rows for (session id, course id, kind, key) for every active enrolment; batched."""
-    if not pairs:
+Target = tuple[int, int, str, str]  # (session id, course id, kind, key)
+
+
+def _missing_rows(targets: Sequence[Target]) -> Iterable[tuple]:
+    """(official id, session id, kind, key, e-mail, opted out at) for every active enrolment of each
+    target's course that has no ledger row for that (session, kind, key) yet.
+
+    An anti-join, not a comparison of counts: "3 rows, 3 enrolled" says nothing when one row is a
+    withdrawn official's and one enrolled official has none. One statement per TARGET_CHUNK targets.
+    """
+    ledger = Delivery._meta.db_table
+    enrolment = Enrollment._meta.db_table
+    official = Official._meta.db_table
+    for start in range(0, len(targets), TARGET_CHUNK):
+        chunk = targets[start : start + TARGET_CHUNK]
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+        sql = f"""
+            WITH target (session_id, course_id, kind, key) AS (VALUES {values})
+            SELECT e.official_id, t.session_id, t.kind, t.key, o.email, o.reminders_opt_out_at
+              FROM target t
+              JOIN {enrolment} e ON e.course_id = t.course_id AND e.status = %s
+              JOIN {official} o ON o.id = e.official_id
+             WHERE NOT EXISTS (
+                   SELECT 1 FROM {ledger} r
+                    WHERE r.official_id = e.official_id AND r.session_id = t.session_id
+                      AND r.kind = t.kind AND r.key = t.key)
+        """
+        params = [value for target in chunk for value in target] + [Enrollment.Status.ENROLLED]
+        with db_connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(BULK_BATCH):
+                yield from batch
+
+
+def _ledger_rows(targets: Sequence[Target], *, skip_reason: str = "") -> int:
+    """Write the missing ledger rows for these targets; returns how many. Batched.
+
+    With `skip_reason` every row is written already skipped for that reason (a change notice
+    covering a reminder); otherwise pending, or skipped when the official cannot be written to.
+    """
+    if not targets:
         return 0
-    by_course: dict[int, list[tuple[int, str, str]]] = {}
-    for session_id, course_id, kind, key in pairs:
-        by_course.setdefault(course_id, []).append((session_id, kind, key))
-    enrolments = Enrollment.objects.filter(
-        course_id__in=list(by_course), status=Enrollment.Status.ENROLLED
-    ).values_list("course_id", "official_id", "official__email", "official__reminders_opt_out_at")
     rows = []
-    for course_id, official_id, email, opted_out in enrolments.iterator(chunk_size=BULK_BATCH):
-        if not email:
+    for official_id, session_id, kind, key, email, opted_out in _missing_rows(targets):
+        if skip_reason:
+            status, reason = Status.SKIPPED, skip_reason
+        elif not email:
             status, reason = Status.SKIPPED, REASON_NO_EMAIL
         elif opted_out:
             status, reason = Status.SKIPPED, REASON_OPTED_OUT
         else:
             status, reason = Status.PENDING, ""
-        for session_id, kind, key in by_course[course_id]:
-            rows.append(
-                Delivery(
-                    official_id=official_id,
-                    session_id=session_id,
-                    kind=kind,
-                    key=key,
-                    status=status,
-                    reason=reason,
-                )
+        rows.append(
+            Delivery(
+                official_id=official_id,
+                session_id=session_id,
+                kind=kind,
+                key=key,
+                status=status,
+                reason=reason,
             )
-    # ON CONFLICT DO NOTHING: the unique constraint turns a second dispatcher into a no-op.
+        )
+    # ON CONFLICT DO NOTHING: a second dispatcher that wrote the same rows meanwhile is a no-op.
     Delivery.objects.bulk_create(rows, batch_size=BULK_BATCH, ignore_conflicts=True)
     return len(rows)
 
 
-def _missing_pairs(pairs: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
-    """Keep the pairs whose ledger rows are fewer than the course's active enrolments (2 queries)."""
-    if not pairs:
-        return []
-    existing = {
-        (s, k, key): n
-        for s, k, key, n in Delivery.objects.filter(session_id__in={p[0] for p in pairs})
-        .values("session_id", "kind", "key")
-        .annotate(n=Count("id"))
-        .values_list("session_id", "kind", "key", "n")
-    }
-    enrolled = dict(
-        Enrollment.objects.filter(course_id__in={p[1] for p in pairs}, status=Enrollment.Status.ENROLLED)
-        .values("course_id")
-        .annotate(n=Count("id"))
-        .values_list("course_id", "n")
-    )
-    return [p for p in pairs if existing.get((p[0], p[2], p[3]), 0) < enrolled.get(p[1], 0)]
-
-
 def dispatch(
-    *, now: datetime.datetime | None = None, enqueue: Callable[[int], object] | None = None
+    *, now: datetime.datetime | None = None, enqueue: Callable[[list[int]], object] | None = None
 ) -> DispatchResult:
-    """Record every due reminder in the ledger and queue a send task per row to send. Idempotent."""
+    """Record every due reminder in the ledger and queue what is to be sent, in batches. Idempotent."""
     now = now or timezone.now()
     result = DispatchResult()
     with transaction.atomic():
         due = due_reminders(now)
         result.sessions = len(due)
-        pairs = _missing_pairs([(s, c, Kind.REMINDER, key) for s, c, key in due])
-        result.created = _ledger_rows(pairs)
-        # Rows for sessions that started meanwhile are closed, not sent late.
+        result.created = _ledger_rows([(s, c, Kind.REMINDER, key) for s, c, key in due])
+        # Rows of sessions that started meanwhile — new, or waiting for a retry — are closed, not
+        # sent late.
         result.expired = Delivery.objects.filter(status=Status.PENDING, session__starts_at__lte=now).update(
-            status=Status.SKIPPED, reason=REASON_STARTED
+            status=Status.SKIPPED, reason=REASON_STARTED, next_attempt_at=None
         )
         ids = _take_queueable(now)
     result.queued_ids = ids
@@ -207,15 +282,17 @@ def dispatch(
 
 
 def _take_queueable(now: datetime.datetime) -> list[int]:
-    """Rows to (re-)queue: pending and never queued or queued long ago; claims that expired."""
+    """Rows to (re-)queue: pending and not queued (new, or their back-off has passed), queued long
+    ago (the task was lost), and claims that expired (the worker died)."""
     stale = now - _claim_timeout()
     ids = list(
         Delivery.objects.filter(
-            Q(status=Status.PENDING, queued_at__isnull=True)
+            Q(status=Status.PENDING, queued_at__isnull=True, next_attempt_at__isnull=True)
+            | Q(status=Status.PENDING, queued_at__isnull=True, next_attempt_at__lte=now)
             | Q(status=Status.PENDING, queued_at__lt=stale)
             | Q(status=Status.SENDING, claimed_at__lt=stale)
         )
-        .order_by("id")
+        .order_by("session_id", "id")
         .values_list("id", flat=True)
     )
     for start in range(0, len(ids), QUEUE_CHUNK):
@@ -223,18 +300,24 @@ def _take_queueable(now: datetime.datetime) -> list[int]:
     return ids
 
 
-def _enqueue_after_commit(ids: list[int], enqueue: Callable[[int], object] | None) -> None:
+def _enqueue_after_commit(ids: list[int], enqueue: Callable[[list[int]], object] | None) -> None:
+    """The one place that hands rows to the workers: after commit, REMINDER_SEND_BATCH_SIZE ids a task.
+
+    `enqueue` takes one batch (a list of ids); tests and benchmarks pass their own.
+    """
     if not ids:
         return
+    size = settings.REMINDER_SEND_BATCH_SIZE
+    batches = [ids[start : start + size] for start in range(0, len(ids), size)]
     if enqueue is None:
-        from participants.tasks import send_delivery
+        from participants.tasks import send_deliveries
 
-        def enqueue(delivery_id: int) -> object:
-            return send_delivery.delay(delivery_id)
+        def enqueue(batch: list[int]) -> object:
+            return send_deliveries.delay(batch)
 
     def publish() -> None:
-        for delivery_id in ids:
-            enqueue(delivery_id)
+        for batch in batches:
+            enqueue(batch)
 
     transaction.on_commit(publish)
 
@@ -260,11 +343,11 @@ def session_saved(*, session: Session, previous: dict | None) -> None:
     outbox.enqueue("participants.tasks.notify_session_change", session.pk)
 
 
-def notify_change(*, session_id: int, enqueue: Callable[[int], object] | None = None) -> int:
+def notify_change(*, session_id: int, enqueue: Callable[[list[int]], object] | None = None) -> int:
     """One update or cancellation per enrolled official per change; returns rows queued. Idempotent."""
     now = timezone.now()
     with transaction.atomic():
-        session = Session.objects.filter(pk=session_id).first()
+        session = Session.objects.select_related("course").filter(pk=session_id).first()
         if session is None or session.starts_at is None or session.starts_at <= now:
             return 0
         if not Delivery.objects.filter(session_id=session_id, status=Status.SENT).exists():
@@ -276,8 +359,10 @@ def notify_change(*, session_id: int, enqueue: Callable[[int], object] | None = 
         _ledger_rows([(session.pk, session.course_id, kind, key)])
         # Reminders computed for the old start time will never be sent now.
         Delivery.objects.filter(session_id=session_id, kind=Kind.REMINDER, status=Status.PENDING).exclude(
-            key__endswith="@" + session.starts_at.astimezone(datetime.UTC).strftime("%Y%m%d%H%M")
-        ).update(status=Status.SKIPPED, reason="The session was moved.")
+            key__endswith="@" + _start_stamp(session.starts_at)
+        ).update(status=Status.SKIPPED, reason=REASON_MOVED, next_attempt_at=None)
+        if kind == Kind.UPDATE:
+            _cover_with_notice(session, now)
         ids = list(
             Delivery.objects.filter(
                 session_id=session_id, kind=kind, key=key, status=Status.PENDING, queued_at__isnull=True
@@ -288,7 +373,31 @@ def notify_change(*, session_id: int, enqueue: Callable[[int], object] | None = 
     return len(ids)
 
 
-# Claim, send, complete ---------------------------------------------------------------------------
+def _cover_with_notice(session: Session, now: datetime.datetime) -> None:
+    """The change notice carries the new time, place and calendar entry: reminders of the new time
+    falling due within REMINDER_NOTICE_SUPERSEDES_HOURS of it would only repeat it (a "48 hours
+    before" seconds after "moved to tomorrow"). Record them as skipped — new rows, and pending
+    ones the dispatcher made meanwhile — so the dispatcher's anti-join finds nothing to send.
+    Officials enrolled after the notice have no notice row and still get their reminder.
+    """
+    window_end = now + datetime.timedelta(hours=settings.REMINDER_NOTICE_SUPERSEDES_HOURS)
+    keys = [
+        reminder_key(h, session.starts_at)
+        for h in session.course.reminder_offsets_hours or []
+        if session.starts_at - datetime.timedelta(hours=h) <= window_end
+    ]
+    if not keys:
+        return
+    Delivery.objects.filter(
+        session_id=session.pk, kind=Kind.REMINDER, key__in=keys, status=Status.PENDING
+    ).update(status=Status.SKIPPED, reason=REASON_COVERED_BY_NOTICE, next_attempt_at=None)
+    _ledger_rows(
+        [(session.pk, session.course_id, Kind.REMINDER, key) for key in keys],
+        skip_reason=REASON_COVERED_BY_NOTICE,
+    )
+
+
+# Claim, check, send, complete --------------------------------------------------------------------
 
 
 class Outcome:
@@ -306,16 +415,26 @@ class DeliverResult:
     detail: str = ""
 
 
-def claim(delivery_id: int, *, now: datetime.datetime | None = None) -> str | None:
-    """Take the row for this worker: a conditional UPDATE; returns the claim token or None."""
+def claim_batch(delivery_ids: Sequence[int], *, now: datetime.datetime | None = None) -> str | None:
+    """Take for this worker every row of the batch nobody else holds: one conditional UPDATE.
+
+    Each row is won on its own condition (pending, or sending with an expired claim → sending);
+    the rows won carry the returned token, so each is recorded only by this worker. None when
+    none was won.
+    """
     now = now or timezone.now()
     token = uuid.uuid4().hex
     won = (
-        Delivery.objects.filter(pk=delivery_id)
+        Delivery.objects.filter(pk__in=list(delivery_ids))
         .filter(Q(status=Status.PENDING) | Q(status=Status.SENDING, claimed_at__lt=now - _claim_timeout()))
         .update(status=Status.SENDING, claimed_at=now, claim_token=token, attempts=F("attempts") + 1)
     )
-    return token if won == 1 else None
+    return token if won else None
+
+
+def claim(delivery_id: int, *, now: datetime.datetime | None = None) -> str | None:
+    """Take one row for this worker; returns the claim token or None."""
+    return claim_batch([delivery_id], now=now)
 
 
 def _finish(delivery_id: int, token: str, **fields) -> bool:
@@ -323,6 +442,41 @@ def _finish(delivery_id: int, token: str, **fields) -> bool:
         Delivery.objects.filter(pk=delivery_id, status=Status.SENDING, claim_token=token).update(**fields)
         == 1
     )
+
+
+def _claimed_rows(token: str) -> list[ReminderDelivery]:
+    """The rows this claim won, read after the claim with everything the checks need (one query)."""
+    enrolled = Enrollment.objects.filter(
+        official_id=OuterRef("official_id"),
+        course_id=OuterRef("session__course_id"),
+        status=Enrollment.Status.ENROLLED,
+    )
+    return list(
+        Delivery.objects.filter(status=Status.SENDING, claim_token=token)
+        .select_related("official", "session", "session__course")
+        .annotate(enrolled=Exists(enrolled))
+        .order_by("id")
+    )
+
+
+def skip_reason(delivery: ReminderDelivery, now: datetime.datetime) -> str:
+    """Why this claimed row must not be sent now ("" to send): what changed since it was written."""
+    official, session = delivery.official, delivery.session
+    if not official.email:
+        return REASON_NO_EMAIL
+    if official.reminders_opt_out_at:
+        return REASON_OPTED_OUT
+    if not delivery.enrolled:
+        return REASON_WITHDRAWN
+    if session.starts_at is None:
+        return REASON_NO_START
+    if session.starts_at <= now:
+        return REASON_STARTED
+    if session.is_cancelled and delivery.kind != Kind.CANCELLATION:
+        return REASON_CANCELLED
+    if delivery.kind == Kind.REMINDER and delivery.key.rpartition("@")[2] != _start_stamp(session.starts_at):
+        return REASON_MOVED
+    return ""
 
 
 def classify_smtp_error(exc: BaseException) -> tuple[bool, str]:
@@ -344,74 +498,240 @@ def classify_smtp_error(exc: BaseException) -> tuple[bool, str]:
 
 
 def backoff_seconds(attempts: int) -> float:
-    """Exponential back-off, capped well below the broker's visibility timeout."""
+    """Exponential back-off after the n-th failed try, capped."""
     base = settings.REMINDER_RETRY_BACKOFF_SECONDS
     return min(base * 2 ** max(attempts - 1, 0), settings.REMINDER_RETRY_BACKOFF_MAX_SECONDS)
 
 
-def deliver(delivery_id: int, *, connection=None) -> DeliverResult:
-    """Claim the row, send its e-mail once, record the outcome. Safe to call any number of times."""
-    token = claim(delivery_id)
-    if token is None:
-        return DeliverResult(Outcome.NOT_CLAIMED)
-    delivery = Delivery.objects.select_related("official", "session", "session__course").get(pk=delivery_id)
-    official, session = delivery.official, delivery.session
-    now = timezone.now()
-    skip = None
-    if not official.email:
-        skip = REASON_NO_EMAIL
-    elif official.reminders_opt_out_at:
-        skip = REASON_OPTED_OUT
-    elif session.starts_at is None:
-        skip = REASON_NO_START
-    elif session.starts_at <= now:
-        skip = REASON_STARTED
-    elif session.is_cancelled and delivery.kind != Kind.CANCELLATION:
-        skip = REASON_CANCELLED
-    if skip:
-        _finish(delivery_id, token, status=Status.SKIPPED, reason=skip)
-        logger.info("reminder %s skipped: %s", delivery_id, skip)
-        return DeliverResult(Outcome.SKIPPED, detail=skip)
+# A reply from the server (4xx/5xx) leaves the conversation usable; anything else OSError-like
+# (smtplib's exceptions are OSErrors too) means the connection is gone.
+_REPLY_ERRORS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
 
-    message = build_message(delivery, connection=connection)
-    Delivery.objects.filter(pk=delivery_id, claim_token=token).update(
-        email=official.email, language=official.preferred_language
-    )
+
+class _Mailer:
+    """One SMTP connection for a batch: opened at the first message, reopened once when the server
+    dropped it (an idle timeout, a 421), and given up for the rest of the batch when even a fresh
+    connection cannot be made, so an outage costs one connection attempt per batch, not per row."""
+
+    def __init__(self, connection=None) -> None:
+        self.connection = connection or get_connection()
+        self.is_open = False
+        self.down: BaseException | None = None
+
+    def _open(self) -> None:
+        try:
+            self.connection.open()
+        except OSError as exc:
+            self.down = exc
+            raise
+        self.is_open = True
+
+    def close(self) -> None:
+        if self.is_open:
+            try:
+                self.connection.close()
+            except OSError:
+                logger.info("closing the SMTP connection failed", exc_info=True)
+            self.is_open = False
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        if self.down is not None:
+            raise self.down
+        fresh = not self.is_open
+        if fresh:
+            self._open()
+        try:
+            self.connection.send_messages([message])
+            return
+        except _REPLY_ERRORS:
+            raise
+        except OSError as exc:
+            self.close()
+            if fresh:
+                self.down = exc  # dropped on a connection opened just now: the server is unwell
+                raise
+            logger.info("the SMTP connection was dropped; opening a new one")
+        self._open()
+        try:
+            self.connection.send_messages([message])
+        except _REPLY_ERRORS:
+            raise
+        except OSError as exc:
+            self.close()
+            self.down = exc
+            raise
+
+
+def deliver_batch(delivery_ids: Sequence[int], *, connection=None) -> dict[int, DeliverResult]:
+    """Claim the rows, check each again, send each over one connection, record each outcome at once.
+
+    Safe to call any number of times with any ids: a row already sent, skipped, failed or held by
+    another worker is NOT_CLAIMED. A failure of one row is that row's outcome; the others go on.
+    """
+    ids = list(dict.fromkeys(delivery_ids))
+    results = {delivery_id: DeliverResult(Outcome.NOT_CLAIMED) for delivery_id in ids}
+    with _without_waiting_for_the_disk():
+        _deliver_batch(ids, results, connection)
+    return results
+
+
+@contextlib.contextmanager
+def _without_waiting_for_the_disk():
+    """PostgreSQL: the batch's own writes (the claim, each row's outcome) commit without waiting
+    for the write-ahead log to reach the disk (synchronous_commit off, for this connection and
+    only while the batch runs). Waiting cost more than building and sending the message.
+
+    What it risks is what we already chose (module docstring, the SMTP gap): a crash of the
+    database server itself can forget the last fraction of a second of such commits, so a row
+    may be claimed or sent again, with the same Message-ID. Nothing else changes.
+    """
+    if db_connection.vendor != "postgresql":
+        yield
+        return
+    with db_connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
     try:
-        message.send(fail_silently=False)
+        yield
+    finally:
+        try:
+            with db_connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:
+            # The connection broke mid-batch: Django replaces it, and the setting goes with it.
+            logger.warning("could not reset synchronous_commit", exc_info=True)
+
+
+def _deliver_batch(ids: list[int], results: dict[int, DeliverResult], connection) -> None:
+    token = claim_batch(ids)
+    if token is None:
+        return
+    rows = _claimed_rows(token)
+    mailer = _Mailer(connection)
+    try:
+        for position, row in enumerate(rows):
+            try:
+                results[row.pk] = _deliver_claimed(row, token, mailer)
+            except Exception:
+                # A soft time limit or a database error mid-batch: this row (whether the server
+                # took it is unknown: at least once) and the rest go back to the dispatcher's next
+                # beat instead of waiting for their claims to time out.
+                Delivery.objects.filter(
+                    pk__in=[r.pk for r in rows[position:]], status=Status.SENDING, claim_token=token
+                ).update(status=Status.PENDING, queued_at=None, claim_token="")
+                raise
+    finally:
+        mailer.close()
+
+
+def _deliver_claimed(delivery: ReminderDelivery, token: str, mailer: _Mailer) -> DeliverResult:
+    now = timezone.now()
+    skip = skip_reason(delivery, now)
+    if skip:
+        _finish(delivery.pk, token, status=Status.SKIPPED, reason=skip, next_attempt_at=None)
+        logger.info("reminder %s skipped: %s", delivery.pk, skip)
+        return DeliverResult(Outcome.SKIPPED, detail=skip)
+    official = delivery.official
+    addressed = {"email": official.email, "language": official.preferred_language}
+    try:
+        mailer.send(build_message(delivery, connection=mailer.connection))
+    except SoftTimeLimitExceeded:
+        raise  # not the message's fault: deliver_batch hands the row back
     except Exception as exc:
         transient, reason = classify_smtp_error(exc)
-        delivery.refresh_from_db(fields=["attempts"])
-        if transient and delivery.attempts < settings.REMINDER_MAX_ATTEMPTS:
-            # Release the claim so the retry (or a re-queue by the dispatcher) can take it.
-            _finish(delivery_id, token, status=Status.PENDING, reason=reason, queued_at=timezone.now())
+        reason = reason[:500]
+        if transient:
+            # Tried again by the dispatcher once the back-off has passed, until the session starts.
             delay = backoff_seconds(delivery.attempts)
-            logger.warning("reminder %s: %s; retry in %ss", delivery_id, reason, delay)
+            _finish(
+                delivery.pk,
+                token,
+                status=Status.PENDING,
+                reason=reason,
+                queued_at=None,
+                next_attempt_at=timezone.now() + datetime.timedelta(seconds=delay),
+                **addressed,
+            )
+            logger.warning("reminder %s: %s; next try in %ss", delivery.pk, reason, delay)
             return DeliverResult(Outcome.RETRY, retry_in=delay, detail=reason)
-        final = reason if not transient else f"{reason} (gave up after {delivery.attempts} tries)"
-        _finish(delivery_id, token, status=Status.FAILED, reason=final[:500])
-        logger.error("reminder %s failed: %s", delivery_id, final)
-        return DeliverResult(Outcome.FAILED, detail=final)
+        _finish(delivery.pk, token, status=Status.FAILED, reason=reason, next_attempt_at=None, **addressed)
+        logger.error("reminder %s failed: %s", delivery.pk, reason)
+        return DeliverResult(Outcome.FAILED, detail=reason)
     # The SMTP gap is here: accepted by the server, not yet recorded (see the module docstring).
-    _finish(delivery_id, token, status=Status.SENT, sent_at=timezone.now(), reason="")
+    _finish(
+        delivery.pk,
+        token,
+        status=Status.SENT,
+        sent_at=timezone.now(),
+        reason="",
+        next_attempt_at=None,
+        **addressed,
+    )
     return DeliverResult(Outcome.SENT)
 
 
-def resend(*, delivery: ReminderDelivery, changed_by=None) -> ReminderDelivery:
-    """Staff asked to try a failed delivery again: back to pending, queued after commit."""
-    from django.core.exceptions import ValidationError
-    from django.utils.translation import gettext as _
+def deliver(delivery_id: int, *, connection=None) -> DeliverResult:
+    """One row: a batch of one, on a connection of its own."""
+    return deliver_batch([delivery_id], connection=connection)[delivery_id]
 
+
+# Staff send failed reminders again ---------------------------------------------------------------
+
+
+def _requeue_failed(rows, *, changed_by, what: str) -> int:
+    """Failed rows back to pending with a fresh count of tries, queued after commit; returns how many."""
+    now = timezone.now()
     with transaction.atomic():
-        updated = Delivery.objects.filter(pk=delivery.pk, status=Status.FAILED).update(
-            status=Status.PENDING, attempts=0, queued_at=timezone.now(), claim_token="", reason=""
+        ids = list(rows.filter(status=Status.FAILED).values_list("id", flat=True))
+        # Conditional on still being failed: a double click, or two staff at once, count once.
+        count = Delivery.objects.filter(id__in=ids, status=Status.FAILED).update(
+            status=Status.PENDING,
+            attempts=0,
+            queued_at=now,
+            next_attempt_at=None,
+            claim_token="",
+            reason="",
         )
-        if updated != 1:
-            raise ValidationError(_("Only a failed reminder can be sent again."))
-        logger.info("reminder %s resent by %s", delivery.pk, changed_by)
-        _enqueue_after_commit([delivery.pk], None)
+        logger.info("%s failed reminder(s) of %s sent again by %s", count, what, changed_by)
+        _enqueue_after_commit(ids, None)
+    return count
+
+
+def resend(*, delivery: ReminderDelivery, changed_by=None) -> ReminderDelivery:
+    """Staff asked to try one failed delivery again: back to pending, queued after commit."""
+    if (
+        _requeue_failed(
+            Delivery.objects.filter(pk=delivery.pk), changed_by=changed_by, what=f"row {delivery.pk}"
+        )
+        != 1
+    ):
+        raise ValidationError(_("Only a failed reminder can be sent again."))
     delivery.refresh_from_db()
     return delivery
+
+
+def _still_useful(rows):
+    """Failed rows worth sending again: the session has not started, and a reminder or an update
+    of a cancelled session would only be skipped."""
+    return rows.filter(session__starts_at__gt=timezone.now()).exclude(
+        Q(session__status=Session.Status.CANCELLED) & ~Q(kind=Kind.CANCELLATION)
+    )
+
+
+def resend_failed_of_session(*, session: Session, changed_by=None) -> int:
+    """Every failed message of one session not yet started, again; returns how many."""
+    rows = _still_useful(Delivery.objects.filter(session_id=session.pk))
+    return _requeue_failed(rows, changed_by=changed_by, what=f"session {session.pk}")
+
+
+def resend_failed_of_course(*, course, changed_by=None) -> int:
+    """Every failed message of the course's sessions not yet started, again; returns how many."""
+    rows = _still_useful(Delivery.objects.filter(session__course_id=course.pk))
+    return _requeue_failed(rows, changed_by=changed_by, what=f"course {course.pk}")
+
+
+def failed_to_resend(*, course) -> int:
+    """How many failed messages of the course "Send all failed again" would send (one query)."""
+    return _still_useful(Delivery.objects.filter(session__course_id=course.pk, status=Status.FAILED)).count()
 
 
 # Opt-out -----------------------------------------------------------------------------------------
@@ -599,6 +919,7 @@ def session_panel(session: Session) -> dict:
             "reason",
             "attempts",
             "sent_at",
+            "next_attempt_at",
             "email",
             "official__family_name",
             "official__given_name",

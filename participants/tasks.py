@@ -2,11 +2,14 @@
 
 All tasks use acks_late (settings: CELERY_TASK_ACKS_LATE): a message is acknowledged only
 after the task ran, so a killed worker's task is delivered again, and the ledger's claim makes
-that second delivery harmless. Retries carry a countdown no longer than
-REMINDER_RETRY_BACKOFF_MAX_SECONDS, far below Redis's visibility timeout.
+that second delivery harmless. No task retries itself with a countdown: a transient failure is
+recorded on its row (`next_attempt_at`) and the dispatcher queues it again when that time has
+come, so nothing waits in the broker where Redis's visibility timeout could deliver it twice.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from celery import shared_task
 
@@ -19,16 +22,17 @@ def dispatch_reminders() -> dict:
     return {"sessions": result.sessions, "created": result.created, "queued": result.queued}
 
 
-@shared_task(
-    bind=True, name="participants.tasks.send_delivery", acks_late=True, ignore_result=True, max_retries=None
-)
-def send_delivery(self, delivery_id: int) -> str:
-    # The number of tries is bounded by the ledger row (REMINDER_MAX_ATTEMPTS), not by Celery's
-    # count, so a task delivered twice cannot earn extra tries.
-    result = reminders.deliver(delivery_id)
-    if result.outcome == reminders.Outcome.RETRY:
-        raise self.retry(countdown=result.retry_in)
-    return result.outcome
+@shared_task(name="participants.tasks.send_deliveries", acks_late=True, ignore_result=True)
+def send_deliveries(delivery_ids: list[int]) -> dict:
+    """One batch of ledger rows over one SMTP connection; returns how many ended each way."""
+    results = reminders.deliver_batch(delivery_ids)
+    return dict(Counter(result.outcome for result in results.values()))
+
+
+@shared_task(name="participants.tasks.send_delivery", acks_late=True, ignore_result=True)
+def send_delivery(delivery_id: int) -> str:
+    # Kept for messages queued by a release that sent one row per task: a batch of one.
+    return reminders.deliver(delivery_id).outcome
 
 
 @shared_task(name="participants.tasks.notify_session_change", acks_late=True, ignore_result=True)

@@ -276,9 +276,15 @@ PCP_CHANGE_FEED_RETENTION_DAYS = env_int("PCP_CHANGE_FEED_RETENTION_DAYS", 30, m
 # A claimed reminder whose worker died is taken up again after this long; it must exceed the
 # longest SMTP conversation (EMAIL_TIMEOUT) and the longest retry back-off.
 REMINDER_CLAIM_TIMEOUT_SECONDS = env_int("REMINDER_CLAIM_TIMEOUT_SECONDS", 900, minimum=1)
-REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5, minimum=1)
+# A transient failure (4xx, mail server unreachable) is tried again after this back-off, doubled
+# each try up to the cap, for as long as the session has not started; the dispatcher re-queues.
 REMINDER_RETRY_BACKOFF_SECONDS = env_float("REMINDER_RETRY_BACKOFF_SECONDS", 30.0, minimum=0.0)
 REMINDER_RETRY_BACKOFF_MAX_SECONDS = env_float("REMINDER_RETRY_BACKOFF_MAX_SECONDS", 600.0, minimum=0.0)
+# A change notice (session moved) stands in for every reminder of the new time that falls due
+# within this many hours after it: no "48 hours before" seconds after "the session moved".
+REMINDER_NOTICE_SUPERSEDES_HOURS = env_int("REMINDER_NOTICE_SUPERSEDES_HOURS", 12, minimum=0)
+# Messages one send task claims and sends over one SMTP connection.
+REMINDER_SEND_BATCH_SIZE = env_int("REMINDER_SEND_BATCH_SIZE", 50, minimum=1)
 
 # Domain settings.
 PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0.0, maximum=1.0)

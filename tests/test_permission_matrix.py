@@ -97,6 +97,8 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/reports/attendance-summary/", cells(401, 200, 200, 200, 200)),
     # Reminders (issue 6): editors resend; the opt-out link is public (signed token).
     ("POST", "/reminders/{delivery}/resend/", cells(302, 403, 403, 302, 302)),
+    ("POST", "/sessions/{session}/reminders/resend-failed/", cells(302, 403, 403, 302, 302)),
+    ("POST", "/courses/{course}/reminders/resend-failed/", cells(302, 403, 403, 302, 302)),
     ("GET", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("POST", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("GET", "/reminders/opt-out/not-a-token/", cells(400, 400, 400, 400, 400)),

@@ -1,8 +1,10 @@
 """Real components for the reminder tests: an SMTP server on loopback and a Celery worker process.
 
 `smtp_server` is aiosmtpd in a thread of the test process, scriptable: refuse the next DATA
-with a 4xx or 5xx reply, refuse always, or dawdle in RCPT so a test can kill a worker in the
-middle of a send. Every accepted message is also appended to var/smtp-log/<test>.eml to read.
+with a 4xx or 5xx reply, refuse always, dawdle in RCPT so a test can kill a worker in the
+middle of a send, drop the connection in the middle of a conversation, or go down altogether
+and come back on the same port. It counts the connections that carried mail. Every accepted
+message is also appended to var/smtp-log/<test>.eml to read.
 `celery_worker` starts `celery -A pcp_portal worker --pool=solo` on Redis against the test
 database (pytest-django's test_<name>), so tests that use it need transactional_db.
 """
@@ -32,14 +34,21 @@ class RecordingHandler:
     def __init__(self, log_path: Path) -> None:
         self.messages: list[email.message.EmailMessage] = []
         self.refusals = 0
-        self.script: list[str] = []  # replies for the next DATA commands, e.g. "451 4.3.0 busy"
+        self.script: list[str | None] = []  # replies for the next DATA commands (None: accept)
         self.always: str | None = None  # reply to every DATA, e.g. "451 4.3.0 busy"
         self.rcpt_delay = 0.0
         self.rcpt_count = 0
+        self.drop_at_rcpt: set[int] = set()  # close the connection at these RCPT commands (1-based)
+        self.peers: list[tuple] = []  # one entry per connection that got as far as RCPT
         self.log_path = log_path
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpt_count += 1
+        if session.peer not in self.peers:
+            self.peers.append(session.peer)
+        if self.rcpt_count in self.drop_at_rcpt:
+            server.transport.close()  # what an idle timeout or a restarting server does
+            return "421 4.4.2 Closing connection"
         if self.rcpt_delay:
             await asyncio.sleep(self.rcpt_delay)
         envelope.rcpt_tos.append(address)
@@ -66,6 +75,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Switch:
+    """Takes the server down (nothing listens on the port: connections are refused) and back."""
+
+    def __init__(self, handler: RecordingHandler, port: int) -> None:
+        self.handler, self.port = handler, port
+        self.controller: Controller | None = None
+
+    def up(self) -> None:
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10)
+        self.controller.start()
+
+    def down(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
 @pytest.fixture
 def smtp_server(request, settings):
     """A real SMTP server on 127.0.0.1; Django's SMTP backend points at it for this test."""
@@ -75,8 +101,8 @@ def smtp_server(request, settings):
     handler = RecordingHandler(log_path)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line at INFO
     port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
-    controller.start()
+    switch = Switch(handler, port)
+    switch.up()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
@@ -84,8 +110,9 @@ def smtp_server(request, settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_TIMEOUT = 5
     handler.port = port
+    handler.go_down, handler.come_back = switch.down, switch.up
     yield handler
-    controller.stop()
+    switch.down()
 
 
 @pytest.fixture
@@ -174,7 +201,6 @@ def celery_worker(transactional_db, postgres, redis_url, celery_broker, smtp_ser
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     database_url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     settings.REMINDER_CLAIM_TIMEOUT_SECONDS = 3
-    settings.REMINDER_MAX_ATTEMPTS = 3
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "pcp_portal.settings",
@@ -187,7 +213,7 @@ def celery_worker(transactional_db, postgres, redis_url, celery_broker, smtp_ser
         "EMAIL_TIMEOUT": "5",
         "PCP_VAR_DIR": str(tmp_path),
         "REMINDER_CLAIM_TIMEOUT_SECONDS": "3",
-        "REMINDER_MAX_ATTEMPTS": "3",
+        # A back-off of 0.2 s doubling to 1 s: an outage spanning many tries passes in seconds.
         "REMINDER_RETRY_BACKOFF_SECONDS": "0.2",
         "REMINDER_RETRY_BACKOFF_MAX_SECONDS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",

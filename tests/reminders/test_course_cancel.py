@@ -25,7 +25,7 @@ def _run_queued(callbacks) -> list[int]:
     for _ in range(2):
         for session_id in session_ids:
             with TestCase.captureOnCommitCallbacks(execute=True):
-                reminders.notify_change(session_id=session_id, enqueue=sent.append)
+                reminders.notify_change(session_id=session_id, enqueue=sent.extend)
     for delivery_id in sent + sent:
         reminders.deliver(delivery_id)
     return session_ids

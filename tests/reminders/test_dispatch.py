@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from participants import reminders
 from participants.models import Official, ReminderDelivery
-from participants.services import enrollment_create
+from participants.services import enrollment_create, enrollment_withdraw
 from tests.factories import OfficialFactory, SessionFactory
 
 from .helpers import course_with_officials, session_in
@@ -26,7 +26,7 @@ Status = ReminderDelivery.Status
 def _dispatch(now=None):
     queued: list[int] = []
     with TestCase.captureOnCommitCallbacks(execute=True):
-        result = reminders.dispatch(now=now, enqueue=queued.append)
+        result = reminders.dispatch(now=now, enqueue=queued.extend)
     return result, queued
 
 
@@ -137,8 +137,23 @@ def test_a_late_enrolment_gets_the_reminder_already_sent_to_the_others():
 
     result, queued = _dispatch()
 
-    assert result.created == 2 and len(queued) == 1
-    assert ReminderDelivery.objects.filter(session=session, official=late).exists()
+    assert result.created == 1 and queued == [ReminderDelivery.objects.get(session=session, official=late).pk]
+
+
+def test_an_official_enrolled_after_dispatch_gets_the_reminder_even_when_another_withdrew_meanwhile():
+    course, (_stays, leaves, _third) = course_with_officials("km", "en", "km")
+    session = session_in(course, 40)
+    _dispatch()
+    enrollment_withdraw(enrollment=leaves.enrollments.get(), reason="Transferred")
+    late = OfficialFactory()
+    enrollment_create(official=late, course=course)  # 3 enrolled again, 3 rows already: same counts
+
+    result, queued = _dispatch()
+
+    assert result.created == 1
+    assert queued == [ReminderDelivery.objects.get(session=session, official=late).pk]
+    assert ReminderDelivery.objects.filter(session=session).count() == 4
+    assert _dispatch()[1] == []  # and only once
 
 
 def test_rows_left_pending_when_the_session_starts_are_closed_not_sent_late():

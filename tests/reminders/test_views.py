@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.test import TestCase
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from participants import reminders
 from participants.models import ReminderDelivery
+from participants.services import enrollment_create
+from tests.factories import OfficialFactory
 
 from .helpers import course_with_officials, session_in
 
@@ -72,7 +76,7 @@ def test_staff_resend_a_failed_reminder_and_it_is_queued_again(staff_client, mon
     _session, _ = _session_with_rows(["failed"])
     row = ReminderDelivery.objects.get()
     queued = []
-    monkeypatch.setattr("participants.tasks.send_delivery.delay", queued.append)
+    monkeypatch.setattr("participants.tasks.send_deliveries.delay", queued.extend)
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = staff_client.post(reverse("reminder_resend", args=[row.pk]))
@@ -139,3 +143,106 @@ def test_a_tampered_opt_out_link_is_refused_and_changes_nothing(client):
     official.refresh_from_db()
     assert official.reminders_opt_out_at is None
     assert ReminderDelivery.objects.get().status == Status.PENDING
+
+
+def _failed_rows(session, n: int):
+    """n officials of the session's course whose reminder failed (the server refused it for good)."""
+    officials = [OfficialFactory() for _ in range(n)]
+    for official in officials:
+        enrollment_create(official=official, course=session.course)
+        ReminderDelivery.objects.create(
+            official=official,
+            session=session,
+            kind="reminder",
+            key=reminders.reminder_key(48, session.starts_at),
+            status="failed",
+            attempts=1,
+            reason="Mail server replied 550 Mailbox unavailable",
+        )
+    return officials
+
+
+def test_staff_send_all_failed_messages_of_a_session_again_with_one_click(staff_client, monkeypatch):
+    session, _ = _session_with_rows(["sent", "failed"])
+    _failed_rows(session, 3)
+    queued: list[int] = []
+    monkeypatch.setattr("participants.tasks.send_deliveries.delay", queued.extend)
+    page = staff_client.get(reverse("session_detail", args=[session.pk])).content.decode()
+    url = reverse("session_reminders_resend_failed", args=[session.pk])
+    assert f'action="{url}"' in page and "Send all failed again (4)" in page
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = staff_client.post(url, follow=True)
+
+    assert "4 failed messages will be sent again." in response.content.decode()
+    assert response.redirect_chain[-1][0].endswith("#reminders")
+    again = ReminderDelivery.objects.filter(pk__in=queued)
+    assert len(queued) == 4 and {(r.status, r.attempts, r.reason) for r in again} == {("pending", 0, "")}
+    assert ReminderDelivery.objects.filter(status="sent").count() == 1
+
+
+def test_staff_send_all_failed_messages_of_a_course_again_but_not_those_of_sessions_already_held(
+    staff_client, monkeypatch
+):
+    session, _ = _session_with_rows(["failed"])
+    second = session_in(session.course, 60)
+    held = session_in(session.course, -24)
+    _failed_rows(second, 2)
+    _failed_rows(held, 5)
+    queued: list[int] = []
+    monkeypatch.setattr("participants.tasks.send_deliveries.delay", queued.extend)
+    page = staff_client.get(reverse("course_detail", args=[session.course_id])).content.decode()
+    url = reverse("course_reminders_resend_failed", args=[session.course_id])
+    assert f'action="{url}"' in page and "3 messages to officials about sessions not yet started" in page
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = staff_client.post(url, follow=True)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        again = staff_client.post(url, follow=True)  # a second click finds nothing left
+
+    assert "3 failed messages will be sent again." in response.content.decode()
+    assert "No failed message of a session not yet started was left to send again." in again.content.decode()
+    assert len(queued) == 3
+    assert ReminderDelivery.objects.filter(session=held, status="failed").count() == 5
+    page = staff_client.get(reverse("course_detail", args=[session.course_id])).content.decode()
+    assert f'action="{url}"' not in page
+
+
+def test_officers_see_no_send_all_button_and_cannot_post_it(officer_client):
+    session, _ = _session_with_rows(["failed"])
+    urls = [
+        reverse("session_reminders_resend_failed", args=[session.pk]),
+        reverse("course_reminders_resend_failed", args=[session.course_id]),
+    ]
+
+    session_page = officer_client.get(reverse("session_detail", args=[session.pk])).content.decode()
+    course_page = officer_client.get(reverse("course_detail", args=[session.course_id])).content.decode()
+
+    assert not any(url in session_page or url in course_page for url in urls)
+    assert [officer_client.post(url).status_code for url in urls] == [403, 403]
+    assert ReminderDelivery.objects.get().status == Status.FAILED
+
+
+def test_a_row_waiting_for_its_next_try_shows_the_error_and_when(staff_client):
+    session, _ = _session_with_rows(["pending"])
+    ReminderDelivery.objects.update(
+        reason="Could not talk to the mail server: ConnectionRefusedError",
+        attempts=7,
+        next_attempt_at=timezone.now() + datetime.timedelta(minutes=10),
+    )
+
+    page = staff_client.get(reverse("session_detail", args=[session.pk])).content.decode()
+
+    assert "ConnectionRefusedError" in page and "Next try:" in page
+
+
+def test_reasons_of_our_own_are_shown_in_the_readers_language(staff_client):
+    session, _ = _session_with_rows(["skipped"])
+    ReminderDelivery.objects.update(reason=reminders.REASON_WITHDRAWN)
+    staff_client.post(reverse("set_language"), {"language": "km", "next": "/"})
+
+    page = staff_client.get(reverse("session_detail", args=[session.pk])).content.decode()
+
+    with translation.override("km"):
+        assert translation.gettext(reminders.REASON_WITHDRAWN) in page
+    assert reminders.REASON_WITHDRAWN not in page

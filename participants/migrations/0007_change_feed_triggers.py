@@ -9,7 +9,7 @@ from pcp_portal import outbox
 class Migration(migrations.Migration):
     dependencies = [
         ("pcp_portal", "0002_outbox"),
-        ("participants", "0005_official_latin_names_optional"),
+        ("participants", "0006_reminder_delivery_next_attempt_at"),
     ]
 
     operations = [
