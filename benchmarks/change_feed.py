@@ -650,7 +650,7 @@ def main() -> None:
         print(
             f"| {label} | {ms(statistics.median(with_))} | {ms(statistics.median(without))} | "
             f"{statistics.median(with_) / statistics.median(without):.3f} | "
-            f"{', '.join(f'{r:.2f}' for r in ratios)} |"
+            f"{', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f}) |"
         )
     trigger = writes["trigger"]
     print()
