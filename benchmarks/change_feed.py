@@ -15,8 +15,10 @@ database of its own: this benchmark writes), then measures, in one run:
    rounds of BENCH_SAVES single saves a side (a round's figure: the median save), then
    BENCH_BATCH_ROUNDS rounds of one batch a side, the order of the two sides alternating from
    round to round; the ratio is the median of the rounds' ratios (each round compares the two
-   sides under the same load), the times are the medians of the rounds. Then the triggers' own
-   time in an UPDATE of 200 rows, from EXPLAIN ANALYZE.
+   sides under the same load), the times are the medians of the rounds. Beside the wall-clock
+   times, the CPU time of this process and of its PostgreSQL backend (/proc), which other work
+   on the machine does not stretch. Then the triggers' own time in an UPDATE of 200 rows, from
+   EXPLAIN ANALYZE.
 
 2. Feed throughput. FEED_CHANGES attendance changes are committed in ordinary transactions of
    FEED_TX_ROWS rows each (an UPDATE of part of one session's register, sessions drawn at
@@ -55,7 +57,7 @@ PORT = int(os.environ.get("BENCH_PORT", "8775"))
 # and a burst should fall on both sides of a round rather than on one side of the comparison.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))  # rounds of single saves
 SAVES = int(os.environ.get("BENCH_SAVES", "30"))  # single-row saves per side and round
-BATCH_ROUNDS = int(os.environ.get("BENCH_BATCH_ROUNDS", "11"))  # rounds of one 200-row batch a side
+BATCH_ROUNDS = int(os.environ.get("BENCH_BATCH_ROUNDS", "15"))  # rounds of one 200-row batch a side
 FEED_CHANGES = int(os.environ.get("FEED_CHANGES", "100000"))
 FEED_TX_ROWS = int(os.environ.get("FEED_TX_ROWS", "50"))
 FEED_ROUNDS = int(os.environ.get("FEED_ROUNDS", "3"))
@@ -276,40 +278,80 @@ def measure_writes() -> dict:
         )
         assert changed
 
-    def single_round() -> float:
+    backend = _backend_cpu_reader()
+
+    def single_round(side: str) -> float:
         """The median save: a spike of load on this shared machine moves a mean more than a median."""
         times = []
+        cpu = _cpu(backend)
         for row in singles:
             started = time.perf_counter()
             save(row)  # attendance_record is atomic: one transaction and commit per save
             times.append(time.perf_counter() - started)
+        cpu_used[side]["single"] += _cpu(backend) - cpu
         return statistics.median(times)
 
-    def batch_round(rows) -> float:
+    def batch_round(side: str, rows) -> float:
+        cpu = _cpu(backend)
         started = time.perf_counter()
         with transaction.atomic():
             for row in rows:
                 save(row)
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        cpu_used[side]["batch"] += _cpu(backend) - cpu
+        return elapsed
 
     for row in singles:  # warm up connections, caches and the ORM's compiled queries
         save(row)
     results = {side: {"single": [], "batch": []} for side in ("with", "without")}
+    cpu_used = {side: {"single": 0.0, "batch": 0.0} for side in ("with", "without")}
     spare = iter(batches)
     try:
         for number in range(ROUNDS):
             for side in ("with", "without") if number % 2 == 0 else ("without", "with"):
                 set_triggers(on=side == "with")
-                results[side]["single"].append(single_round())
+                results[side]["single"].append(single_round(side))
         for number in range(BATCH_ROUNDS):
             for side in ("with", "without") if number % 2 == 0 else ("without", "with"):
                 set_triggers(on=side == "with")
-                results[side]["batch"].append(batch_round(next(spare)))
+                results[side]["batch"].append(batch_round(side, next(spare)))
     finally:
         set_triggers(on=True)
     assert trigger_definitions() == found, "the change-log triggers differ from those found at the start"
     results["trigger"] = trigger_time(batch_sessions[0])
+    results["cpu"] = {
+        side: {"single": used["single"] / (ROUNDS * SAVES), "batch": used["batch"] / BATCH_ROUNDS}
+        for side, used in cpu_used.items()
+    }
     return results
+
+
+def _backend_cpu_reader():
+    """A function returning the CPU seconds used so far by the PostgreSQL backend serving Django's
+    connection (the server runs on this machine), or None where /proc does not show it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime and stime
+
+    try:
+        read()
+    except OSError:
+        return None
+    return read
+
+
+def _cpu(backend) -> float:
+    """CPU seconds of this process and its PostgreSQL backend: unlike wall-clock time, not stretched
+    by other work waiting for the same cores."""
+    return time.process_time() + (backend() if backend else 0.0)
 
 
 def trigger_time(session) -> dict[str, float]:
@@ -666,6 +708,17 @@ def main() -> None:
             f"| {label} | {len(ratios)} | {ms(with_)} | {ms(without)} | "
             f"**{statistics.median(ratios):.3f}** | {quartiles[0]:.2f}–{quartiles[2]:.2f}, "
             f"{ratios[0]:.2f}–{ratios[-1]:.2f} | {with_ / without:.3f} |"
+        )
+    cpu = writes["cpu"]
+    print()
+    print(
+        "CPU time (this process and its PostgreSQL backend, summed over the rounds, so not stretched by "
+        "other work waiting for the cores):"
+    )
+    for kind, label in (("single", "per single save"), ("batch", "per 200-row batch")):
+        print(
+            f"  {label}: {ms(cpu['with'][kind])} with the change log, {ms(cpu['without'][kind])} without; "
+            f"ratio {cpu['with'][kind] / cpu['without'][kind]:.3f}"
         )
     trigger = writes["trigger"]
     print()
