@@ -301,7 +301,7 @@ def _take_queueable(now: datetime.datetime) -> list[int]:
 
 
 def _enqueue_after_commit(ids: list[int], enqueue: Callable[[list[int]], object] | None) -> None:
-    """The one place that hands rows to the workers: after commit, REMINDER_SEND_BATCH_SIZE ids a task.
+    """The one place that hands rows to the workers: REMINDER_SEND_BATCH_SIZE ids a task, after commit.
 
     `enqueue` takes one batch (a list of ids); tests and benchmarks pass their own.
     """
@@ -310,10 +310,10 @@ def _enqueue_after_commit(ids: list[int], enqueue: Callable[[list[int]], object]
     size = settings.REMINDER_SEND_BATCH_SIZE
     batches = [ids[start : start + size] for start in range(0, len(ids), size)]
     if enqueue is None:
-        from participants.tasks import send_deliveries
-
-        def enqueue(batch: list[int]) -> object:
-            return send_deliveries.delay(batch)
+        # Through the outbox, like every task the portal queues: a broker that is down when this
+        # commits delays the sending, it never loses it (nor fails the request that asked for it).
+        outbox.enqueue_many("participants.tasks.send_deliveries", [[batch] for batch in batches])
+        return
 
     def publish() -> None:
         for batch in batches:

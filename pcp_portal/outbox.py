@@ -33,13 +33,21 @@ RELAY_BATCH = 500
 
 def enqueue(task_name: str, *args) -> OutboxEvent:
     """Record that Celery task `task_name` must run with `args` once this transaction commits."""
-    event = OutboxEvent.objects.create(
-        topic=OutboxEvent.Topic.TASK, name=task_name, payload={"args": list(args)}
+    return enqueue_many(task_name, [args])[0]
+
+
+def enqueue_many(task_name: str, calls: list) -> list[OutboxEvent]:
+    """One task row per argument list in `calls`, in one INSERT; handed over together after commit."""
+    events = OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(topic=OutboxEvent.Topic.TASK, name=task_name, payload={"args": list(args)})
+            for args in calls
+        ]
     )
-    event_id = event.pk
-    # Hand it over right after the commit when the broker answers; relay() catches up otherwise.
-    transaction.on_commit(lambda: _relay_now(event_id), robust=True)
-    return event
+    event_ids = [event.pk for event in events]
+    # Hand them over right after the commit when the broker answers; relay() catches up otherwise.
+    transaction.on_commit(lambda: _relay_now(event_ids), robust=True)
+    return events
 
 
 # After a failed hand-over, requests stop trying for a while (beat's relay keeps trying): a broker
@@ -48,15 +56,18 @@ BROKER_PAUSE_SECONDS = 30.0
 _broker_paused_until = 0.0
 
 
-def _relay_now(event_id: int) -> None:
+def _relay_now(event_ids: list[int]) -> None:
     global _broker_paused_until
     if time.monotonic() < _broker_paused_until:
         return
-    if (
-        relay(ids=[event_id]) == 0
-        and OutboxEvent.objects.filter(pk=event_id, relayed_at__isnull=True).exists()
-    ):
-        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
+    for start in range(0, len(event_ids), RELAY_BATCH):
+        batch = event_ids[start : start + RELAY_BATCH]
+        if (
+            relay(ids=batch) < len(batch)
+            and OutboxEvent.objects.filter(pk__in=batch, relayed_at__isnull=True).exists()
+        ):
+            _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
+            return
 
 
 def _publish(event: OutboxEvent) -> None:

@@ -227,3 +227,19 @@ def _english_unless_a_test_asks():
     translation.activate("en")
     yield
     translation.activate("en")
+
+
+def point_celery_at(url: str) -> None:
+    """Make this process's Celery app publish to `url` from now on (a private or a dead broker).
+
+    Celery caches connections in three places: the app's pool, its producer pool, and kombu's
+    global pools keyed by URL (which would hand back a pool closed by an earlier switch).
+    """
+    from kombu import pools
+
+    from pcp_portal.celery import app
+
+    app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 from django.test import TestCase
 
@@ -14,6 +15,7 @@ from participants.models import ReminderDelivery
 from pcp_portal import outbox
 from pcp_portal.celery import app
 from pcp_portal.models import OutboxEvent
+from tests.conftest import point_celery_at
 from tests.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,32 +31,22 @@ def broker(redis_url):
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    client.delete("celery")
-    old = (
-        app.conf.broker_url,
-        app.conf.broker_write_url,
-        app.conf.broker_read_url,
-        app.conf.task_always_eager,
-    )
+    queues = ["celery", *settings.CELERY_QUEUES_ALL]
+    client.delete(*queues)
+    old_url, old_eager = app.conf.broker_url, app.conf.task_always_eager
     app.conf.task_always_eager = False
-
-    def point(url):
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    client.down = lambda: point(DEAD_BROKER)
-    client.up = lambda: point(redis_url)
-    client.queued = lambda: [json.loads(m)["headers"]["task"] for m in client.lrange("celery", 0, -1)]
+    client.down = lambda: point_celery_at(DEAD_BROKER)
+    client.up = lambda: point_celery_at(redis_url)
+    client.queued = lambda: [
+        json.loads(message)["headers"]["task"] for queue in queues for message in client.lrange(queue, 0, -1)
+    ]
     client.up()
     outbox._broker_paused_until = 0.0
     yield client
     outbox._broker_paused_until = 0.0
-    app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url, app.conf.task_always_eager = old
-    app._pool = None
-    client.delete("celery")
+    point_celery_at(old_url)
+    app.conf.task_always_eager = old_eager
+    client.delete(*queues)
     client.close()
 
 

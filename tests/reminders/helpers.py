@@ -19,12 +19,23 @@ def queued_session_ids(callbacks) -> list[int]:
     from pcp_portal.models import OutboxEvent
 
     event_ids = [
-        next(c.cell_contents for c in callback.__closure__ if isinstance(c.cell_contents, int))
+        event_id
         for callback in callbacks
+        for event_id in next(
+            c.cell_contents for c in callback.__closure__ if isinstance(c.cell_contents, list)
+        )
     ]
     events = OutboxEvent.objects.in_bulk(event_ids)
     assert all(events[i].name == "participants.tasks.notify_session_change" for i in event_ids)
     return [events[i].payload["args"][0] for i in event_ids]
+
+
+def queued_delivery_ids() -> list[int]:
+    """The reminder rows handed to the workers so far: the send_deliveries tasks in the outbox."""
+    from pcp_portal.models import OutboxEvent
+
+    tasks = OutboxEvent.objects.filter(topic="task", name="participants.tasks.send_deliveries").order_by("id")
+    return [delivery_id for task in tasks for delivery_id in task.payload["args"][0]]
 
 
 def course_with_officials(*languages: str, **course_fields):

@@ -15,6 +15,7 @@ from participants.models import ReminderDelivery
 from pcp_portal.celery import app
 from pcp_portal.models import OutboxEvent
 from pcp_portal.tasks import relay_outbox
+from tests.conftest import point_celery_at
 from tests.ops.services import PrivateRedis
 
 from .conftest import wait_for
@@ -37,23 +38,16 @@ def broker_on(private_redis, celery_worker):
     """This process's Celery app, and the worker, on the private Redis (after celery_worker's own
     fixture pointed them at the shared one)."""
 
-    def point(url):
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = url
-        app._pool = None
-        app.amqp._producer_pool = None
-
     old = app.conf.broker_url, app.conf.task_always_eager
     app.conf.task_always_eager = False
-    point(private_redis.url)
+    point_celery_at(private_redis.url)
     celery_worker.env["CELERY_BROKER_URL"] = private_redis.url
     from pcp_portal import outbox
 
     outbox._broker_paused_until = 0.0
     yield private_redis
     outbox._broker_paused_until = 0.0
-    point(old[0])
+    point_celery_at(old[0])
     app.conf.task_always_eager = old[1]
 
 

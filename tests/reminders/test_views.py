@@ -14,7 +14,7 @@ from participants.models import ReminderDelivery
 from participants.services import enrollment_create
 from tests.factories import OfficialFactory
 
-from .helpers import course_with_officials, session_in
+from .helpers import course_with_officials, queued_delivery_ids, session_in
 
 pytestmark = pytest.mark.django_db
 
@@ -75,15 +75,13 @@ def test_a_session_without_a_start_time_shows_a_warning(staff_client):
 def test_staff_resend_a_failed_reminder_and_it_is_queued_again(staff_client, monkeypatch):
     _session, _ = _session_with_rows(["failed"])
     row = ReminderDelivery.objects.get()
-    queued = []
-    monkeypatch.setattr("participants.tasks.send_deliveries.delay", queued.extend)
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = staff_client.post(reverse("reminder_resend", args=[row.pk]))
 
     assert response.status_code == 302 and response.url.endswith("#reminders")
     row.refresh_from_db()
-    assert row.status == Status.PENDING and row.attempts == 0 and queued == [row.pk]
+    assert row.status == Status.PENDING and row.attempts == 0 and queued_delivery_ids() == [row.pk]
 
 
 def test_a_reminder_that_did_not_fail_cannot_be_resent(staff_client):
@@ -165,8 +163,6 @@ def _failed_rows(session, n: int):
 def test_staff_send_all_failed_messages_of_a_session_again_with_one_click(staff_client, monkeypatch):
     session, _ = _session_with_rows(["sent", "failed"])
     _failed_rows(session, 3)
-    queued: list[int] = []
-    monkeypatch.setattr("participants.tasks.send_deliveries.delay", queued.extend)
     page = staff_client.get(reverse("session_detail", args=[session.pk])).content.decode()
     url = reverse("session_reminders_resend_failed", args=[session.pk])
     assert f'action="{url}"' in page and "Send all failed again (4)" in page
@@ -176,6 +172,7 @@ def test_staff_send_all_failed_messages_of_a_session_again_with_one_click(staff_
 
     assert "4 failed messages will be sent again." in response.content.decode()
     assert response.redirect_chain[-1][0].endswith("#reminders")
+    queued = queued_delivery_ids()
     again = ReminderDelivery.objects.filter(pk__in=queued)
     assert len(queued) == 4 and {(r.status, r.attempts, r.reason) for r in again} == {("pending", 0, "")}
     assert ReminderDelivery.objects.filter(status="sent").count() == 1
@@ -189,8 +186,6 @@ def test_staff_send_all_failed_messages_of_a_course_again_but_not_those_of_sessi
     held = session_in(session.course, -24)
     _failed_rows(second, 2)
     _failed_rows(held, 5)
-    queued: list[int] = []
-    monkeypatch.setattr("participants.tasks.send_deliveries.delay", queued.extend)
     page = staff_client.get(reverse("course_detail", args=[session.course_id])).content.decode()
     url = reverse("course_reminders_resend_failed", args=[session.course_id])
     assert f'action="{url}"' in page and "3 messages to officials about sessions not yet started" in page
@@ -202,7 +197,7 @@ def test_staff_send_all_failed_messages_of_a_course_again_but_not_those_of_sessi
 
     assert "3 failed messages will be sent again." in response.content.decode()
     assert "No failed message of a session not yet started was left to send again." in again.content.decode()
-    assert len(queued) == 3
+    assert len(queued_delivery_ids()) == 3
     assert ReminderDelivery.objects.filter(session=held, status="failed").count() == 5
     page = staff_client.get(reverse("course_detail", args=[session.course_id])).content.decode()
     assert f'action="{url}"' not in page
