@@ -36,7 +36,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pcp_portal.api import READERS, APIKeyUser
+from pcp_portal.api import READERS, WRITERS, APIKeyUser
 from pcp_portal.models import ChangeFeedHorizon, OutboxEvent
 
 # The API's resources a partner copies: the change feed serves them, and each has deletion records.
@@ -250,6 +250,8 @@ class ChangeFeedView(APIView):
     """GET /api/v1/changes/: the commit-ordered change feed of every synced resource."""
 
     api_read_roles = READERS
+    # As on every read-only resource: staff pass the permission and learn the method is not offered.
+    api_write_roles = WRITERS
     resources: dict = {}  # {resource name: its ReadOnlyModelViewSet}, given by the URL conf
     default_page_size = 500
     max_page_size = 1000
@@ -301,7 +303,7 @@ class ChangeFeedView(APIView):
         parameters=[
             OpenApiParameter(
                 "since",
-                OpenApiTypes.STR,
+                {"type": "string", "minLength": 1},
                 description=gettext_lazy(
                     "The `next_since` token of your previous call; omit it to get a first token."
                 ),
@@ -314,7 +316,7 @@ class ChangeFeedView(APIView):
             ),
             OpenApiParameter(
                 "page_size",
-                OpenApiTypes.INT,
+                {"type": "integer", "minimum": 1, "maximum": 1000},
                 description=gettext_lazy("Changes per answer, 1 to 1000 (default 500)."),
             ),
         ],

@@ -64,6 +64,9 @@ API_MATRIX += [
     ("DELETE", f"{API}enrollments/{{enrollment}}/", None, READ_ONLY_WRITE),
     ("GET", f"{API}deleted/", None, _everyone_reads()),
     ("POST", f"{API}deleted/", "empty", READ_ONLY_WRITE),
+    ("GET", f"{API}changes/", None, _everyone_reads()),
+    ("POST", f"{API}changes/", "empty", READ_ONLY_WRITE),
+    ("DELETE", f"{API}changes/", None, READ_ONLY_WRITE),
     # An address under /api/v1/ that names nothing: the same JSON 404 for everyone.
     ("GET", f"{API}no-such-resource/", None, dict.fromkeys(ROLES, 404)),
     ("PUT", f"{API}sessions/not-an-id/", "empty", dict.fromkeys(ROLES, 404)),

@@ -32,6 +32,9 @@ EXAMPLES_PER_OPERATION = 12
 RULES_THE_SCHEMA_CANNOT_STATE = [
     # Page cursors are signed by the server: a made-up one is refused, not followed.
     ("cursor", "cursor is invalid or was altered"),
+    # So are the change feed's sync tokens, bound to the key and the resource they were given for.
+    ("since", "sync token is invalid or was altered"),
+    ("since", "sync token belongs to another resource"),
     # A referenced row must exist (and an id the schema allows may name nothing).
     ("course", "object does not exist"),
     ("official", "object does not exist"),
