@@ -211,6 +211,8 @@ def attendance_record(
         Attendance.objects.select_for_update(of=("self",))
         .select_related("recorded_by")
         .filter(enrollment=enrollment, session=session)
+        # One row by a unique pair: Attendance's default ordering would join eight tables to sort it.
+        .order_by()
         .first()
     )
     if current is None:
