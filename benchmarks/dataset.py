@@ -127,6 +127,7 @@ def build(
     if connection.vendor != "postgresql":
         raise SystemExit("benchmarks.dataset needs PostgreSQL: set DATABASE_URL=postgres://...")
     call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
     load_public_record()
     expected = {
         "officials": officials,
