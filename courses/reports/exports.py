@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
+import logging
 import queue
 import re
 import tempfile
 import threading
+import warnings
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
@@ -25,6 +27,8 @@ from courses.reports import figures as fig
 from courses.reports.tables import DATE, DATETIME, INT, SHARE, Column, Table, attendance_columns
 from pcp_portal.disk import ensure_free_space
 from pcp_portal.spreadsheets import FORMULA_TRIGGERS, safe_cell, safe_row
+
+logger = logging.getLogger(__name__)
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -292,10 +296,18 @@ def _pdf_value(value, column: Column) -> str:
 
 
 def render_pdf(template: str, context: dict) -> bytes:
-    from weasyprint import HTML
-
+    """The PDF of `template`. A library's warning while rendering (WeasyPrint's about a missing
+    system library such as HarfBuzz-Subset, a dependency's deprecation) is logged, never raised:
+    whatever warning filters the process runs with, a report is not refused over a warning."""
     html = render_to_string(template, context)
-    return HTML(string=html).write_pdf()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from weasyprint import HTML
+
+        pdf = HTML(string=html).write_pdf()
+    for warning in caught:
+        logger.warning("PDF rendering: %s: %s", warning.category.__name__, warning.message)
+    return pdf
 
 
 def table_pdf(table: Table, filters: fig.ReportFilters, *, filter_labels: list[str]) -> bytes:

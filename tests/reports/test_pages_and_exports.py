@@ -248,3 +248,30 @@ def test_the_programme_pdf_renders_khmer(world, officer_client):
     text = _pdf_text(content, "course-a")
     assert "ចាន់" in text
     assert _png(content, "course-a").exists()
+
+
+def test_a_library_warning_while_rendering_a_pdf_is_logged_not_a_500(
+    world, officer_client, monkeypatch, caplog
+):
+    """On a machine without libharfbuzz-subset0 WeasyPrint warns while it renders; the test run turns
+    warnings into errors (pyproject's filterwarnings), a production process may too: the PDF must
+    still be served."""
+    import warnings
+
+    from weasyprint import HTML
+
+    real_write_pdf = HTML.write_pdf
+
+    def write_pdf_with_a_warning(self, *args, **kwargs):
+        warnings.warn("HarfBuzz-Subset will be required", UserWarning, stacklevel=2)
+        warnings.warn("an old call", DeprecationWarning, stacklevel=2)
+        return real_write_pdf(self, *args, **kwargs)
+
+    monkeypatch.setattr(HTML, "write_pdf", write_pdf_with_a_warning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        response = officer_client.get(f"/reports/export/course.pdf?course={world['a'].pk}")
+
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "HarfBuzz-Subset will be required" in logged and "an old call" in logged
