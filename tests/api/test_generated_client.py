@@ -2,7 +2,8 @@
 
 The schema is read from the running test server, the client generated into a temporary folder
 (no network: the generator only reads the file), every module of it imported, and a session
-created and a register written through it with a key made by `create_api_key`.
+created and a register written through it with a key made by `create_api_key`; and the example
+partner (tests/api/partner_sync_example.py) keeps its copy exact through the change feed with it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.core.management import call_command
 
 from courses.models import Session
 from participants.models import Attendance, AttendanceStatus
+from tests.api.test_change_feed import wait_until_the_feed_has_passed_every_commit
 from tests.factories import AttendanceFactory, CourseFactory, EnrollmentFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -146,3 +148,40 @@ def test_the_generated_client_creates_a_session_and_writes_a_register(
     assert Attendance.objects.get(session=held, enrollment=enrollments[0]).version == 1  # untouched
     assert not Attendance.objects.filter(session=held, enrollment=enrollments[2]).exists()
     assert Path(generated_client.__file__).is_file()
+
+
+@pytest.fixture
+def partner_key(db):
+    out = io.StringIO()
+    call_command("create_api_key", "Donor reporting", "--role", "partner", stdout=out)
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def test_the_example_partner_keeps_an_exact_copy_through_the_generated_client(
+    generated_client, live_server, partner_key
+):
+    from pcp_portal_client import AuthenticatedClient
+
+    from tests.api.partner_sync_example import AttendanceMirror
+
+    course = CourseFactory()
+    sessions = [SessionFactory(course=course) for _ in range(2)]
+    enrollments = [EnrollmentFactory(course=course) for _ in range(4)]
+    first = AttendanceFactory(enrollment=enrollments[0], session=sessions[0], status=AttendanceStatus.PRESENT)
+    doomed = AttendanceFactory(enrollment=enrollments[1], session=sessions[0], status=AttendanceStatus.ABSENT)
+    client = AuthenticatedClient(base_url=live_server.url, token=partner_key, headers={"Connection": "close"})
+    mirror = AttendanceMirror(client)
+    mirror.full_sync()
+    assert set(mirror.rows) == {first.pk, doomed.pk}
+
+    Attendance.objects.filter(pk=first.pk).update(status=AttendanceStatus.LATE, version=2)
+    added = [AttendanceFactory(enrollment=e, session=sessions[1]) for e in enrollments]
+    doomed.delete()
+    wait_until_the_feed_has_passed_every_commit()
+    applied = mirror.follow()
+
+    expected = {row.pk: row for row in Attendance.objects.all()}
+    assert set(mirror.rows) == set(expected) == {first.pk, *(a.pk for a in added)}
+    assert mirror.rows[first.pk].status == "late" and mirror.rows[first.pk].version == 2
+    assert applied == 6
+    assert mirror.follow() == 0  # nothing new: the token stays good
