@@ -84,8 +84,15 @@ def env_database(name: str, default_sqlite_path: str) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": default_sqlite_path,
-            # Wait instead of failing at once when the web server and the worker write together.
-            "OPTIONS": {"timeout": 20},
+            # Wait instead of failing at once when the web server and the worker write together:
+            # the busy timeout, transactions that take the write lock when they begin (a deferred
+            # one that reads first and then writes gets "database is locked" at once, without
+            # waiting, when another writer holds the lock), and WAL so readers never block writers.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
         }
     scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
     if scheme not in _DB_SCHEMES:

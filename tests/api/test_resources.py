@@ -191,7 +191,10 @@ def test_a_list_costs_the_same_queries_whatever_its_page_size(partner_api, world
     def count(page_size):
         with CaptureQueriesContext(connection) as queries:
             assert partner_api.get(f"{API}{resource}/", {"page_size": page_size}).status_code == 200
-        return len(queries)
+        # The throttle's counter lives in the database cache on the embedded default (Redis in
+        # production and CI): bookkeeping of the request, not the list's cost.
+        # (with the savepoint the cache's write takes).
+        return len([q for q in queries if "pcp_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]])
 
     small, large = count(1), count(500)
     assert small == large <= 3
