@@ -25,8 +25,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from courses import roles
-from pcp_portal import idempotency
+from pcp_portal import idempotency, roles
 from pcp_portal.throttling import FailOpenRateThrottle
 
 # --- authentication -----------------------------------------------------------------------------
