@@ -296,7 +296,7 @@ PCP_VERIFY_PER_MINUTE = env_int("PCP_VERIFY_PER_MINUTE", 20, minimum=1)
 PCP_IMPORT_MAX_BYTES = env_int("PCP_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 PCP_IMPORT_MAX_ROWS = env_int("PCP_IMPORT_MAX_ROWS", 5000, minimum=10)
 
-# The API (pcp_portal/api.py): keys as `Authorization: Bearer <key>` (or a portal session for the
+# The API (pcp_portal/api/): keys as `Authorization: Bearer <key>` (or a portal session for the
 # browsable API), deny by default (each view names the roles that may read and write it),
 # keyset cursor pages, a request budget per key, one error format.
 REST_FRAMEWORK = {

@@ -4,7 +4,8 @@ Every API view (the apps' `api/` packages and any other endpoint under /api/v1/)
 through REST_FRAMEWORK in settings: a key sent as `Authorization: Bearer <key>` (or a portal
 session for the browsable API), `RolePermission` (deny by default: a view names the roles that
 may read and write it), keyset cursor pagination, a throttle per key, and one error format.
-No domain lives here.
+No domain lives here. The bases the apps' resources build on (serializer, filters, read-only
+viewset) are in `bases.py`.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class BearerAPIKeyAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
     def authenticate(self, request):
+        # Imported here because the model still lives in courses, a layer above the platform; it
+        # comes down to pcp_portal.models next, and this import then moves to the top.
         from courses.models import APIAccessKey
 
         parts = get_authorization_header(request).split()
