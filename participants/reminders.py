@@ -325,8 +325,13 @@ def _enqueue_after_commit(ids: list[int], enqueue: Callable[[list[int]], object]
 # Changes to a session after reminders went out ---------------------------------------------------
 
 
+def on_session_changed(sender, *, session: Session, previous: dict | None, **kwargs) -> None:
+    """Receiver of courses.signals.session_changed (connected in ParticipantsConfig.ready)."""
+    session_saved(session=session, previous=previous)
+
+
 def session_saved(*, session: Session, previous: dict | None) -> None:
-    """Called by courses.services after a session is saved or cancelled (inside its transaction).
+    """Runs after courses.services saves or cancels a session (inside its transaction).
 
     Queues `notify_session_change` after commit when the schedule or the status changed and a
     message about the session already went out; the task reads the session as it then is.
