@@ -664,7 +664,7 @@ def main() -> None:
     from django.db import connection
 
     from benchmarks.dataset import build
-    from courses.models import APIAccessKey
+    from pcp_portal.models import APIAccessKey
 
     if connection.vendor != "postgresql":
         raise SystemExit("benchmarks.change_feed needs PostgreSQL: set DATABASE_URL=postgres://...")

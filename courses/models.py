@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -304,73 +305,6 @@ class Session(TimeStampedModel):
     def is_held(self) -> bool:
         """A session counts as held once it has started and was not cancelled (see selectors)."""
         return not self.is_cancelled and self.starts_at is not None and self.starts_at <= timezone.now()
-
-
-# API access and sync ---------------------------------------------------------------------------
-# Partner systems read the API with hashed keys (one per system, each with a role) and keep their
-# copies in step with `updated_since` plus the tombstones below, which tell them what was deleted.
-
-from django.db.models.signals import post_delete, post_save  # noqa: E402
-from rest_framework_api_key.models import AbstractAPIKey  # noqa: E402
-
-
-class APIAccessKey(AbstractAPIKey):
-    """A key for one partner system. Only its SHA-512 hash is stored; the key is shown once."""
-
-    class Role(models.TextChoices):
-        PARTNER = "partner", _("Partner (read-only, no contact details)")
-        UNIDO_OFFICER = "unido_officer", _("UNIDO officer (reads everything)")
-        MIH_STAFF = "mih_staff", _("MIH staff (reads and writes)")
-
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PARTNER)
-
-    class Meta(AbstractAPIKey.Meta):
-        verbose_name = _("API key")
-        verbose_name_plural = _("API keys")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(role__in=["partner", "unido_officer", "mih_staff"]), name="api_key_role_valid"
-            )
-        ]
-
-
-class DeletedRecord(models.Model):
-    """A tombstone: `resource` #`object_id` was deleted at `deleted_at` (the API's deleted feed)."""
-
-    resource = models.CharField(_("resource"), max_length=30)
-    object_id = models.BigIntegerField(_("object id"))
-    deleted_at = models.DateTimeField(_("deleted at"), default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["id"]
-        verbose_name = _("deleted record")
-        verbose_name_plural = _("deleted records")
-        indexes = [models.Index(fields=["resource", "deleted_at"], name="deleted_record_resource_at")]
-
-    def __str__(self) -> str:
-        return f"{self.resource} #{self.object_id} deleted {self.deleted_at:%Y-%m-%d %H:%M}"
-
-
-# Resource names as the API spells them, for every model a partner copies. post_delete fires for
-# each object of QuerySet.delete() and of cascades; raw SQL deletes bypass it and must not be used.
-TOMBSTONED_MODELS = {
-    "courses.Programme": "programmes",
-    "courses.Project": "projects",
-    "courses.Course": "courses",
-    "courses.Session": "sessions",
-    "ministries.Ministry": "ministries",
-    "participants.Official": "officials",
-    "participants.Enrollment": "enrollments",
-    "participants.Attendance": "attendance",
-}
-
-
-def _record_deletion(sender, instance, **kwargs) -> None:
-    DeletedRecord.objects.create(resource=TOMBSTONED_MODELS[sender._meta.label], object_id=instance.pk)
-
-
-for _label in TOMBSTONED_MODELS:
-    post_delete.connect(_record_deletion, sender=_label, dispatch_uid=f"pcp-tombstone-{_label}")
 
 
 def _touch_ministry(sender, instance, **kwargs) -> None:

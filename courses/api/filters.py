@@ -6,9 +6,10 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course, DeletedRecord, Programme, Project, Session
+from courses.models import Course, Programme, Project, Session
 from pcp_portal.api.bases import IdFilter, SyncFilterSet, TimestampFilter
 from pcp_portal.changefeed import SYNCED_RESOURCES
+from pcp_portal.models import DeletedRecord
 
 
 class ProgrammeFilter(SyncFilterSet):

@@ -9,9 +9,10 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from courses.models import Course, DeletedRecord, Programme, Project, Session
+from courses.models import Course, Programme, Project, Session
 from pcp_portal.api import LinkField
 from pcp_portal.api.bases import PortalSerializer
+from pcp_portal.models import DeletedRecord
 
 
 class ProgrammeSerializer(PortalSerializer):

@@ -17,9 +17,10 @@ from courses.api.serializers import (
     ProjectSerializer,
     SessionSerializer,
 )
-from courses.models import Course, DeletedRecord, Programme, Project, Session
+from courses.models import Course, Programme, Project, Session
 from pcp_portal.api import READERS, WRITERS, ETagRetrieveMixin, IdempotentWritesMixin, StrictQueryParamsMixin
 from pcp_portal.api.bases import ID_PATTERN, SYNC_NOTE, ReadOnlyResource
+from pcp_portal.models import DeletedRecord
 
 
 @extend_schema_view(

@@ -27,6 +27,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from pcp_portal import idempotency, roles
+from pcp_portal.models import APIAccessKey
 from pcp_portal.throttling import FailOpenRateThrottle
 
 # --- authentication -----------------------------------------------------------------------------
@@ -77,10 +78,6 @@ class BearerAPIKeyAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
     def authenticate(self, request):
-        # Imported here because the model still lives in courses, a layer above the platform; it
-        # comes down to pcp_portal.models next, and this import then moves to the top.
-        from courses.models import APIAccessKey
-
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword:
             return None
