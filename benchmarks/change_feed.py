@@ -197,7 +197,7 @@ def load() -> str:
 
 def synced_tables() -> dict[str, str]:
     """{table: resource} of every table whose changes the feed serves (as the URL conf lists them)."""
-    from courses.api.urls import FEED_RESOURCES
+    from pcp_portal.urls import FEED_RESOURCES
 
     return {viewset.queryset.model._meta.db_table: name for name, viewset in FEED_RESOURCES.items()}
 
