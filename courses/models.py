@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -305,14 +304,3 @@ class Session(TimeStampedModel):
     def is_held(self) -> bool:
         """A session counts as held once it has started and was not cancelled (see selectors)."""
         return not self.is_cancelled and self.starts_at is not None and self.starts_at <= timezone.now()
-
-
-def _touch_ministry(sender, instance, **kwargs) -> None:
-    """A changed or removed former name changes the ministry as the API shows it (its name history)."""
-    from ministries.models import Ministry
-
-    Ministry.objects.filter(pk=instance.ministry_id).update(updated_at=timezone.now())
-
-
-post_save.connect(_touch_ministry, sender="ministries.MinistryName", dispatch_uid="pcp-touch-ministry-save")
-post_delete.connect(_touch_ministry, sender="ministries.MinistryName", dispatch_uid="pcp-touch-ministry-del")
