@@ -89,7 +89,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from courses.models import Session
+from courses.models import REMINDER_MAX_OFFSET_HOURS, Session
 from participants.models import Enrollment, Official, ReminderDelivery
 from pcp_portal import outbox
 
@@ -187,8 +187,6 @@ def due_reminders(now: datetime.datetime) -> list[tuple[int, int, str]]:
 
 
 def max_offset_hours() -> int:
-    from courses.models import REMINDER_MAX_OFFSET_HOURS
-
     return REMINDER_MAX_OFFSET_HOURS
 
 
