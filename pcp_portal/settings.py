@@ -100,7 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "courses.context_processors.portal",
+                "pcp_portal.context_processors.portal",
             ],
         },
     },
@@ -312,7 +312,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "1200/minute")},
     "EXCEPTION_HANDLER": "pcp_portal.api.api_exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "courses.api.schema.PortalAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "pcp_portal.api.schema.PortalAutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
@@ -329,7 +329,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "courses.api.schema.state_text_rules",
+        "pcp_portal.api.schema.state_text_rules",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, and CSP allows it
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

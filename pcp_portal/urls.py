@@ -9,14 +9,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from courses import views as course_views
-from courses.api import schema  # noqa: F401 - registers the schema extensions
 from courses.api import views as course_api
 from courses.reports import api as report_api
 from courses.reports import views as report_views
 from ministries.api import views as ministry_api
 from participants.api import views as participant_api
 from pcp_portal import audit, health, two_factor
-from pcp_portal.api import READERS, not_found
+from pcp_portal.api import (
+    READERS,
+    not_found,
+    schema,  # noqa: F401 - registers the schema extensions
+)
 from pcp_portal.changefeed import ChangeFeedView
 
 # --- the API -------------------------------------------------------------------------------------
