@@ -175,9 +175,9 @@ def main() -> None:
 
     django.setup()
     from benchmarks.dataset import build
-    from courses.models import APIAccessKey
     from participants.models import Attendance
     from pcp_portal.api import KeysetCursorPagination
+    from pcp_portal.models import APIAccessKey
 
     counts = build()
     _api_key, key = APIAccessKey.objects.create_key(name="benchmark", role="partner")

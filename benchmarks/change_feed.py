@@ -197,7 +197,7 @@ def load() -> str:
 
 def synced_tables() -> dict[str, str]:
     """{table: resource} of every table whose changes the feed serves (as the URL conf lists them)."""
-    from courses.api.urls import FEED_RESOURCES
+    from pcp_portal.urls import FEED_RESOURCES
 
     return {viewset.queryset.model._meta.db_table: name for name, viewset in FEED_RESOURCES.items()}
 
@@ -664,7 +664,7 @@ def main() -> None:
     from django.db import connection
 
     from benchmarks.dataset import build
-    from courses.models import APIAccessKey
+    from pcp_portal.models import APIAccessKey
 
     if connection.vendor != "postgresql":
         raise SystemExit("benchmarks.change_feed needs PostgreSQL: set DATABASE_URL=postgres://...")

@@ -49,7 +49,8 @@ import datetime, json
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
-from courses.models import APIAccessKey, Course, Programme, Project
+from courses.models import Course, Programme, Project
+from pcp_portal.models import APIAccessKey
 from courses.services import session_create
 from ministries.models import Ministry
 from participants.services import enrollment_create, official_create

@@ -80,29 +80,3 @@ class SessionAdmin(SimpleHistoryAdmin):
             return
         fields = {name: value for name, value in form.cleaned_data.items() if name != "course"}
         obj.pk = session_create(course=obj.course, changed_by=request.user, **fields).pk
-
-
-# API access (issue 4): keys are created here or with `manage.py create_api_key`, shown once, and
-# revoked here; a revoked or expired key stops working on its next request.
-from rest_framework_api_key.admin import APIKeyModelAdmin  # noqa: E402
-
-from courses.models import APIAccessKey, DeletedRecord  # noqa: E402
-
-
-@admin.register(APIAccessKey)
-class APIAccessKeyAdmin(APIKeyModelAdmin):
-    list_display = (*APIKeyModelAdmin.list_display, "role")
-    list_filter = ("role", "revoked", "created")
-
-
-@admin.register(DeletedRecord)
-class DeletedRecordAdmin(admin.ModelAdmin):
-    list_display = ("resource", "object_id", "deleted_at")
-    list_filter = ("resource",)
-    search_fields = ("resource", "object_id")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
 from courses.selectors import sessions_not_started
+from courses.signals import session_changed
 
 
 def course_is_cancelled_locked(course: Course) -> bool:
@@ -37,7 +38,7 @@ def session_update(*, session: Session, changed_by=None, **fields) -> Session:
     session._history_user = changed_by
     session.full_clean()
     session.save()
-    _tell_reminders(session, previous)
+    _announce_change(session, previous)
     return session
 
 
@@ -52,19 +53,17 @@ def session_cancel(*, session: Session, reason: str = "", changed_by=None) -> Se
     session.cancellation_reason = reason
     session._history_user = changed_by
     session.save()
-    _tell_reminders(session, previous)
+    _announce_change(session, previous)
     return session
 
 
-# Reminders (issue 6): officials already reminded of a session get one update or cancellation
-# message per change, queued after commit by participants.reminders.
+# What a change notice compares: officials already reminded of a session get one update or
+# cancellation message when one of these changes (participants listen to session_changed).
 _SCHEDULE_FIELDS = ("starts_at", "ends_at", "venue", "status")
 
 
-def _tell_reminders(session: Session, previous: dict | None) -> None:
-    from participants import reminders
-
-    reminders.session_saved(session=session, previous=previous)
+def _announce_change(session: Session, previous: dict | None) -> None:
+    session_changed.send(sender=Session, session=session, previous=previous)
 
 
 @transaction.atomic

@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from courses import services
-from courses.decorators import editor_required, reader_required
 from courses.forms import CourseCancelForm, CourseForm, SessionCancelForm, SessionForm
 from courses.models import Course, Session
 from courses.selectors import (
@@ -28,6 +27,7 @@ from participants.selectors import (
     officials_search,
     register_for_session,
 )
+from pcp_portal.decorators import editor_required, reader_required
 
 
 def home(request):

@@ -12,6 +12,8 @@ import datetime
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pcp_portal.db import ReferenceRecordModel, TimeStampedModel
@@ -173,3 +175,12 @@ class Department(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name_en} — {self.ministry.acronym or self.ministry.name_en}"
+
+
+def _touch_ministry(sender, instance, **kwargs) -> None:
+    """A changed or removed former name changes the ministry as the API shows it (its name history)."""
+    Ministry.objects.filter(pk=instance.ministry_id).update(updated_at=timezone.now())
+
+
+post_save.connect(_touch_ministry, sender=MinistryName, dispatch_uid="pcp-touch-ministry-save")
+post_delete.connect(_touch_ministry, sender=MinistryName, dispatch_uid="pcp-touch-ministry-del")

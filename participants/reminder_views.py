@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from courses.decorators import editor_required
 from courses.models import Course, Session
 from participants import reminders
 from participants.models import ReminderDelivery
+from pcp_portal.decorators import editor_required
 
 
 @editor_required

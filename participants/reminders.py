@@ -89,7 +89,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from courses.models import Session
+from courses.models import REMINDER_MAX_OFFSET_HOURS, Session
 from participants.models import Enrollment, Official, ReminderDelivery
 from pcp_portal import outbox
 
@@ -187,8 +187,6 @@ def due_reminders(now: datetime.datetime) -> list[tuple[int, int, str]]:
 
 
 def max_offset_hours() -> int:
-    from courses.models import REMINDER_MAX_OFFSET_HOURS
-
     return REMINDER_MAX_OFFSET_HOURS
 
 
@@ -325,8 +323,13 @@ def _enqueue_after_commit(ids: list[int], enqueue: Callable[[list[int]], object]
 # Changes to a session after reminders went out ---------------------------------------------------
 
 
+def on_session_changed(sender, *, session: Session, previous: dict | None, **kwargs) -> None:
+    """Receiver of courses.signals.session_changed (connected in ParticipantsConfig.ready)."""
+    session_saved(session=session, previous=previous)
+
+
 def session_saved(*, session: Session, previous: dict | None) -> None:
-    """Called by courses.services after a session is saved or cancelled (inside its transaction).
+    """Runs after courses.services saves or cancels a session (inside its transaction).
 
     Queues `notify_session_change` after commit when the schedule or the status changed and a
     message about the session already went out; the task reads the session as it then is.

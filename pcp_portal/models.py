@@ -1,12 +1,14 @@
 """The platform's own tables (no domain): the transactional outbox that the change feed and queued
-work share, and the idempotency keys of API writes."""
+work share, the idempotency keys of API writes, the partners' API keys and the deletion records."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
 
 
 class OutboxEvent(models.Model):
@@ -118,3 +120,71 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} {self.key}"
+
+
+# API access and sync ---------------------------------------------------------------------------
+# Partner systems read the API with hashed keys (one per system, each with a role) and keep their
+# copies in step with the change feed (or `updated_since`) plus the tombstones below, which tell
+# them what was deleted. Both tables were created by the courses app and keep their names.
+
+
+class APIAccessKey(AbstractAPIKey):
+    """A key for one partner system. Only its SHA-512 hash is stored; the key is shown once."""
+
+    class Role(models.TextChoices):
+        PARTNER = "partner", _("Partner (read-only, no contact details)")
+        UNIDO_OFFICER = "unido_officer", _("UNIDO officer (reads everything)")
+        MIH_STAFF = "mih_staff", _("MIH staff (reads and writes)")
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PARTNER)
+
+    class Meta(AbstractAPIKey.Meta):
+        db_table = "courses_apiaccesskey"
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["partner", "unido_officer", "mih_staff"]), name="api_key_role_valid"
+            )
+        ]
+
+
+class DeletedRecord(models.Model):
+    """A tombstone: `resource` #`object_id` was deleted at `deleted_at` (the API's deleted feed)."""
+
+    resource = models.CharField(_("resource"), max_length=30)
+    object_id = models.BigIntegerField(_("object id"))
+    deleted_at = models.DateTimeField(_("deleted at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "courses_deletedrecord"
+        ordering = ["id"]
+        verbose_name = _("deleted record")
+        verbose_name_plural = _("deleted records")
+        indexes = [models.Index(fields=["resource", "deleted_at"], name="deleted_record_resource_at")]
+
+    def __str__(self) -> str:
+        return f"{self.resource} #{self.object_id} deleted {self.deleted_at:%Y-%m-%d %H:%M}"
+
+
+# Resource names as the API spells them, for every model a partner copies. post_delete fires for
+# each object of QuerySet.delete() and of cascades; raw SQL deletes bypass it and must not be used.
+# The senders are named by label, so the platform imports none of the apps.
+TOMBSTONED_MODELS = {
+    "courses.Programme": "programmes",
+    "courses.Project": "projects",
+    "courses.Course": "courses",
+    "courses.Session": "sessions",
+    "ministries.Ministry": "ministries",
+    "participants.Official": "officials",
+    "participants.Enrollment": "enrollments",
+    "participants.Attendance": "attendance",
+}
+
+
+def _record_deletion(sender, instance, **kwargs) -> None:
+    DeletedRecord.objects.create(resource=TOMBSTONED_MODELS[sender._meta.label], object_id=instance.pk)
+
+
+for _label in TOMBSTONED_MODELS:
+    post_delete.connect(_record_deletion, sender=_label, dispatch_uid=f"pcp-tombstone-{_label}")

@@ -100,7 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "courses.context_processors.portal",
+                "pcp_portal.context_processors.portal",
             ],
         },
     },
@@ -296,7 +296,7 @@ PCP_VERIFY_PER_MINUTE = env_int("PCP_VERIFY_PER_MINUTE", 20, minimum=1)
 PCP_IMPORT_MAX_BYTES = env_int("PCP_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 PCP_IMPORT_MAX_ROWS = env_int("PCP_IMPORT_MAX_ROWS", 5000, minimum=10)
 
-# The API (pcp_portal/api.py): keys as `Authorization: Bearer <key>` (or a portal session for the
+# The API (pcp_portal/api/): keys as `Authorization: Bearer <key>` (or a portal session for the
 # browsable API), deny by default (each view names the roles that may read and write it),
 # keyset cursor pages, a request budget per key, one error format.
 REST_FRAMEWORK = {
@@ -312,7 +312,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "1200/minute")},
     "EXCEPTION_HANDLER": "pcp_portal.api.api_exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "courses.api.schema.PortalAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "pcp_portal.api.schema.PortalAutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
@@ -329,7 +329,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "courses.api.schema.state_text_rules",
+        "pcp_portal.api.schema.state_text_rules",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, and CSP allows it
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,14 +1,80 @@
-"""Root URL configuration: each app brings its own urls module."""
+"""Root URL configuration: each app brings its own urls module; the API (/api/v1/, its schema and
+docs) is assembled here from the apps' api/ views, this being the one module that imports every app."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
 
 from courses import views as course_views
+from courses.api import views as course_api
 from courses.reports import api as report_api
 from courses.reports import views as report_views
+from ministries.api import views as ministry_api
+from participants.api import views as participant_api
 from pcp_portal import audit, health, two_factor
+from pcp_portal.api import (
+    READERS,
+    not_found,
+    schema,  # noqa: F401 - registers the schema extensions
+)
+from pcp_portal.changefeed import ChangeFeedView
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+class APIRootView(DefaultRouter.APIRootView):
+    """The API's entry point: links to every resource."""
+
+    api_read_roles = READERS
+
+
+router = DefaultRouter()
+router.include_format_suffixes = False
+router.APIRootView = APIRootView
+router.register("programmes", course_api.ProgrammeViewSet, basename="programme")
+router.register("projects", course_api.ProjectViewSet, basename="project")
+router.register("courses", course_api.CourseViewSet, basename="course")
+router.register("sessions", course_api.SessionViewSet, basename="session")
+router.register("ministries", ministry_api.MinistryViewSet, basename="ministry")
+router.register("officials", participant_api.OfficialViewSet, basename="official")
+router.register("enrollments", participant_api.EnrollmentViewSet, basename="enrollment")
+router.register("attendance", participant_api.AttendanceViewSet, basename="attendance")
+router.register("deleted", course_api.DeletedRecordViewSet, basename="deleted")
+
+# The resources the change feed serves, each represented as its own list represents it.
+FEED_RESOURCES = {
+    "programmes": course_api.ProgrammeViewSet,
+    "projects": course_api.ProjectViewSet,
+    "courses": course_api.CourseViewSet,
+    "sessions": course_api.SessionViewSet,
+    "ministries": ministry_api.MinistryViewSet,
+    "officials": participant_api.OfficialViewSet,
+    "enrollments": participant_api.EnrollmentViewSet,
+    "attendance": participant_api.AttendanceViewSet,
+}
+
+v1 = [
+    path("changes/", ChangeFeedView.as_view(resources=FEED_RESOURCES), name="changes"),
+    re_path(
+        r"^sessions/(?P<pk>[0-9]{1,18})/register/$",
+        participant_api.SessionRegisterView.as_view(),
+        name="session-register",
+    ),
+    *router.urls,
+    # Last: any other address under /api/v1/ gets the API's JSON 404, not the site's HTML page.
+    re_path(r"^.*/$", not_found, name="not-found"),
+]
+
+api_urlpatterns = [
+    path("v1/", include((v1, "v1"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+# --- the site ------------------------------------------------------------------------------------
 
 urlpatterns = [
     path("", course_views.home, name="home"),
@@ -26,7 +92,7 @@ urlpatterns = [
         report_api.AttendanceSummaryView.as_view(),
         name="api-attendance-summary",
     ),
-    path("api/", include("courses.api.urls")),
+    path("api/", include(api_urlpatterns)),
     path("reports/", include("courses.reports.urls")),
     path("verify/", report_views.verify, name="certificate_verify"),
     path("verify/<str:code>/", report_views.verify, name="certificate_verify_code"),

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import pytest
 from django.contrib.auth.models import Group
 
-from courses import roles
+from pcp_portal import roles
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

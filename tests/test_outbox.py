@@ -129,7 +129,7 @@ def test_the_relay_task_drains_every_batch(broker, monkeypatch):
 
 
 def test_every_synced_table_logs_its_changes_through_a_trigger():
-    from courses.api.urls import FEED_RESOURCES
+    from pcp_portal.urls import FEED_RESOURCES
 
     tables = {viewset.queryset.model._meta.db_table: resource for resource, viewset in FEED_RESOURCES.items()}
     with connection.cursor() as cursor:

@@ -6,7 +6,7 @@ imported and counted as covering its URLs; here it is extended with the superuse
 for its reads. The test fails if any cell differs, and if the resolver knows a URL pattern that
 no row names (a new page must come with its row).
 
-Rules (courses/roles.py): mih_staff and the superuser edit; unido_officer reads (a write is
+Rules (pcp_portal/roles.py): mih_staff and the superuser edit; unido_officer reads (a write is
 403); a partner gets no portal page (403) but reads the API; anonymous is sent to log in
 (302) on pages. Public: the landing page, log-in, certificate verification, the opt-out link,
 /healthz and /readyz. An empty POST is the probe for writes: the editor's answer is the form's

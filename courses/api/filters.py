@@ -1,57 +1,15 @@
-"""Filters shared by every API list, and those of programmes, projects, courses and sessions."""
+"""Filters of programmes, projects, courses, sessions and the deleted feed (the shared ones are in
+pcp_portal.api.bases)."""
 
 from __future__ import annotations
 
 import django_filters
-from django import forms
 from django.utils.translation import gettext_lazy as _
-from django_filters.fields import IsoDateTimeField
-from drf_spectacular.utils import extend_schema_field
 
-from courses.models import Course, DeletedRecord, Programme, Project, Session
-from pcp_portal.api import MAX_ID, NO_NULL_CHARACTERS, TIMESTAMP_PATTERN, parse_timestamp_bounds
+from courses.models import Course, Programme, Project, Session
+from pcp_portal.api.bases import IdFilter, SyncFilterSet, TimestampFilter
 from pcp_portal.changefeed import SYNCED_RESOURCES
-
-
-class TimestampField(IsoDateTimeField):
-    """An ISO 8601 timestamp within the bounds the database takes, handed on in UTC."""
-
-    def to_python(self, value):
-        # RFC 3339 allows a lower-case `t` and `z`; Python's parser wants them upper-case.
-        value = super().to_python(value.upper() if isinstance(value, str) else value)
-        return None if value is None else parse_timestamp_bounds(value)
-
-
-@extend_schema_field({"type": "string", "format": "date-time", "minLength": 1, "pattern": TIMESTAMP_PATTERN})
-class TimestampFilter(django_filters.IsoDateTimeFilter):
-    """An ISO 8601 timestamp (with an offset; without one, Phnom Penh time)."""
-
-    field_class = TimestampField
-
-
-@extend_schema_field({"type": "string", "minLength": 1, "pattern": NO_NULL_CHARACTERS})
-class TextFilter(django_filters.CharFilter):
-    """Free text: not empty (refused, see StrictQueryParamsMixin) and without NUL characters."""
-
-
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
-class IdFilter(django_filters.Filter):
-    """An object id; one that matches nothing gives an empty list."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
-
-
-class SyncFilterSet(django_filters.FilterSet):
-    updated_since = TimestampFilter(
-        field_name="updated_at",
-        lookup_expr="gt",
-        label=_("Only rows changed after this ISO 8601 timestamp (for incremental sync)."),
-    )
+from pcp_portal.models import DeletedRecord
 
 
 class ProgrammeFilter(SyncFilterSet):

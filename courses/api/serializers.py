@@ -9,18 +9,10 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from courses.models import Course, DeletedRecord, Programme, Project, Session
-from pcp_portal.api import FastListSerializer, LinkField, PrimaryKeyRelatedField
-
-
-class PortalSerializer(serializers.ModelSerializer):
-    """Every resource: a stable `id`, its `url`, `updated_at`, and links to related objects."""
-
-    # Related ids are whole numbers in the database's range, checked before any query.
-    serializer_related_field = PrimaryKeyRelatedField
-
-    class Meta:
-        list_serializer_class = FastListSerializer
+from courses.models import Course, Programme, Project, Session
+from pcp_portal.api import LinkField
+from pcp_portal.api.bases import PortalSerializer
+from pcp_portal.models import DeletedRecord
 
 
 class ProgrammeSerializer(PortalSerializer):

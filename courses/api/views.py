@@ -17,27 +17,10 @@ from courses.api.serializers import (
     ProjectSerializer,
     SessionSerializer,
 )
-from courses.models import Course, DeletedRecord, Programme, Project, Session
+from courses.models import Course, Programme, Project, Session
 from pcp_portal.api import READERS, WRITERS, ETagRetrieveMixin, IdempotentWritesMixin, StrictQueryParamsMixin
-
-ID_PATTERN = r"[0-9]{1,18}"
-
-SYNC_NOTE = _(
-    "Ordered by id; follow `next` to the end. To keep a copy in step, follow /api/v1/changes/ (a "
-    "commit-ordered feed with sync tokens). `updated_since` is deprecated and will be removed in v2: "
-    "a row saved before that time but committed after it is missed, so pass the time your previous "
-    "sync started minus a safety overlap of at least the longest transaction (5 minutes), and apply "
-    "the `deleted` feed with the same timestamp."
-)
-
-
-class ReadOnlyResource(StrictQueryParamsMixin, ETagRetrieveMixin, viewsets.ReadOnlyModelViewSet):
-    """A resource every role may read: cursor-paged list with filters, detail with an ETag."""
-
-    api_read_roles = READERS
-    # Staff pass the permission and learn the method is not offered (405); others get 403.
-    api_write_roles = WRITERS
-    lookup_value_regex = ID_PATTERN
+from pcp_portal.api.bases import ID_PATTERN, SYNC_NOTE, ReadOnlyResource
+from pcp_portal.models import DeletedRecord
 
 
 @extend_schema_view(

@@ -1,4 +1,4 @@
-"""Create the three role groups. Permissions are checked in code (courses.roles), not through
+"""Create the three role groups. Permissions are checked in code (pcp_portal.roles), not through
 per-model permissions, so the groups carry none; the superuser administers."""
 
 from django.db import migrations

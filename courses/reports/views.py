@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from courses import roles
-from courses.decorators import editor_required, reader_required
 from courses.models import Course
 from courses.reports import charts, exports, tables
 from courses.reports import figures as fig
 from courses.reports.forms import ReportFilterForm, error_messages
 from participants import certificates
+from pcp_portal import roles
+from pcp_portal.decorators import editor_required, reader_required
 from pcp_portal.throttling import VerifyRateThrottle
 
 REPORTS = ("programme", "ministries", "sessions", "course", "attendance")

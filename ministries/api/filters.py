@@ -4,8 +4,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from courses.api.filters import SyncFilterSet, TextFilter
 from ministries.models import Ministry
+from pcp_portal.api.bases import SyncFilterSet, TextFilter
 
 
 class MinistryFilter(SyncFilterSet):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from courses.api.serializers import PortalSerializer
 from ministries.models import Ministry, MinistryName
 from pcp_portal.api import LinkField
+from pcp_portal.api.bases import PortalSerializer
 
 
 class MinistryNameSerializer(serializers.ModelSerializer):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
-from courses.api.views import SYNC_NOTE, ReadOnlyResource
 from ministries.api.filters import MinistryFilter
 from ministries.api.serializers import MinistrySerializer
 from ministries.models import Ministry
+from pcp_portal.api.bases import SYNC_NOTE, ReadOnlyResource
 
 
 @extend_schema_view(

@@ -6,8 +6,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from courses.api.filters import IdFilter, SyncFilterSet, TextFilter
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official, Sex
+from pcp_portal.api.bases import IdFilter, SyncFilterSet, TextFilter
 
 
 class OfficialFilter(SyncFilterSet):

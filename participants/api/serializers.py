@@ -11,11 +11,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from courses.api.serializers import SESSION_YEAR_PATTERN, PortalSerializer
+from courses.api.serializers import SESSION_YEAR_PATTERN
 from courses.models import Course
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
 from participants.services import validate_attendance_status
 from pcp_portal.api import LinkField, PrimaryKeyRelatedField, datetime_formatter, detail_link
+from pcp_portal.api.bases import PortalSerializer
 
 MAX_VERSION = 2**31 - 1
 

@@ -13,7 +13,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from courses.api.views import ID_PATTERN, SYNC_NOTE, ReadOnlyResource
 from courses.models import Session
 from participants import services
 from participants.api import serializers as api
@@ -28,6 +27,7 @@ from pcp_portal.api import (
     StrictQueryParamsMixin,
     sees_contact_details,
 )
+from pcp_portal.api.bases import ID_PATTERN, SYNC_NOTE, ReadOnlyResource
 
 
 def _portal_user(request):

@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from courses.decorators import editor_required
 from participants.imports import files
 from participants.imports.apply import ImportRefused, apply_import
 from participants.imports.columns import SPECS
@@ -16,6 +15,7 @@ from participants.imports.forms import ImportUploadForm
 from participants.imports.plan import preview_import
 from participants.imports.reading import ImportFileError, max_bytes, too_large
 from participants.models import Enrollment, ImportBatch
+from pcp_portal.decorators import editor_required
 from pcp_portal.disk import handles_refused_upload, refused_upload
 
 HISTORY_LENGTH = 100

@@ -4,8 +4,8 @@
 from django import template
 from django.utils import timezone
 
-from courses import roles
 from participants import reminders
+from pcp_portal import roles
 
 register = template.Library()
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from courses.models import APIAccessKey
 from participants.models import AttendanceStatus
+from pcp_portal.models import APIAccessKey
 from tests.factories import (
     AttendanceFactory,
     CourseFactory,

@@ -7,8 +7,9 @@ import datetime
 from django.core.management import call_command
 from django.utils import timezone
 
-from courses.models import APIAccessKey, Session
+from courses.models import Session
 from participants.models import Attendance, Enrollment
+from pcp_portal.models import APIAccessKey
 from tests.api.conftest import API, key_client, make_key
 
 

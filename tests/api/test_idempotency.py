@@ -11,11 +11,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.views import APIView
 
-from courses.models import APIAccessKey, Session
+from courses.models import Session
 from participants.models import Attendance
 from pcp_portal import idempotency
 from pcp_portal.api import IdempotentWritesMixin
-from pcp_portal.models import IdempotencyKey
+from pcp_portal.models import APIAccessKey, IdempotencyKey
 from tests.api.conftest import API, key_client, make_key
 
 

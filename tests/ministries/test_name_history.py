@@ -83,3 +83,20 @@ def test_institute_of_standards_sits_under_the_ministry(public_record):
     isc = Ministry.objects.get(code="isc")
     assert isc.parent.code == "misti"
     assert isc.kind == Ministry.Kind.INSTITUTE
+
+
+LONG_AGO = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+
+
+def test_adding_or_removing_a_former_name_changes_the_ministry_as_partners_sync_it():
+    ministry = MinistryFactory()
+    Ministry.objects.filter(pk=ministry.pk).update(updated_at=LONG_AGO)
+
+    former = ministry.former_names.create(
+        name_en="Ministry of Old Things", valid_to=datetime.date(2020, 3, 26)
+    )
+    assert Ministry.objects.get(pk=ministry.pk).updated_at > LONG_AGO
+
+    Ministry.objects.filter(pk=ministry.pk).update(updated_at=LONG_AGO)
+    former.delete()
+    assert Ministry.objects.get(pk=ministry.pk).updated_at > LONG_AGO

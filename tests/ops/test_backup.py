@@ -122,7 +122,7 @@ def test_an_sqlite_backup_of_an_older_version_restores_to_a_migrated_working_por
 def test_a_restore_sends_partners_to_a_full_sync(tmp_path, staff):
     from rest_framework.test import APIClient
 
-    from courses.models import APIAccessKey
+    from pcp_portal.models import APIAccessKey
 
     some_data(staff)
     _key, secret = APIAccessKey.objects.create_key(name="partner", role="partner")

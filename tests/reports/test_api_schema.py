@@ -8,7 +8,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from courses.models import APIAccessKey
+from pcp_portal.models import APIAccessKey
 
 PATH = "/api/v1/reports/attendance-summary/"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from courses.models import APIAccessKey
 from participants.certificates import certificate_lookup, certificates_issue_for_course
 from participants.models import Certificate
+from pcp_portal.models import APIAccessKey
 from tests.conftest import require
 
 pytestmark = pytest.mark.django_db

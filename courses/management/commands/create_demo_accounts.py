@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from courses import roles
+from pcp_portal import roles
 
 ACCOUNTS = [
     ("admin", None, "superuser"),

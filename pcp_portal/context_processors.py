@@ -1,6 +1,6 @@
 """Template context shared by every page: the user's role flags."""
 
-from courses import roles
+from pcp_portal import roles
 
 
 def portal(request):

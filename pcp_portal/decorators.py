@@ -1,4 +1,4 @@
-"""View decorators for the portal's roles (courses/roles.py).
+"""View decorators for the portal's roles (pcp_portal/roles.py).
 
 Anonymous users are sent to the log-in page; a logged-in user without the role gets 403
 (partners reach no portal page; unido_officer reads but a forged edit POST is refused).
@@ -11,7 +11,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from courses import roles
+from pcp_portal import roles
 
 
 def _role_required(check):

@@ -21,8 +21,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
-from courses.management.commands.backup_database import run_pg_tool
 from pcp_portal import changefeed
+from pcp_portal.management.commands.backup_database import run_pg_tool
 
 PG_MAGIC = b"PGDMP"
 SQLITE_MAGIC = b"SQLite format 3\x00"

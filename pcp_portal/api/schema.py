@@ -1,6 +1,6 @@
 """The OpenAPI schema's additions: the error responses every operation can give.
 
-Kept apart from pcp_portal.api because drf-spectacular reads the REST_FRAMEWORK settings,
+Kept apart from the package's __init__ because drf-spectacular reads the REST_FRAMEWORK settings,
 which name pcp_portal.api, when it is imported.
 """
 

@@ -7,7 +7,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from courses.models import APIAccessKey
+from pcp_portal.models import APIAccessKey
 
 
 class Command(BaseCommand):

@@ -4,7 +4,8 @@ Every API view (the apps' `api/` packages and any other endpoint under /api/v1/)
 through REST_FRAMEWORK in settings: a key sent as `Authorization: Bearer <key>` (or a portal
 session for the browsable API), `RolePermission` (deny by default: a view names the roles that
 may read and write it), keyset cursor pagination, a throttle per key, and one error format.
-No domain lives here.
+No domain lives here. The bases the apps' resources build on (serializer, filters, read-only
+viewset) are in `bases.py`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from courses import roles
-from pcp_portal import idempotency
+from pcp_portal import idempotency, roles
+from pcp_portal.models import APIAccessKey
 from pcp_portal.throttling import FailOpenRateThrottle
 
 # --- authentication -----------------------------------------------------------------------------
@@ -77,8 +78,6 @@ class BearerAPIKeyAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
     def authenticate(self, request):
-        from courses.models import APIAccessKey
-
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword:
             return None
