@@ -129,7 +129,12 @@ def test_the_relay_task_drains_every_batch(broker, monkeypatch):
 
 
 def test_every_synced_table_logs_its_changes_through_a_trigger():
+    from pcp_portal.changefeed import SYNCED_RESOURCES
+    from pcp_portal.models import TOMBSTONED_MODELS
     from pcp_portal.urls import FEED_RESOURCES
+
+    # One list of what partners copy: the feed's routes, its schema and the deletion records agree.
+    assert list(FEED_RESOURCES) == list(SYNCED_RESOURCES) == list(TOMBSTONED_MODELS.values())
 
     tables = {viewset.queryset.model._meta.db_table: resource for resource, viewset in FEED_RESOURCES.items()}
     with connection.cursor() as cursor:

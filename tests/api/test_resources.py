@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from participants.services import attendance_record
+from pcp_portal.changefeed import SYNCED_RESOURCES
 from tests.api.conftest import API
 from tests.factories import AttendanceFactory, EnrollmentFactory, OfficialFactory, SessionFactory
 
@@ -170,17 +171,7 @@ def test_previous_links_walk_back_over_the_same_pages(partner_api, world):
 
 @pytest.mark.parametrize(
     "resource",
-    [
-        "programmes",
-        "projects",
-        "courses",
-        "sessions",
-        "ministries",
-        "officials",
-        "enrollments",
-        "attendance",
-        "deleted",
-    ],
+    [*SYNCED_RESOURCES, "deleted"],
 )
 def test_a_list_costs_the_same_queries_whatever_its_page_size(partner_api, world, resource):
     course = world["courses"][0]
