@@ -36,7 +36,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pcp_portal.api import READERS, WRITERS, APIKeyUser
+from pcp_portal.api import READERS, WRITERS, APIKeyUser, StrictQueryParamsMixin, page_size_param
 from pcp_portal.models import ChangeFeedHorizon, OutboxEvent
 
 # The API's resources a partner copies: the change feed serves them, and each has deletion records.
@@ -244,30 +244,19 @@ FEED_DESCRIPTION = gettext_lazy(
 )
 
 
-class ChangeFeedView(APIView):
+class ChangeFeedView(StrictQueryParamsMixin, APIView):
     """GET /api/v1/changes/: the commit-ordered change feed of every synced resource."""
 
     api_read_roles = READERS
     # As on every read-only resource: staff pass the permission and learn the method is not offered.
     api_write_roles = WRITERS
     resources: dict = {}  # {resource name: its ReadOnlyModelViewSet}, given by the URL conf
+    extra_query_params = ("since", "resource", "page_size")
     default_page_size = 500
     max_page_size = 1000
 
     def _params(self, request) -> tuple[str | None, int]:
-        known = {"since", "resource", "page_size"}
-        unknown = sorted(set(request.query_params) - known)
-        if unknown:
-            raise exceptions.ValidationError(
-                {
-                    name: [
-                        _("Unknown query parameter. Known here: %(known)s.")
-                        % {"known": ", ".join(sorted(known))}
-                    ]
-                    for name in unknown
-                }
-            )
-        resource = request.query_params.get("resource") or None
+        resource = request.query_params.get("resource")
         if resource is not None and resource not in self.resources:
             raise exceptions.ValidationError(
                 {
@@ -277,14 +266,7 @@ class ChangeFeedView(APIView):
                     ]
                 }
             )
-        raw = request.query_params.get("page_size")
-        size = self.default_page_size
-        if raw is not None:
-            size = int(raw) if raw.isdigit() and len(raw) < 6 else 0
-            if not 1 <= size <= self.max_page_size:
-                raise exceptions.ValidationError(
-                    {"page_size": [_("Give a whole number from 1 to %(max)d.") % {"max": self.max_page_size}]}
-                )
+        size = page_size_param(request, default=self.default_page_size, maximum=self.max_page_size)
         return resource, size
 
     def _represent(self, request, resource: str, ids: list[int]) -> dict[int, dict]:

@@ -117,10 +117,6 @@ def relay(*, ids: list[int] | None = None, limit: int = RELAY_BATCH) -> int:
     return relayed
 
 
-def pending_tasks() -> int:
-    return OutboxEvent.objects.filter(topic=OutboxEvent.Topic.TASK, relayed_at__isnull=True).count()
-
-
 # Change-log triggers -------------------------------------------------------------------------
 
 _PG_FUNCTION = """

@@ -177,6 +177,22 @@ class PerKeyRateThrottle(FailOpenRateThrottle):
 # --- pagination ---------------------------------------------------------------------------------
 
 
+def page_size_param(request, *, name: str = "page_size", default: int, maximum: int) -> int:
+    """The page size a request asks for: `default` when absent, 400 unless a whole number 1…maximum."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= maximum:
+        raise exceptions.ValidationError(
+            {name: [_("Give a whole number from 1 to %(max)d.") % {"max": maximum}]}
+        )
+    return size
+
+
 class KeysetCursorPagination(BasePagination):
     """Cursor pagination on the primary key: `WHERE id > last ORDER BY id LIMIT n+1`.
 
@@ -193,22 +209,9 @@ class KeysetCursorPagination(BasePagination):
     _signer = signing.Signer(salt="pcp-portal.api.cursor")
 
     def _page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if not 1 <= size <= self.max_page_size:
-            raise exceptions.ValidationError(
-                {
-                    self.page_size_query_param: [
-                        _("Give a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
-                    ]
-                }
-            )
-        return size
+        return page_size_param(
+            request, name=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
+        )
 
     def encode_cursor(self, position: int, *, before: bool) -> str:
         return self._signer.sign_object({"b" if before else "a": position})

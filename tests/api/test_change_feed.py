@@ -182,6 +182,8 @@ def test_the_feed_costs_the_same_queries_for_10_or_200_changes(
     ("query", "field"),
     [
         ("since=not-a-token", "since"),
+        ("since=", "since"),
+        ("resource=", "resource"),
         ("resource=people", "resource"),
         ("page_size=0", "page_size"),
         ("page_size=1001", "page_size"),
