@@ -18,6 +18,7 @@ from django.conf import settings
 from participants import reminders
 from participants.models import ReminderDelivery
 from pcp_portal.celery import app
+from tests.conftest import point_celery_at
 from tests.ops.services import PrivateRedis, SilentSMTPServer
 from tests.reminders.helpers import course_with_officials, session_in
 
@@ -135,10 +136,9 @@ def test_a_hung_smtp_server_holds_only_the_reminder_worker_and_only_for_email_ti
         "--include",
         "tests.ops.queue_probe",
     )
-    old = app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_transport_options
-    app.conf.broker_url = app.conf.broker_write_url = redis.url
+    old = app.conf.broker_url, app.conf.broker_transport_options
     app.conf.broker_transport_options = {"socket_timeout": 2, "socket_connect_timeout": 2}
-    app._pool = app.amqp._producer_pool = None  # publish to the private Redis from here on
+    point_celery_at(redis.url)  # publish to the private Redis from here on
     try:
         mail_worker.wait_ready()
         other_worker.wait_ready()
@@ -184,8 +184,8 @@ def test_a_hung_smtp_server_holds_only_the_reminder_worker_and_only_for_email_ti
         assert "Task participants.tasks.send_deliver" not in other_worker.log.read_text()
         assert "queue_probe[" not in mail_worker.log.read_text()
     finally:
-        app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_transport_options = old
-        app._pool = app.amqp._producer_pool = None
+        app.conf.broker_transport_options = old[1]
+        point_celery_at(old[0])
         mail_worker.stop()
         other_worker.stop()
         smtp.close()
