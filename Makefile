@@ -52,9 +52,11 @@ run: $(VENV)/.deps var/secret_key
 	$(BIN)/python manage.py runserver 127.0.0.1:8000 & \
 	wait
 
+# ruff for style; import-linter for the four layers (pyproject.toml [tool.importlinter]).
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .

@@ -109,8 +109,8 @@ def main():
     from django.db import connection
 
     from benchmarks.dataset import build
-    from courses.reports import exports, tables
-    from courses.reports import figures as fig
+    from participants.reports import exports, tables
+    from participants.reports import figures as fig
 
     counts = build()
     filters = fig.ReportFilters()
@@ -199,7 +199,7 @@ def main():
         "tracemalloc).",
         "",
         "The report times are the table builders the pages, exports and API use "
-        "(`courses.reports.tables`), each one figures query (`figures.report_figures`: every grouping "
+        "(`participants.reports.tables`), each one figures query (`figures.report_figures`: every grouping "
         "and the reach summed from one pass over the enrolment figures) plus one query for the course "
         "or ministry names. The hand-written SQL computes less than the portal (officials, enrolments, "
         "sessions attended and expected by sex; no completion, trained, excused or reach).",

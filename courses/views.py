@@ -1,4 +1,6 @@
-"""HTML pages for the programme, its courses and their sessions. Thin: selectors read, services write."""
+"""The forms that create, edit and cancel courses and sessions. Thin: services write.
+
+The pages that show a course or session with its officials are participants/pages.py."""
 
 from __future__ import annotations
 
@@ -10,85 +12,8 @@ from django.utils.translation import gettext as _
 from courses import services
 from courses.forms import CourseCancelForm, CourseForm, SessionCancelForm, SessionForm
 from courses.models import Course, Session
-from courses.selectors import (
-    course_sessions,
-    courses_with_progress,
-    next_sessions,
-    programme_overview,
-    sessions_not_started,
-    sessions_today,
-)
-from participants.forms import OfficialSearchForm, WalkInForm, WithdrawForm
-from participants.models import AttendanceStatus
-from participants.selectors import (
-    attendance_history,
-    course_enrollments,
-    enrollment_history,
-    officials_search,
-    register_for_session,
-)
-from pcp_portal.decorators import editor_required, reader_required
-
-
-def home(request):
-    """Public landing: the programme, its project and course series from the public record."""
-    return render(request, "courses/home.html", {"programmes": programme_overview()})
-
-
-def _with_rates(courses):
-    """Attach each course's attendance rate as the reports define it (one definition, one query)."""
-    from courses.reports.figures import ReportFilters, grouped_figures
-
-    by_course = grouped_figures(ReportFilters(), "course")
-    courses = list(courses)
-    for course in courses:
-        figures = by_course.get((course.pk,))
-        course.attendance_rate = figures.attendance_rate if figures else None
-        course.attendance_rate_text = figures.attendance_rate_text if figures else None
-    return courses
-
-
-@reader_required
-def dashboard(request):
-    return render(
-        request,
-        "courses/dashboard.html",
-        {
-            "programmes": programme_overview(),
-            "courses": _with_rates(courses_with_progress()),
-            "today": sessions_today(),
-            "upcoming": next_sessions(),
-        },
-    )
-
-
-@reader_required
-def course_list(request):
-    return render(request, "courses/course_list.html", {"courses": _with_rates(courses_with_progress())})
-
-
-def course_page_context(request, course: Course, **extra) -> dict:
-    """Everything the course page shows; the enrolment views re-render it with their bound forms."""
-    search_form = OfficialSearchForm(request.GET or None)
-    query = search_form.cleaned_data["q"] if search_form.is_valid() else ""
-    context = {
-        "course": course,
-        "sessions": course_sessions(course),
-        "enrollments": course_enrollments(course),
-        "search_form": search_form,
-        "query": query,
-        "results": officials_search(query, course=course) if query else [],
-        "walk_in_form": WalkInForm(course=course),
-        "withdraw_form": WithdrawForm(),
-    }
-    context.update(extra)
-    return context
-
-
-@reader_required
-def course_detail(request, pk: int):
-    course = get_object_or_404(Course.objects.select_related("project__programme"), pk=pk)
-    return render(request, "courses/course_detail.html", course_page_context(request, course))
+from courses.selectors import sessions_not_started
+from pcp_portal.decorators import editor_required
 
 
 @editor_required
@@ -188,30 +113,3 @@ def session_cancel(request, pk: int):
         messages.success(request, _("The session was cancelled."))
         return redirect("session_detail", pk=pk)
     return render(request, "courses/session_cancel.html", {"form": form, "session": session})
-
-
-def session_page_context(session: Session, **extra) -> dict:
-    """The session page: its register and the history of its attendance and the course's enrolments."""
-    register = register_for_session(session)
-    row_errors = extra.pop("row_errors", {})
-    for row in register.rows:
-        row.error = row_errors.get(row.enrollment.pk, "")
-    context = {
-        "session": session,
-        "register": register,
-        "statuses": AttendanceStatus.choices,
-        "status_counts": [
-            (value, label, register.counts[value]) for value, label in AttendanceStatus.choices
-        ],
-        "attendance_history": attendance_history(session),
-        "enrollment_history": enrollment_history(session.course),
-        "register_errors": [],
-    }
-    context.update(extra)
-    return context
-
-
-@reader_required
-def session_detail(request, pk: int):
-    session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
-    return render(request, "courses/session_detail.html", session_page_context(session))

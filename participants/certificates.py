@@ -1,6 +1,6 @@
 """Certificates of completion: issuing them (a service), their codes, lookup and the bilingual PDF.
 
-Who completed is decided by courses.reports.figures (the one definition of completion); a
+Who completed is decided by participants.reports.figures (the one definition of completion); a
 certificate is issued once per enrolment and never re-issued. Codes are 80 random bits written
 in Crockford's base-32 (no I, L, O, U), grouped by four: a code read aloud or typed with O for 0
 still matches, and a wrong or altered code simply matches nothing.
@@ -15,7 +15,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from courses.models import Session
+from courses.selectors import sessions_held_filter
 from participants.models import Certificate, Enrollment
+from participants.reports.exports import render_pdf
+from participants.reports.figures import ReportFilters, grouped_figures
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 GROUPS, GROUP_SIZE = 4, 4
@@ -50,8 +54,6 @@ def certificate_still_valid(certificate: Certificate) -> bool:
     attendance correction, a withdrawn enrolment) is shown as withdrawn on /verify/. Checked live
     (one figures query over the course), so a correction back makes it valid again.
     """
-    from courses.reports.figures import ReportFilters, grouped_figures
-
     enrollment = certificate.enrollment
     per_enrolment = grouped_figures(ReportFilters(course_id=enrollment.course_id), "enrolment")
     figures = per_enrolment.get((enrollment.pk,))
@@ -60,8 +62,6 @@ def certificate_still_valid(certificate: Certificate) -> bool:
 
 def completed_enrolments(course):
     """Active enrolments of `course` that meet its completion threshold (figures' definition)."""
-    from courses.reports.figures import ReportFilters, grouped_figures
-
     per_enrolment = grouped_figures(ReportFilters(course_id=course.pk), "enrolment")
     ids = [key[0] for key, figures in per_enrolment.items() if figures.completed.total]
     return Enrollment.objects.filter(pk__in=ids).select_related("official", "course")
@@ -78,9 +78,6 @@ def certificates_for_course(course):
 @transaction.atomic
 def certificates_issue_for_course(*, course, issued_by=None) -> list[Certificate]:
     """Issue a certificate to each official who completed `course` and has none yet; return the new ones."""
-    from courses.models import Session
-    from courses.selectors import sessions_held_filter
-
     last_held = Session.objects.filter(sessions_held_filter(), course=course).order_by("-starts_at").first()
     completed_on = timezone.localdate(last_held.starts_at) if last_held else None
     issued = []
@@ -116,8 +113,6 @@ def verification_url(certificate: Certificate, request=None) -> str:
 
 def certificates_pdf(certificates: list[Certificate], *, request=None) -> bytes:
     """One A4 landscape page per certificate, in English and Khmer."""
-    from courses.reports.exports import render_pdf
-
     pages = [
         {"certificate": certificate, "url": verification_url(certificate, request)}
         for certificate in certificates

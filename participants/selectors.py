@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from courses.models import Course, Programme, Project, Session
+from courses.selectors import sessions_held_filter
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
 
 
@@ -182,3 +186,60 @@ def enrollment_history(course, *, limit: int = 200) -> list[HistoryEntry]:
         .order_by("history_date", "history_id")
     )
     return _entries(records, subject=lambda r: str(r.official), describe=_describe_enrollment, limit=limit)
+
+
+# --- courses seen with their officials ------------------------------------------------------
+
+
+def programme_overview() -> QuerySet[Programme]:
+    """Programmes with their projects and courses, in three queries whatever their number."""
+    courses = Course.objects.annotate(
+        sessions_planned=Count(
+            "sessions", filter=~Q(sessions__status=Session.Status.CANCELLED), distinct=True
+        ),
+        enrolled=Count(
+            "enrollments", filter=Q(enrollments__status=Enrollment.Status.ENROLLED), distinct=True
+        ),
+    ).order_by("number")
+    projects = Project.objects.prefetch_related(Prefetch("courses", queryset=courses))
+    return Programme.objects.prefetch_related(Prefetch("projects", queryset=projects))
+
+
+def _count(queryset, **filters):
+    """A correlated COUNT subquery: several counts on one course without multiplying joins."""
+    rows = queryset.filter(**filters).order_by().values("course_key").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+def courses_with_progress(*, now=None) -> QuerySet[Course]:
+    """Courses with sessions planned/held and enrolled officials, in one query.
+
+    Attendance figures are not computed here: they come from reports.figures, the one
+    definition every page, export and the API use.
+    """
+    now = now or timezone.now()
+    course = OuterRef("pk")
+    held = sessions_held_filter(now=now)
+    sessions = Session.objects.annotate(course_key=F("course_id"))
+    enrollments = Enrollment.objects.annotate(course_key=F("course_id"))
+    return (
+        Course.objects.select_related("project")
+        .annotate(
+            sessions_planned=_count(sessions, course_key=course, status=Session.Status.SCHEDULED),
+            sessions_held=_count(sessions.filter(held), course_key=course),
+            enrolled=_count(enrollments, course_key=course, status=Enrollment.Status.ENROLLED),
+        )
+        .order_by("project_id", "number")
+    )
+
+
+def course_sessions(course) -> QuerySet[Session]:
+    """A course's sessions with the number of officials marked attending each."""
+    return course.sessions.annotate(
+        marked=Count("attendances", distinct=True),
+        attended=Count(
+            "attendances",
+            filter=Q(attendances__status__in=[AttendanceStatus.PRESENT, AttendanceStatus.LATE]),
+            distinct=True,
+        ),
+    ).order_by("starts_at", "id")

@@ -1,8 +1,14 @@
+"""Courses and sessions with their officials: the pages, enrolment, withdrawal and the register."""
+
 from django.urls import path
 
-from participants import views
+from participants import pages, views
 
 urlpatterns = [
+    path("dashboard/", pages.dashboard, name="dashboard"),
+    path("courses/", pages.course_list, name="course_list"),
+    path("courses/<int:pk>/", pages.course_detail, name="course_detail"),
+    path("sessions/<int:pk>/", pages.session_detail, name="session_detail"),
     path("courses/<int:course_pk>/enrol/", views.enrol, name="enrol"),
     path("courses/<int:course_pk>/walk-in/", views.walk_in, name="walk_in"),
     path("enrolments/<int:pk>/withdraw/", views.withdraw, name="enrollment_withdraw"),

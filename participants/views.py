@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from courses.models import Course, Session
-from courses.views import course_page_context, session_page_context
 from participants import services
 from participants.forms import AttendanceRowForm, EnrolForm, WalkInForm, WithdrawForm
 from participants.models import Attendance, AttendanceStatus, Enrollment
+from participants.pages import course_page_context, session_page_context
 from participants.selectors import user_label
 from pcp_portal.decorators import editor_required
 from pcp_portal.idempotency import idempotent_writes

@@ -17,6 +17,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import checks
 
+from pcp_portal.env import ImproperlyConfiguredEnv
+
 
 def production_problems() -> list[tuple[str, str]]:
     """(id, message) for each setting production needs and lacks; empty with DEBUG on."""
@@ -49,8 +51,6 @@ def production_settings(app_configs=None, **kwargs):
 
 def stop_if_unsafe() -> None:
     """For entry points that run no system checks (gunicorn): stop with one line."""
-    from pcp_portal.env import ImproperlyConfiguredEnv
-
     problems = production_problems()
     if problems:
         raise ImproperlyConfiguredEnv(problems[0][1])

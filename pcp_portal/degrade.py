@@ -24,6 +24,8 @@ from django.template import loader
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from pcp_portal import disk
+
 logger = logging.getLogger(__name__)
 
 DATABASE = "database"
@@ -177,8 +179,6 @@ class DependencyFailureMiddleware:
         # An upload refused for lack of disk space (pcp_portal/disk.py), which the view does
         # not show as a form error itself: 507 with the reason, rather than a form that says
         # "this field is required".
-        from pcp_portal import disk
-
         message = disk.refused_upload(request)
         if message and not disk.view_handles_refused_upload(view_func):
             return insufficient_storage_response(request, message)

@@ -16,6 +16,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from pcp_portal.celery import app
+
 logger = logging.getLogger(__name__)
 # /readyz answers within this many seconds whatever happens (the compose health check allows 4):
 # the checks run side by side in threads, and one still running at the deadline counts as down.
@@ -43,8 +45,6 @@ def _database_ok() -> bool:
 
 
 def _broker_ok() -> bool:
-    from pcp_portal.celery import app
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=0, timeout=settings.REDIS_SOCKET_CONNECT_TIMEOUT)

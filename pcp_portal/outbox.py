@@ -21,6 +21,7 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
+from pcp_portal.celery import app
 from pcp_portal.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -71,8 +72,6 @@ def _relay_now(event_ids: list[int]) -> None:
 
 
 def _publish(event: OutboxEvent) -> None:
-    from pcp_portal.celery import app
-
     args = (event.payload or {}).get("args", [])
     task = app.tasks.get(event.name)
     # retry=False: a broker that is down fails fast here; the row stays and relay() tries later.

@@ -235,7 +235,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "participants.tasks.*": {"queue": "reminders"},  # reminders and change notices (SMTP)
     "participants.imports.*": {"queue": "imports"},
-    "courses.reports.*": {"queue": "exports"},
+    "participants.reports.*": {"queue": "exports"},
     "*.webhooks.*": {"queue": "webhooks"},
     "pcp_portal.tasks.*": {"queue": "default"},  # the outbox relay and other housekeeping
 }

@@ -8,12 +8,12 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from courses import views as course_views
 from courses.api import views as course_api
-from courses.reports import api as report_api
-from courses.reports import views as report_views
 from ministries.api import views as ministry_api
+from participants import pages
 from participants.api import views as participant_api
+from participants.reports import api as report_api
+from participants.reports import views as report_views
 from pcp_portal import audit, health, two_factor
 from pcp_portal.api import (
     READERS,
@@ -77,7 +77,7 @@ api_urlpatterns = [
 # --- the site ------------------------------------------------------------------------------------
 
 urlpatterns = [
-    path("", course_views.home, name="home"),
+    path("", pages.home, name="home"),
     path("accounts/login/", two_factor.LoginView.as_view(), name="login"),
     path("accounts/two-factor/", two_factor.two_factor_setup, name="two_factor"),
     path("healthz", health.healthz, name="healthz"),
@@ -93,7 +93,7 @@ urlpatterns = [
         name="api-attendance-summary",
     ),
     path("api/", include(api_urlpatterns)),
-    path("reports/", include("courses.reports.urls")),
+    path("reports/", include("participants.reports.urls")),
     path("verify/", report_views.verify, name="certificate_verify"),
     path("verify/<str:code>/", report_views.verify, name="certificate_verify_code"),
     path("", include("courses.urls")),

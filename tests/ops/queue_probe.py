@@ -24,6 +24,6 @@ def import_probe(self, path: str) -> str:
     return _record(self, path, "imports")
 
 
-@shared_task(bind=True, name="courses.reports.tasks.queue_probe")
+@shared_task(bind=True, name="participants.reports.tasks.queue_probe")
 def export_probe(self, path: str) -> str:
     return _record(self, path, "exports")

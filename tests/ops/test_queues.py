@@ -37,7 +37,7 @@ def queue_of(task_name: str) -> str:
         ("participants.tasks.dispatch_reminders", "reminders"),
         ("participants.tasks.notify_session_change", "reminders"),
         ("participants.imports.tasks.apply_import", "imports"),
-        ("courses.reports.tasks.export_report", "exports"),
+        ("participants.reports.tasks.export_report", "exports"),
         ("courses.webhooks.deliver", "webhooks"),
         ("pcp_portal.tasks.relay_outbox", "default"),
         ("anything.else", "default"),
@@ -151,7 +151,7 @@ def test_a_hung_smtp_server_holds_only_the_reminder_worker_and_only_for_email_ti
         # While the only reminder slot waits on the silent server, the other queues keep flowing.
         probes = tmp_path / "probes.log"
         for name in ("pcp_portal.tasks.queue_probe", "participants.imports.tasks.queue_probe",
-                     "courses.reports.tasks.queue_probe"):  # fmt: skip
+                     "participants.reports.tasks.queue_probe"):  # fmt: skip
             app.send_task(name, args=[str(probes)])
         waited = wait_for(
             lambda: probes.exists() and len(probes.read_text().splitlines()) == 3, 10, "the probe tasks"

@@ -7,10 +7,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from courses.reports import figures as fig
-from courses.selectors import courses_with_progress, programme_overview
 from courses.services import course_cancel
 from participants.models import AttendanceStatus
+from participants.reports import figures as fig
+from participants.selectors import courses_with_progress, programme_overview
 from tests.factories import AttendanceFactory, CourseFactory, EnrollmentFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from courses.reports import figures as fig
+from participants.reports import figures as fig
 from tests.reports.conftest import EXPECTED
 
 pytestmark = pytest.mark.django_db

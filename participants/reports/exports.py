@@ -18,13 +18,16 @@ import tempfile
 import threading
 import warnings
 
+from django.db import connection
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses.reports import figures as fig
-from courses.reports.tables import DATE, DATETIME, INT, SHARE, Column, Table, attendance_columns
+from courses.models import Course, Session
+from participants.models import Attendance, Enrollment, Official
+from participants.reports import figures as fig
+from participants.reports.tables import DATE, DATETIME, INT, SHARE, Column, Table, attendance_columns
 from pcp_portal.disk import ensure_free_space
 from pcp_portal.spreadsheets import FORMULA_TRIGGERS, safe_cell, safe_row
 
@@ -112,11 +115,6 @@ def _sql_safe(expression: str) -> str:
 
 def attendance_copy_sql(filters: fig.ReportFilters, *, contact: bool, now=None) -> tuple[str, tuple]:
     """The attendance rows as one SELECT for COPY, with the same columns and cells as the Python path."""
-    from django.db import connection
-
-    from courses.models import Course, Session
-    from participants.models import Attendance, Enrollment, Official
-
     held_sql, held_params = fig.held_sessions(filters, now=now).values("id").query.sql_with_params()
     enrol_sql, enrol_params = fig.active_enrolments(filters).values("id").query.sql_with_params()
     q = connection.ops.quote_name
@@ -143,8 +141,6 @@ def copy_csv_chunks(filters: fig.ReportFilters, *, contact: bool, now=None, batc
     COPY pushes its output into a file object; a thread runs it into a small bounded queue and
     this generator pulls from it, so at most a few chunks are ever in memory.
     """
-    from django.db import connection
-
     headers = [column.label for column in attendance_columns(contact=contact)]
     sql, params = attendance_copy_sql(filters, contact=contact, now=now)
     connection.ensure_connection()

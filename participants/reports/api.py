@@ -1,4 +1,4 @@
-"""GET /api/v1/reports/attendance-summary/: the report figures as JSON, from courses.reports.figures.
+"""GET /api/v1/reports/attendance-summary/: the report figures as JSON, from participants.reports.figures.
 
 Partners may read it: it holds figures, never a name or a contact detail.
 """
@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from courses.models import Course, Session
-from courses.reports import figures as fig
-from courses.reports.forms import ReportFilterForm
 from ministries.models import Ministry
+from participants.reports import figures as fig
+from participants.reports.forms import ReportFilterForm
 from pcp_portal.api import MAX_ID, READERS
 
 GROUP_BY = ("course", "ministry", "sex", "session")

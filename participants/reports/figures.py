@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
 from courses.selectors import sessions_held_filter
@@ -410,8 +411,6 @@ def session_figures(filters: ReportFilters, *, now=None) -> dict[int, SessionFig
 
 def definitions() -> dict[str, str]:
     """The definitions in words, for the pages, the PDF and the API response."""
-    from django.utils.translation import gettext as _
-
     return {
         "held_session": _("A session is held once it has started and was not cancelled."),
         "attendance_rate": _(

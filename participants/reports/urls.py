@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from courses.reports import views
+from participants.reports import views
 
 app_name = "reports"
 

@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
-from courses.reports.figures import ReportFilters
 from ministries.models import Ministry
+from participants.reports.figures import ReportFilters
 
 
 class ReportFilterForm(forms.Form):

@@ -1,4 +1,4 @@
-"""Each report as one table (columns with a kind, typed rows) built from courses.reports.figures.
+"""Each report as one table (columns with a kind, typed rows) built from participants.reports.figures.
 
 The pages, the CSV, the XLSX and the PDF all render these tables, so a figure cannot differ
 between them. Each builder issues a fixed number of queries.
@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
-from courses.reports import figures as fig
 from ministries.models import Ministry
 from participants.models import Attendance
+from participants.reports import figures as fig
 
 TEXT, INT, SHARE, DATE, DATETIME = "text", "int", "share", "date", "datetime"
 

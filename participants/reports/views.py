@@ -1,23 +1,25 @@
 """Report pages, their exports, certificates and the public verification page. Thin: the figures
-come from courses.reports.figures through the tables in courses.reports.tables."""
+come from participants.reports.figures through the tables in participants.reports.tables."""
 
 from __future__ import annotations
 
 import math
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseBadRequest
+from django.db import connection
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from courses.models import Course
-from courses.reports import charts, exports, tables
-from courses.reports import figures as fig
-from courses.reports.forms import ReportFilterForm, error_messages
 from participants import certificates
+from participants.reports import charts, exports, tables
+from participants.reports import figures as fig
+from participants.reports.forms import ReportFilterForm, error_messages
 from pcp_portal import roles
 from pcp_portal.decorators import editor_required, reader_required
 from pcp_portal.throttling import VerifyRateThrottle
@@ -67,8 +69,6 @@ def _page(request, template: str, report: str, build, **extra):
 
 
 def _export_links(report: str, query: dict, course=None) -> list[tuple[str, str]]:
-    from urllib.parse import urlencode
-
     if course is not None:
         query = {**query, "course": str(course.pk)}
     suffix = f"?{urlencode(query)}" if query else ""
@@ -223,9 +223,6 @@ def export(request, report: str, fmt: str):
 
 
 def _attendance_export(fmt: str, name: str, filters, *, contact: bool):
-    from django.db import connection
-    from django.http import StreamingHttpResponse
-
     columns = tables.attendance_columns(contact=contact)
     if fmt == "pdf":
         return _bad_request([_("The attendance rows are too many for a PDF; export them as CSV or XLSX.")])
