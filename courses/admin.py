@@ -1,3 +1,5 @@
+"""The admin for programmes, projects, courses and sessions; session edits go through the services."""
+
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _

@@ -1,3 +1,5 @@
+"""The courses app; on start it records the client address on every history row."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,5 @@
+"""The admin for ministries, their departments and their dated former names."""
+
 from django.contrib import admin
 
 from ministries.models import Department, Ministry, MinistryName

@@ -1,3 +1,5 @@
+"""The ministries app: ministries and bodies, departments, dated names."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

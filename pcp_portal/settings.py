@@ -342,7 +342,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 
-# --- Production hardening (issue 8): log-in protection, CSP, sessions, limits, logs ---------------
+# --- Production hardening: log-in protection, CSP, sessions, limits, logs ---------------
 
 # django-axes locks the PAIR of username and address after repeated failures, so one person
 # guessing cannot lock out a whole ministry behind one shared internet address.

@@ -71,7 +71,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/enrolments/{enrollment}/reinstate/", cells(302, 403, 403, 302, 302)),
     ("POST", "/sessions/{session}/register/", cells(302, 403, 403, 302, 302)),
     ("POST", "/sessions/{session}/register/{enrollment}/", cells(302, 403, 403, 400, 400)),
-    # Imports (issue 7): editors only.
+    # Imports: editors only.
     ("GET", "/imports/", EDIT_PAGE),
     ("GET", "/imports/officials/new/", EDIT_PAGE),
     ("POST", "/imports/officials/new/", cells(302, 403, 403, 400, 400)),  # no file: refused
@@ -80,7 +80,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/imports/batch/{batch}/confirm/", cells(302, 403, 403, 302, 400)),  # applied once only
     ("POST", "/imports/batch/{batch}/discard/", cells(302, 403, 403, 302, 302)),
     ("GET", "/imports/batch/{batch}/errors.csv", EDIT_PAGE),
-    # Reports, exports and certificates (issue 5): readers read, editors issue; verification is public.
+    # Reports, exports and certificates: readers read, editors issue; verification is public.
     ("GET", "/reports/", PAGE),
     ("GET", "/reports/ministries/", PAGE),
     ("GET", "/reports/sessions/", PAGE),
@@ -95,7 +95,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/verify/", PUBLIC),
     ("GET", "/verify/NO-SUCH-CODE/", cells(404, 404, 404, 404, 404)),
     ("GET", "/api/v1/reports/attendance-summary/", cells(401, 200, 200, 200, 200)),
-    # Reminders (issue 6): editors resend; the opt-out link is public (signed token).
+    # Reminders: editors resend; the opt-out link is public (signed token).
     ("POST", "/reminders/{delivery}/resend/", cells(302, 403, 403, 302, 302)),
     ("POST", "/sessions/{session}/reminders/resend-failed/", cells(302, 403, 403, 302, 302)),
     ("POST", "/courses/{course}/reminders/resend-failed/", cells(302, 403, 403, 302, 302)),

@@ -1,3 +1,5 @@
+"""Filters of the ministries resource: current or former name or acronym, kind, and the sync filters."""
+
 from __future__ import annotations
 
 import django_filters

@@ -1,3 +1,5 @@
+"""/imports/: upload, preview, confirm or discard, and the error file of officials, enrolments, sheets."""
+
 from django.urls import path
 
 from participants.imports import views

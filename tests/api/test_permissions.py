@@ -1,6 +1,6 @@
 """The API's permission matrix: every endpoint x method x role, and the status each gets.
 
-`API_MATRIX` is data so the site-wide matrix (issue 8) can import and extend it:
+`API_MATRIX` is data so the site-wide matrix can import and extend it:
 each row is (method, path template, body name, {role: expected status}). Path templates name
 objects of the `world` fixture ({session}, {enrollment}, ...); `resolve_path` and `BODIES` fill
 them in. A changed cell fails the test that owns its row.
