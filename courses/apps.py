@@ -10,6 +10,8 @@ class CoursesConfig(AppConfig):
     verbose_name = _("Courses")
 
     def ready(self) -> None:
+        # Imported here: pcp_portal.db defines model bases, which Django only allows once the app
+        # registry is ready (ready() is the usual place for connecting signals).
         from simple_history.signals import pre_create_historical_record
 
         from pcp_portal.db import record_history_ip_address

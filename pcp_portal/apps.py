@@ -11,7 +11,9 @@ class PortalConfig(AppConfig):
         from django.conf import settings
         from django.contrib import admin
 
-        from pcp_portal import audit, checks  # noqa: F401 - checks registers the production check
+        # Imported here: audit reads models, which Django only allows once the registry is ready;
+        # importing checks registers the production settings check.
+        from pcp_portal import audit, checks  # noqa: F401
 
         audit.connect_signals()
         if settings.OTP_REQUIRED_FOR_ADMIN:
