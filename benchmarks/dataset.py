@@ -2,13 +2,16 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pcp_bench .venv/bin/python -m benchmarks.dataset
 
-or, from a benchmark script (after django.setup()):
+or, from a benchmark script:
 
     from benchmarks.dataset import build
     counts = build(officials=20_000, courses=500, sessions_per_course=10, enrolled_per_course=200)
 
 Defaults give 20,000 officials, 500 courses, 5,000 sessions, 100,000 enrolments and
-1,000,000 attendance rows (every enrolled official at every session of the course). The
+1,000,000 attendance rows (every enrolled official at every session of the course).
+BENCH_OFFICIALS, BENCH_COURSES, BENCH_SESSIONS_PER_COURSE and BENCH_ENROLLED_PER_COURSE change
+the defaults, so that any benchmark built on this set can be tried end to end on a small one
+(in a database of its own: a set of another size is refused). The
 database is migrated and the public record loaded first. build() is idempotent: when the data
 set is already there with the asked-for size it returns at once, so several benchmarks can
 share one database. Column lists come from the models, and any column this module does not
@@ -29,15 +32,20 @@ import random
 import sys
 import time
 
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from benchmarks import django_setup  # noqa: F401 - sets Django up before the apps are imported
+from courses.models import Course, Project, Session
+from courses.public_record import load_public_record
+from ministries.models import Ministry
+from participants.models import Attendance, Enrollment, Official
+
 BENCH_MARKER = "benchmark:"
-
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcp_portal.settings")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret")
-    import django
-
-    django.setup()
+OFFICIALS = int(os.environ.get("BENCH_OFFICIALS", "20000"))
+COURSES = int(os.environ.get("BENCH_COURSES", "500"))
+SESSIONS_PER_COURSE = int(os.environ.get("BENCH_SESSIONS_PER_COURSE", "10"))
+ENROLLED_PER_COURSE = int(os.environ.get("BENCH_ENROLLED_PER_COURSE", "200"))
 
 
 def _text(value) -> str:
@@ -108,22 +116,14 @@ def _reset_sequence(cursor, table: str) -> None:
 
 def build(
     *,
-    officials: int = 20_000,
-    courses: int = 500,
-    sessions_per_course: int = 10,
-    enrolled_per_course: int = 200,
+    officials: int = OFFICIALS,
+    courses: int = COURSES,
+    sessions_per_course: int = SESSIONS_PER_COURSE,
+    enrolled_per_course: int = ENROLLED_PER_COURSE,
     seed: int = 42,
     verbose: bool = True,
 ) -> dict[str, int]:
     """Build (once) the data set in the database Django is configured with; return the counts."""
-    from django.core.management import call_command
-    from django.db import connection, transaction
-
-    from courses.models import Course, Project, Session
-    from courses.public_record import load_public_record
-    from ministries.models import Ministry
-    from participants.models import Attendance, Enrollment, Official
-
     if connection.vendor != "postgresql":
         raise SystemExit("benchmarks.dataset needs PostgreSQL: set DATABASE_URL=postgres://...")
     call_command("migrate", verbosity=0)
@@ -296,5 +296,4 @@ def build(
 
 
 if __name__ == "__main__":
-    _setup_django()
     print(build())

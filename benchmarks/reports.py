@@ -16,8 +16,17 @@ import sys
 import time
 import tracemalloc
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+# The repository's root on the path, so that `python benchmarks/reports.py` finds the apps too.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from django.db import connection
+
+from benchmarks import django_setup  # noqa: F401 - sets Django up before the apps are imported
+from benchmarks.dataset import build
+from participants.reports import exports, tables
+from participants.reports import figures as fig
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 
 HAND_PROGRAMME = """
 SELECT o.sex, COUNT(DISTINCT e.official_id), COUNT(*), SUM(x.att), SUM(x.held)
@@ -85,8 +94,7 @@ def machine() -> str:
 
 def write_section(text: str) -> None:
     """Replace the "## Reports and exports" section of RESULTS.md (or add it at the end)."""
-    path = os.path.join(ROOT, "benchmarks", "RESULTS.md")
-    with open(path, encoding="utf-8") as handle:
+    with open(RESULTS, encoding="utf-8") as handle:
         current = handle.read()
     heading = "## Reports and exports"
     if heading in current:
@@ -96,22 +104,11 @@ def write_section(text: str) -> None:
         current = before.rstrip("\n") + "\n\n" + text.strip("\n") + "\n" + ("\n" + rest if rest else "")
     else:
         current = current.rstrip("\n") + "\n\n" + text.strip("\n") + "\n"
-    with open(path, "w", encoding="utf-8") as handle:
+    with open(RESULTS, "w", encoding="utf-8") as handle:
         handle.write(current)
 
 
 def main():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcp_portal.settings")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret")
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    from benchmarks.dataset import build
-    from participants.reports import exports, tables
-    from participants.reports import figures as fig
-
     counts = build()
     filters = fig.ReportFilters()
     load_before = os.getloadavg()[0]
