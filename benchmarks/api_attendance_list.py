@@ -11,10 +11,10 @@ drives both with the same load (threads of keep-alive HTTP clients, fixed durati
 * raw:  GET /bench/attendance-json-agg/?after=<id>       (one SQL statement: PostgreSQL's json_agg
         of the same rows and fields, links included, same Bearer-key authentication)
 
-each at the first page and at a page 900,000 rows deep, in BENCH_ROUNDS rounds (the order of
-the sides alternating from one round to the next, so both meet the same conditions on a shared
-machine). Prints the median of the rounds as a Markdown table for benchmarks/RESULTS.md, and
-each round's ratio. Not part of the test suite.
+each at the first page and at a page 90% deep (900,000 rows on the default set), in BENCH_ROUNDS
+rounds (the order of the sides alternating from one round to the next, so both meet the same
+conditions on a shared machine). Prints the median of the rounds as a Markdown table for
+benchmarks/RESULTS.md, and each round's ratio. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -23,21 +23,23 @@ import http.client
 import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import django_setup, server  # noqa: F401 - django_setup: sets Django up before the apps
+from benchmarks.dataset import build
+from participants.models import Attendance
+from pcp_portal.api import KeysetCursorPagination
+from pcp_portal.models import APIAccessKey
+
 PORT = int(os.environ.get("BENCH_PORT", "8764"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 PAGE = 100
-SECRET = "benchmark-only-secret"  # noqa: S105 - signs page cursors in a throw-away server
 
 
 # --- the fastest equivalent: served by the same gunicorn, through this module as ROOT_URLCONF -----
@@ -68,61 +70,21 @@ FROM (
 """
 
 
+@server.key_required
 def raw_attendance(request):
-    from django.db import connection
-    from django.http import HttpResponse, JsonResponse
-    from rest_framework.exceptions import AuthenticationFailed
-
-    from pcp_portal.api import BearerAPIKeyAuthentication
-
-    try:
-        if BearerAPIKeyAuthentication().authenticate(request) is None:
-            return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
-    except AuthenticationFailed as error:
-        return JsonResponse({"detail": str(error.detail)}, status=401)
-    after = int(request.GET.get("after", 0))
-    base = request.build_absolute_uri("/api/v1/")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            RAW_SQL,
-            {
-                "size": PAGE,
-                "after": after,
-                "base": base,
-                "next_base": request.build_absolute_uri(request.path) + "?after=",
-            },
-        )
-        body = cursor.fetchone()[0]
-    return HttpResponse(body, content_type="application/json")
+    return server.sql_json_response(
+        RAW_SQL,
+        {
+            "size": PAGE,
+            "after": int(request.GET.get("after", 0)),
+            "base": request.build_absolute_uri("/api/v1/"),
+            "next_base": request.build_absolute_uri(request.path) + "?after=",
+        },
+    )
 
 
-def _urlpatterns():
-    from django.urls import path
-
-    from pcp_portal.urls import urlpatterns
-
-    return [path("bench/attendance-json-agg/", raw_attendance), *urlpatterns]
-
-
-def __getattr__(name):  # the module doubles as the benchmark server's ROOT_URLCONF
-    if name == "urlpatterns":
-        return _urlpatterns()
-    raise AttributeError(name)
-
-
-def application(environ, start_response):
-    """gunicorn entry point: the portal with the extra view above."""
-    global _app
-    if _app is None:
-        from django.conf import settings
-        from django.core.wsgi import get_wsgi_application
-
-        _app = get_wsgi_application()
-        settings.ROOT_URLCONF = __name__
-    return _app(environ, start_response)
-
-
-_app = None
+urlpatterns = server.urlpatterns_with("bench/attendance-json-agg/", raw_attendance)
+application = server.wsgi_application(__name__)  # gunicorn's entry point: the portal and the view above
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -167,22 +129,10 @@ def _load(path: str, key: str) -> dict:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcp_portal.settings")
-    os.environ["SECRET_KEY"] = SECRET
-    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
-    os.environ["API_THROTTLE_RATE"] = "100000000/minute"
-    import django
-
-    django.setup()
-    from benchmarks.dataset import build
-    from participants.models import Attendance
-    from pcp_portal.api import KeysetCursorPagination
-    from pcp_portal.models import APIAccessKey
-
     counts = build()
     _api_key, key = APIAccessKey.objects.create_key(name="benchmark", role="partner")
     first_id = Attendance.objects.order_by("pk").values_list("pk", flat=True).first()
-    deep_after = first_id + 900_000 - 1  # the page starting at the 900,001st row
+    deep_after = first_id + counts["attendance"] * 9 // 10 - 1  # 90% deep: the 900,001st row of 1M
     deep_cursor = KeysetCursorPagination().encode_cursor(deep_after, before=False)
     # The pairs compared run back to back (api/raw first page, then api first/deep page).
     targets = {
@@ -191,48 +141,29 @@ def main() -> None:
         ("api", "deep"): f"/api/v1/attendance/?{urlencode({'page_size': PAGE, 'cursor': deep_cursor})}",
         ("raw", "deep"): f"/bench/attendance-json-agg/?after={deep_after}",
     }
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "benchmarks.api_attendance_list:application",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(WORKERS),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DEBUG": "0", "LOG_LEVEL": "WARNING"},
-    )
     try:
-        for _ in range(60):
-            try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.5)
-        # Same rows and fields from both sides (the raw side is the reference).
-        for page in ("first", "deep"):
-            bodies = []
-            for side in ("api", "raw"):
+        with server.gunicorn("benchmarks.api_attendance_list", port=PORT, workers=WORKERS):
+            # Same rows and fields from both sides (the raw side is the reference).
+            for page in ("first", "deep"):
+                bodies = []
+                for side in ("api", "raw"):
+                    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+                    connection.request(
+                        "GET", targets[(side, page)], headers={"Authorization": f"Bearer {key}"}
+                    )
+                    bodies.append(json.loads(connection.getresponse().read())["results"])
+                assert [r["id"] for r in bodies[0]] == [r["id"] for r in bodies[1]], page
+                assert set(bodies[0][0]) == set(bodies[1][0]), set(bodies[0][0]) ^ set(bodies[1][0])
+            for path in targets.values():  # warm up every worker
                 connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-                connection.request("GET", targets[(side, page)], headers={"Authorization": f"Bearer {key}"})
-                bodies.append(json.loads(connection.getresponse().read())["results"])
-            assert [r["id"] for r in bodies[0]] == [r["id"] for r in bodies[1]], page
-            assert set(bodies[0][0]) == set(bodies[1][0]), set(bodies[0][0]) ^ set(bodies[1][0])
-        for path in targets.values():  # warm up every worker
-            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-            for _ in range(20):
-                connection.request("GET", path, headers={"Authorization": f"Bearer {key}"})
-                connection.getresponse().read()
-        rounds = []
-        for number in range(ROUNDS):
-            order = list(targets) if number % 2 == 0 else list(reversed(targets))
-            rounds.append({target: _load(targets[target], key) for target in order})
+                for _ in range(20):
+                    connection.request("GET", path, headers={"Authorization": f"Bearer {key}"})
+                    connection.getresponse().read()
+            rounds = []
+            for number in range(ROUNDS):
+                order = list(targets) if number % 2 == 0 else list(reversed(targets))
+                rounds.append({target: _load(targets[target], key) for target in order})
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         APIAccessKey.objects.filter(name="benchmark").delete()
 
     results = {

@@ -45,13 +45,25 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from benchmarks import django_setup, server  # noqa: F401 - django_setup: sets Django up before the apps
+from benchmarks.dataset import BENCH_MARKER, build
+from courses.models import Session
+from participants.models import Attendance, Enrollment
+from participants.services import attendance_record
+from pcp_portal.changefeed import read_token, safe_bound
+from pcp_portal.models import APIAccessKey
+from pcp_portal.outbox import drop_trigger_sql, trigger_sql
+from pcp_portal.urls import FEED_RESOURCES
+
 PORT = int(os.environ.get("BENCH_PORT", "8775"))
 # Short rounds, many of them: load from other work on a shared machine comes in bursts of seconds,
 # and a burst should fall on both sides of a round rather than on one side of the comparison.
@@ -63,7 +75,6 @@ FEED_TX_ROWS = int(os.environ.get("FEED_TX_ROWS", "50"))
 FEED_ROUNDS = int(os.environ.get("FEED_ROUNDS", "3"))
 FEED_PAGE = 1000
 WORKERS = 2
-SECRET = "benchmark-only-secret"  # noqa: S105 - signs sync tokens in a throw-away server
 MAX_POSITION = 2**63 - 1
 
 
@@ -116,61 +127,23 @@ FROM bound
 """
 
 
+@server.key_required
 def raw_changes(request):
-    from django.db import connection
-    from django.http import HttpResponse, JsonResponse
-    from rest_framework.exceptions import AuthenticationFailed
-
-    from pcp_portal.api import BearerAPIKeyAuthentication
-
-    try:
-        if BearerAPIKeyAuthentication().authenticate(request) is None:
-            return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
-    except AuthenticationFailed as error:
-        return JsonResponse({"detail": str(error.detail)}, status=401)
     txid, event_id = (int(part) for part in request.GET["after"].split(":"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            RAW_FEED_SQL,
-            {
-                "txid": txid,
-                "id": event_id,
-                "size": int(request.GET.get("page_size", FEED_PAGE)),
-                "max": MAX_POSITION,
-                "base": request.build_absolute_uri("/api/v1/"),
-            },
-        )
-        body = cursor.fetchone()[0]
-    return HttpResponse(body, content_type="application/json")
+    return server.sql_json_response(
+        RAW_FEED_SQL,
+        {
+            "txid": txid,
+            "id": event_id,
+            "size": int(request.GET.get("page_size", FEED_PAGE)),
+            "max": MAX_POSITION,
+            "base": request.build_absolute_uri("/api/v1/"),
+        },
+    )
 
 
-def _urlpatterns():
-    from django.urls import path
-
-    from pcp_portal.urls import urlpatterns
-
-    return [path("bench/changes-json-agg/", raw_changes), *urlpatterns]
-
-
-def __getattr__(name):  # the module doubles as the benchmark server's ROOT_URLCONF
-    if name == "urlpatterns":
-        return _urlpatterns()
-    raise AttributeError(name)
-
-
-def application(environ, start_response):
-    """gunicorn entry point: the portal with the baseline view above."""
-    global _app
-    if _app is None:
-        from django.conf import settings
-        from django.core.wsgi import get_wsgi_application
-
-        _app = get_wsgi_application()
-        settings.ROOT_URLCONF = __name__
-    return _app(environ, start_response)
-
-
-_app = None
+urlpatterns = server.urlpatterns_with("bench/changes-json-agg/", raw_changes)
+application = server.wsgi_application(__name__)  # gunicorn's entry point: the portal and the baseline
 
 
 # --- the machine ---------------------------------------------------------------------------------
@@ -197,14 +170,10 @@ def load() -> str:
 
 def synced_tables() -> dict[str, str]:
     """{table: resource} of every table whose changes the feed serves (as the URL conf lists them)."""
-    from pcp_portal.urls import FEED_RESOURCES
-
     return {viewset.queryset.model._meta.db_table: name for name, viewset in FEED_RESOURCES.items()}
 
 
 def trigger_definitions() -> list[str]:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname LIKE 'pcp\\_change\\_%%' "
@@ -214,10 +183,6 @@ def trigger_definitions() -> list[str]:
 
 
 def set_triggers(*, on: bool) -> None:
-    from django.db import connection, transaction
-
-    from pcp_portal.outbox import drop_trigger_sql, trigger_sql
-
     with transaction.atomic(), connection.cursor() as cursor:
         for table, resource in synced_tables().items():
             statements = (
@@ -232,16 +197,8 @@ def _flip(status: str) -> str:
 
 
 def measure_writes() -> dict:
-    from django.contrib.auth import get_user_model
-    from django.db import transaction
-
-    from benchmarks.dataset import BENCH_MARKER
-    from courses.models import Session
-    from participants.models import Attendance, Enrollment
-    from participants.services import attendance_record
-
     found = trigger_definitions()
-    expected = sum(len(trigger_sql_for(t, r)) for t, r in synced_tables().items())
+    expected = sum(len(trigger_sql("postgresql", t, r)) for t, r in synced_tables().items())
     if len(found) != expected:
         # Only a run killed between dropping and reinstalling leaves them so: put them back.
         print(f"found {len(found)} of {expected} change-log triggers: reinstalling them", file=sys.stderr)
@@ -329,8 +286,6 @@ def measure_writes() -> dict:
 def _backend_cpu_reader():
     """A function returning the CPU seconds used so far by the PostgreSQL backend serving Django's
     connection (the server runs on this machine), or None where /proc does not show it."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
@@ -357,8 +312,6 @@ def _cpu(backend) -> float:
 def trigger_time(session) -> dict[str, float]:
     """The trigger's own time, as PostgreSQL counts it, in an UPDATE of one session's 200 rows
     (EXPLAIN ANALYZE, rolled back; median of 5): {"trigger": ms, "statement": ms, "rows": n}."""
-    from django.db import connection, transaction
-
     samples = []
     for _ in range(5):
         with transaction.atomic(), connection.cursor() as cursor:
@@ -386,22 +339,11 @@ def trigger_time(session) -> dict[str, float]:
     }
 
 
-def trigger_sql_for(table: str, resource: str) -> list[str]:
-    from pcp_portal.outbox import trigger_sql
-
-    return trigger_sql("postgresql", table, resource)
-
-
 # --- 2. feed throughput ----------------------------------------------------------------------------
 
 
 def generate_changes(rng: random.Random) -> int:
     """Commit FEED_CHANGES attendance changes in transactions of FEED_TX_ROWS rows of one session."""
-    from django.db import connection, transaction
-
-    from benchmarks.dataset import BENCH_MARKER
-    from courses.models import Session
-
     session_ids = list(
         Session.objects.filter(course__reference_key__startswith=BENCH_MARKER).values_list("pk", flat=True)
     )
@@ -423,8 +365,6 @@ def generate_changes(rng: random.Random) -> int:
 
 def wait_for_bound(last_txid: int) -> None:
     """The feed shows a change once every older transaction has ended (in any database of the cluster)."""
-    from pcp_portal.changefeed import safe_bound
-
     deadline = time.monotonic() + 120
     while safe_bound() <= last_txid:
         if time.monotonic() > deadline:
@@ -434,8 +374,6 @@ def wait_for_bound(last_txid: int) -> None:
 
 def expected_pages(position: tuple[int, int]) -> tuple[int, int]:
     """How many changes (each object once per page) and pages a follower gets from `position`."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT object_id FROM pcp_portal_outboxevent WHERE topic = 'change' AND name = 'attendance' "
@@ -491,10 +429,6 @@ def _comparable(row: dict) -> dict:
 
 def count_page_queries(start: str, key: str, sizes: tuple[int, ...]) -> dict[int, int]:
     """SQL queries of one feed page at each page size, from the same token (in process, same stack)."""
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_HOST="127.0.0.1")
     counts = {}
     for size in sizes:
@@ -512,8 +446,6 @@ def time_event_reads(position: tuple[int, int]) -> dict[str, float]:
     """The feed's page reads alone, summed over every page from `position` to the end: the
     statement changefeed.read_events sends (its OR form) against the same read as a row comparison.
     Each page is read both ways, the order alternating."""
-    from django.db import connection
-
     where = {
         "txid > %s OR (txid = %s AND id > %s)": lambda txid, event_id: [txid, txid, event_id],
         "(txid, id) > (%s, %s)": lambda txid, event_id: [txid, event_id],
@@ -542,12 +474,6 @@ def time_event_reads(position: tuple[int, int]) -> dict[str, float]:
 
 
 def measure_feed(key: str, key_prefix: str) -> dict:
-    from django.db import connection
-    from django.test import Client
-
-    from participants.models import Attendance
-    from pcp_portal.changefeed import read_token
-
     rng = random.Random(21)
     # The token is taken once every earlier change is final, so what follows it is this benchmark's.
     with connection.cursor() as cursor:
@@ -578,32 +504,8 @@ def measure_feed(key: str, key_prefix: str) -> dict:
         retained = cursor.fetchone()[0]
     reads = time_event_reads(position)
 
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "benchmarks.change_feed:application",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(WORKERS),
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DEBUG": "0", "LOG_LEVEL": "WARNING"},
-    )
     raw_start = f"{position[0]}:{position[1]}"
-    try:
-        for _ in range(60):
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
-                probe.request("GET", "/healthz")
-                probe.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.5)
+    with server.gunicorn("benchmarks.change_feed", port=PORT, workers=WORKERS, timeout=120):
         # Warm up both workers on both sides (imports, URL conf, connections): first pages only.
         for path in (
             f"/api/v1/changes/?resource=attendance&page_size={FEED_PAGE}&since={quote(token)}",
@@ -634,9 +536,6 @@ def measure_feed(key: str, key_prefix: str) -> dict:
                     Attendance.objects.filter(pk__in=list(portal_copy)).values_list("pk", "version")
                 )
                 assert database == {pk: row["version"] for pk, row in portal_copy.items()}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return {
         "written": written,
         "transactions": FEED_CHANGES // FEED_TX_ROWS,
@@ -654,18 +553,6 @@ def measure_feed(key: str, key_prefix: str) -> dict:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcp_portal.settings")
-    os.environ["SECRET_KEY"] = SECRET
-    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
-    os.environ["API_THROTTLE_RATE"] = "100000000/minute"
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    from benchmarks.dataset import build
-    from pcp_portal.models import APIAccessKey
-
     if connection.vendor != "postgresql":
         raise SystemExit("benchmarks.change_feed needs PostgreSQL: set DATABASE_URL=postgres://...")
     print(f"machine: {machine()}; load average before: {load()}", file=sys.stderr)
