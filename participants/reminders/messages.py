@@ -1,0 +1,149 @@
+"""The reminder e-mail: its context in the official's language, the date and time spelt for the
+reader in Phnom Penh time, the plain-text and HTML bodies, and the session as an .ics attachment."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from participants.models import ReminderDelivery
+from participants.reminders.ledger import Kind, opt_out_token
+
+KHMER_MONTHS = [
+    "មករា",
+    "កុម្ភៈ",
+    "មីនា",
+    "មេសា",
+    "ឧសភា",
+    "មិថុនា",
+    "កក្កដា",
+    "សីហា",
+    "កញ្ញា",
+    "តុលា",
+    "វិច្ឆិកា",
+    "ធ្នូ",
+]
+KHMER_DIGITS = str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")
+
+
+def mail_host() -> str:
+    """The portal's host name, for Message-IDs and calendar UIDs."""
+    return settings.PORTAL_BASE_URL.split("//")[-1].split("/")[0].split(":")[0] or "pcp-portal"
+
+
+def format_when(moment: datetime.datetime | None, language: str) -> str:
+    """The date and time in Phnom Penh time, spelt for the reader."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment, timezone=_phnom_penh())
+    if language == "km":
+        text = f"ថ្ងៃទី {local.day} ខែ{KHMER_MONTHS[local.month - 1]} ឆ្នាំ {local.year} ម៉ោង {local:%H:%M}"
+        return text.translate(KHMER_DIGITS)
+    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
+
+
+def _phnom_penh():
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo("Asia/Phnom_Penh")
+
+
+def _ics_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ics_fold(line: str) -> str:
+    """RFC 5545 §3.1: lines of at most 75 octets, never splitting a UTF-8 character."""
+    out, current = [], b""
+    for char in line:
+        encoded = char.encode()
+        if len(current) + len(encoded) > (75 if not out else 74):
+            out.append(current.decode())
+            current = b""
+        current += encoded
+    out.append(current.decode())
+    return "\r\n ".join(out)
+
+
+def build_ics(delivery: ReminderDelivery) -> str:
+    session = delivery.session
+    course = session.course
+    fmt = "%Y%m%dT%H%M%SZ"
+    start = session.starts_at.astimezone(datetime.UTC)
+    end = (session.ends_at or session.starts_at + datetime.timedelta(hours=1)).astimezone(datetime.UTC)
+    cancelled = delivery.kind == Kind.CANCELLATION
+    sequence = int(session.updated_at.timestamp()) // 60 if session.updated_at else 0
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//UNIDO PCP Cambodia//PCP Portal//EN",
+        "CALSCALE:GREGORIAN",
+        f"METHOD:{'CANCEL' if cancelled else 'PUBLISH'}",
+        "BEGIN:VEVENT",
+        f"UID:session-{session.pk}@{mail_host()}",
+        f"SEQUENCE:{sequence}",
+        f"DTSTAMP:{timezone.now().astimezone(datetime.UTC).strftime(fmt)}",
+        f"DTSTART:{start.strftime(fmt)}",
+        f"DTEND:{end.strftime(fmt)}",
+        f"SUMMARY:{_ics_escape(f'{course.title or course}: {session.title}')}",
+        f"LOCATION:{_ics_escape(session.venue or course.venue)}",
+        f"DESCRIPTION:{_ics_escape(session.topic or course.topic or session.title)}",
+        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(_ics_fold(line) for line in lines) + "\r\n"
+
+
+def message_context(delivery: ReminderDelivery) -> dict:
+    official, session = delivery.official, delivery.session
+    language = official.preferred_language if official.preferred_language in ("en", "km") else "km"
+    course = session.course
+    opt_out_url = settings.PORTAL_BASE_URL + reverse("reminder_opt_out", args=[opt_out_token(official)])
+    offset = delivery.key.split("h@")[0] if delivery.kind == Kind.REMINDER else ""
+    return {
+        "language": language,
+        "kind": delivery.kind,
+        "offset_hours": offset,
+        "official": official,
+        "name": (official.name_km or official.full_name) if language == "km" else official.full_name,
+        "session": session,
+        "course": course,
+        "course_title": course.title or str(course),
+        "when": format_when(session.starts_at, language),
+        "ends": format_when(session.ends_at, language),
+        "venue": session.venue or course.venue,
+        "reason": session.cancellation_reason,
+        "opt_out_url": opt_out_url,
+    }
+
+
+def build_message(delivery: ReminderDelivery, *, connection=None) -> EmailMultiAlternatives:
+    """The e-mail in the official's language: plain text, HTML, and the session as .ics."""
+    context = message_context(delivery)
+    language = context["language"]
+    subject = " ".join(render_to_string(f"emails/reminder_subject.{language}.txt", context).split())
+    text = render_to_string(f"emails/reminder.{language}.txt", context)
+    html = render_to_string(f"emails/reminder.{language}.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.official.email],
+        connection=connection or get_connection(),
+        headers={
+            # The same id on every attempt of this row: a duplicate from the SMTP gap folds away.
+            "Message-ID": f"<reminder-{delivery.pk}@{mail_host()}>",
+            "List-Unsubscribe": f"<{context['opt_out_url']}>",
+            "Content-Language": language,
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    method = "CANCEL" if delivery.kind == Kind.CANCELLATION else "PUBLISH"
+    message.attach("session.ics", build_ics(delivery), f"text/calendar; charset=utf-8; method={method}")
+    return message
