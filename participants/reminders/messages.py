@@ -37,20 +37,15 @@ def mail_host() -> str:
 
 
 def format_when(moment: datetime.datetime | None, language: str) -> str:
-    """The date and time in Phnom Penh time, spelt for the reader."""
+    """The date and time in Phnom Penh time (settings.TIME_ZONE), spelt for the reader."""
     if moment is None:
         return ""
-    local = timezone.localtime(moment, timezone=_phnom_penh())
+    # The portal's zone, not the one a request may have activated: the e-mail says "Phnom Penh time".
+    local = timezone.localtime(moment, timezone=timezone.get_default_timezone())
     if language == "km":
         text = f"ថ្ងៃទី {local.day} ខែ{KHMER_MONTHS[local.month - 1]} ឆ្នាំ {local.year} ម៉ោង {local:%H:%M}"
         return text.translate(KHMER_DIGITS)
     return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
-
-
-def _phnom_penh():
-    import zoneinfo
-
-    return zoneinfo.ZoneInfo("Asia/Phnom_Penh")
 
 
 def _ics_escape(value: str) -> str:
