@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 
+import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
@@ -48,51 +49,31 @@ def format_when(moment: datetime.datetime | None, language: str) -> str:
     return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
 
 
-def _ics_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _ics_fold(line: str) -> str:
-    """RFC 5545 §3.1: lines of at most 75 octets, never splitting a UTF-8 character."""
-    out, current = [], b""
-    for char in line:
-        encoded = char.encode()
-        if len(current) + len(encoded) > (75 if not out else 74):
-            out.append(current.decode())
-            current = b""
-        current += encoded
-    out.append(current.decode())
-    return "\r\n ".join(out)
-
-
 def build_ics(delivery: ReminderDelivery) -> str:
+    """The session as an iCalendar file: one event whose UID stays the same for the session, so a
+    calendar updates (METHOD:PUBLISH, a higher SEQUENCE) or removes (METHOD:CANCEL) the entry."""
     session = delivery.session
     course = session.course
-    fmt = "%Y%m%dT%H%M%SZ"
-    start = session.starts_at.astimezone(datetime.UTC)
-    end = (session.ends_at or session.starts_at + datetime.timedelta(hours=1)).astimezone(datetime.UTC)
+    end = session.ends_at or session.starts_at + datetime.timedelta(hours=1)
     cancelled = delivery.kind == Kind.CANCELLATION
-    sequence = int(session.updated_at.timestamp()) // 60 if session.updated_at else 0
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//UNIDO PCP Cambodia//PCP Portal//EN",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{'CANCEL' if cancelled else 'PUBLISH'}",
-        "BEGIN:VEVENT",
-        f"UID:session-{session.pk}@{mail_host()}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{timezone.now().astimezone(datetime.UTC).strftime(fmt)}",
-        f"DTSTART:{start.strftime(fmt)}",
-        f"DTEND:{end.strftime(fmt)}",
-        f"SUMMARY:{_ics_escape(f'{course.title or course}: {session.title}')}",
-        f"LOCATION:{_ics_escape(session.venue or course.venue)}",
-        f"DESCRIPTION:{_ics_escape(session.topic or course.topic or session.title)}",
-        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(_ics_fold(line) for line in lines) + "\r\n"
+    calendar = icalendar.Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", "-//UNIDO PCP Cambodia//PCP Portal//EN")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", f"session-{session.pk}@{mail_host()}")
+    # Minutes since the epoch at the session's last save: a change in a later minute numbers higher.
+    event.add("sequence", int(session.updated_at.timestamp()) // 60 if session.updated_at else 0)
+    event.add("dtstamp", timezone.now().astimezone(datetime.UTC))
+    event.add("dtstart", session.starts_at.astimezone(datetime.UTC))
+    event.add("dtend", end.astimezone(datetime.UTC))
+    event.add("summary", f"{course.title or course}: {session.title}")
+    event.add("location", session.venue or course.venue)
+    event.add("description", session.topic or course.topic or session.title)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
 
 
 def message_context(delivery: ReminderDelivery) -> dict:

@@ -15,7 +15,7 @@ from participants.reminders import ledger
 from participants.services import enrollment_withdraw
 from tests.factories import OfficialFactory
 
-from .helpers import course_with_officials, ics_of, parse_ics, session_in
+from .helpers import course_with_officials, ics_of, parse_ics, read_ics, session_in
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +61,32 @@ def test_a_khmer_reader_gets_khmer_text_phnom_penh_time_and_a_valid_calendar_fil
     event = parse_ics(ics_of(message))
     assert event["DTSTART"] == row.session.starts_at.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     assert event["UID"].startswith(f"session-{row.session_id}@") and event["METHOD"] == "PUBLISH"
+
+
+def test_the_calendar_file_carries_long_khmer_text_and_separators_exactly():
+    course, _officials = course_with_officials("km", title="គោលនយោបាយឧស្សាហកម្ម; ផែនការ, ការអនុវត្ត")
+    session = session_in(
+        course,
+        40,
+        title="វគ្គទី៣៖ ការវិភាគខ្សែសង្វាក់តម្លៃ \\ ការពិភាក្សាជាក្រុម " * 3,
+        topic="ប្រធានបទទី១\nប្រធានបទទី២",
+        venue="MISTI, Phnom Penh; room 2",
+    )
+    reminders.dispatch(enqueue=lambda _ids: None)
+    row = ReminderDelivery.objects.get(session=session)
+
+    text = reminders.build_ics(row)
+
+    written = parse_ics(text)  # CRLF, at most 75 octets a line, the required properties
+    assert written["LOCATION"] == "MISTI\\, Phnom Penh\\; room 2"
+    event = read_ics(text)
+    assert str(event["SUMMARY"]) == f"{course.title}: {session.title}"
+    assert str(event["DESCRIPTION"]) == session.topic
+    assert str(event["LOCATION"]) == session.venue
+    # To the second, as iCalendar writes times.
+    assert event.decoded("DTSTART") == session.starts_at.replace(microsecond=0)
+    assert event.decoded("DTEND") == session.ends_at.replace(microsecond=0)
+    assert str(event["UID"]) == f"session-{session.pk}@127.0.0.1" and str(event["STATUS"]) == "CONFIRMED"
 
 
 def test_an_english_reader_gets_english_text_and_an_opt_out_link_that_works(smtp_server, client):
