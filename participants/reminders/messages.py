@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 
+import babel.dates
 import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -15,21 +16,15 @@ from django.utils import timezone
 from participants.models import ReminderDelivery
 from participants.reminders.ledger import Kind, opt_out_token
 
-KHMER_MONTHS = [
-    "មករា",
-    "កុម្ភៈ",
-    "មីនា",
-    "មេសា",
-    "ឧសភា",
-    "មិថុនា",
-    "កក្កដា",
-    "សីហា",
-    "កញ្ញា",
-    "តុលា",
-    "វិច្ឆិកា",
-    "ធ្នូ",
-]
-KHMER_DIGITS = str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")
+# CLDR patterns (Babel spells the month and day names): the formal Khmer date, "day 5, month of
+# March, year 2026, hour 14:30", and the English one, "Thursday 5 March 2026, 14:30".
+WHEN_PATTERNS = {
+    "km": "'ថ្ងៃទី' d 'ខែ'MMMM 'ឆ្នាំ' y 'ម៉ោង' HH:mm",
+    "en": "EEEE d MMMM y, HH:mm",
+}
+# Babel writes every number in Latin digits: it knows that Khmer's native numbering system is
+# "khmr" but not that system's digits. Khmer text takes the Unicode Khmer digits, U+17E0 to U+17E9.
+KHMER_DIGITS = str.maketrans("0123456789", "".join(chr(0x17E0 + digit) for digit in range(10)))
 
 
 def mail_host() -> str:
@@ -38,15 +33,16 @@ def mail_host() -> str:
 
 
 def format_when(moment: datetime.datetime | None, language: str) -> str:
-    """The date and time in Phnom Penh time (settings.TIME_ZONE), spelt for the reader."""
+    """The date and time in Phnom Penh time (settings.TIME_ZONE), spelt for the reader: Khmer, with
+    Khmer digits, for "km"; English otherwise."""
     if moment is None:
         return ""
+    locale = "km" if language == "km" else "en"
     # The portal's zone, not the one a request may have activated: the e-mail says "Phnom Penh time".
-    local = timezone.localtime(moment, timezone=timezone.get_default_timezone())
-    if language == "km":
-        text = f"ថ្ងៃទី {local.day} ខែ{KHMER_MONTHS[local.month - 1]} ឆ្នាំ {local.year} ម៉ោង {local:%H:%M}"
-        return text.translate(KHMER_DIGITS)
-    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M}"
+    text = babel.dates.format_datetime(
+        moment, WHEN_PATTERNS[locale], tzinfo=timezone.get_default_timezone(), locale=locale
+    )
+    return text.translate(KHMER_DIGITS) if locale == "km" else text
 
 
 def build_ics(delivery: ReminderDelivery) -> str:
