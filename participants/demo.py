@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import datetime
 import random
-import zoneinfo
 
 from django.db import transaction
+from django.utils import timezone
 
 from courses.models import Course, Session
 from courses.services import session_create
 from ministries.models import Ministry
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official, Sex
 from participants.services import attendance_record, enrollment_create, official_create
-
-PHNOM_PENH = zoneinfo.ZoneInfo("Asia/Phnom_Penh")
 
 FAMILY_NAMES = [
     ("Sok", "សុខ"),
@@ -134,6 +132,7 @@ def load_demo_data(*, today: datetime.date | None = None, seed: int = 2020) -> d
         )
 
     counts = {"officials": len(officials), "sessions": 0, "enrollments": 0, "attendance": 0}
+    phnom_penh = timezone.get_default_timezone()  # settings.TIME_ZONE: sessions start at 8:30 local time
     for number, titles in SESSION_PLAN.items():
         course = courses.get(number)
         if course is None:
@@ -142,7 +141,7 @@ def load_demo_data(*, today: datetime.date | None = None, seed: int = 2020) -> d
         sessions = []
         for day, title in enumerate(titles):
             begins = datetime.datetime.combine(
-                start + datetime.timedelta(days=day), datetime.time(8, 30), tzinfo=PHNOM_PENH
+                start + datetime.timedelta(days=day), datetime.time(8, 30), tzinfo=phnom_penh
             )
             sessions.append(
                 session_create(

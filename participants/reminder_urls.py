@@ -1,3 +1,5 @@
+"""Reminder URLs: staff send failed reminders again; the public opt-out link."""
+
 from django.urls import path
 
 from participants import reminder_views

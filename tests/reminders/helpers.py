@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import icalendar
 from django.utils import timezone
 
 from participants.services import enrollment_create
@@ -54,7 +55,8 @@ def session_in(course, hours: float, **fields):
 
 
 def parse_ics(text: str) -> dict:
-    """A strict reading of what RFC 5545 asks of our file; returns the VEVENT's properties."""
+    """A strict reading of what RFC 5545 asks of our file; returns the VEVENT's properties as
+    written (escaped). read_ics() gives the same event as the icalendar library reads it."""
     assert text.endswith("\r\n")
     physical = text[:-2].split("\r\n")
     assert all(len(line.encode()) <= 75 for line in physical), "a line is longer than 75 octets"
@@ -71,7 +73,15 @@ def parse_ics(text: str) -> dict:
     for required in ("UID", "DTSTAMP", "DTSTART"):
         assert required in props, f"VEVENT without {required}"
     props["METHOD"] = next(line.split(":", 1)[1] for line in lines if line.startswith("METHOD:"))
+    read_ics(text)  # and a calendar library reads it too
     return props
+
+
+def read_ics(text: str) -> icalendar.Event:
+    """The one VEVENT of the file, read by the icalendar library (values unescaped, dates typed)."""
+    calendar = icalendar.Calendar.from_ical(text)
+    (event,) = calendar.walk("VEVENT")
+    return event
 
 
 def ics_of(message) -> str:

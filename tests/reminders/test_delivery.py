@@ -11,14 +11,16 @@ from django.utils import timezone
 from courses.models import Session
 from participants import reminders
 from participants.models import Official, ReminderDelivery
+from participants.reminders import ledger
 from participants.services import enrollment_withdraw
 from tests.factories import OfficialFactory
 
-from .helpers import course_with_officials, ics_of, parse_ics, session_in
+from .helpers import course_with_officials, ics_of, parse_ics, read_ics, session_in
 
 pytestmark = pytest.mark.django_db
 
 Status = ReminderDelivery.Status
+KHMER_DIGITS = str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")
 
 
 def _one_row(language="km", hours=40, **official_fields):
@@ -54,11 +56,37 @@ def test_a_khmer_reader_gets_khmer_text_phnom_penh_time_and_a_valid_calendar_fil
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     local = timezone.localtime(row.session.starts_at)
-    assert "ម៉ោងភ្នំពេញ" in text and f"{local:%H:%M}".translate(reminders.KHMER_DIGITS) in text
+    assert "ម៉ោងភ្នំពេញ" in text and f"{local:%H:%M}".translate(KHMER_DIGITS) in text
     assert 'lang="km"' in html and row.session.venue in html
     event = parse_ics(ics_of(message))
     assert event["DTSTART"] == row.session.starts_at.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     assert event["UID"].startswith(f"session-{row.session_id}@") and event["METHOD"] == "PUBLISH"
+
+
+def test_the_calendar_file_carries_long_khmer_text_and_separators_exactly():
+    course, _officials = course_with_officials("km", title="គោលនយោបាយឧស្សាហកម្ម; ផែនការ, ការអនុវត្ត")
+    session = session_in(
+        course,
+        40,
+        title="វគ្គទី៣៖ ការវិភាគខ្សែសង្វាក់តម្លៃ \\ ការពិភាក្សាជាក្រុម " * 3,
+        topic="ប្រធានបទទី១\nប្រធានបទទី២",
+        venue="MISTI, Phnom Penh; room 2",
+    )
+    reminders.dispatch(enqueue=lambda _ids: None)
+    row = ReminderDelivery.objects.get(session=session)
+
+    text = reminders.build_ics(row)
+
+    written = parse_ics(text)  # CRLF, at most 75 octets a line, the required properties
+    assert written["LOCATION"] == "MISTI\\, Phnom Penh\\; room 2"
+    event = read_ics(text)
+    assert str(event["SUMMARY"]) == f"{course.title}: {session.title}"
+    assert str(event["DESCRIPTION"]) == session.topic
+    assert str(event["LOCATION"]) == session.venue
+    # To the second, as iCalendar writes times.
+    assert event.decoded("DTSTART") == session.starts_at.replace(microsecond=0)
+    assert event.decoded("DTEND") == session.ends_at.replace(microsecond=0)
+    assert str(event["UID"]) == f"session-{session.pk}@127.0.0.1" and str(event["STATUS"]) == "CONFIRMED"
 
 
 def test_an_english_reader_gets_english_text_and_an_opt_out_link_that_works(smtp_server, client):
@@ -141,19 +169,19 @@ def test_a_mail_server_that_is_down_is_a_transient_failure(settings):
 def test_a_worker_dying_after_the_server_accepted_sends_again_with_the_same_message_id(
     smtp_server, settings, monkeypatch
 ):
-    """The SMTP gap: we chose AT LEAST ONCE (see participants/reminders.py)."""
+    """The SMTP gap: we chose AT LEAST ONCE (see the docstring of participants/reminders/)."""
     row = _one_row()
-    real_finish = reminders._finish
+    real_finish = ledger.finish
 
     def die_before_recording_sent(delivery_id, token, **fields):
         if fields.get("status") == Status.SENT:
             raise SystemExit("worker killed")  # what a SIGKILL right after "250" leaves behind
         return real_finish(delivery_id, token, **fields)
 
-    monkeypatch.setattr(reminders, "_finish", die_before_recording_sent)
+    monkeypatch.setattr(ledger, "finish", die_before_recording_sent)
     with pytest.raises(SystemExit):
         reminders.deliver(row.pk)
-    monkeypatch.setattr(reminders, "_finish", real_finish)
+    monkeypatch.setattr(ledger, "finish", real_finish)
     row.refresh_from_db()
     assert row.status == Status.SENDING and len(smtp_server.messages) == 1
 

@@ -1,0 +1,121 @@
+"""The reminder e-mail: its context in the official's language, the date and time spelt for the
+reader in Phnom Penh time, the plain-text and HTML bodies, and the session as an .ics attachment."""
+
+from __future__ import annotations
+
+import datetime
+
+import babel.dates
+import icalendar
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from participants.models import ReminderDelivery
+from participants.reminders.ledger import Kind, opt_out_token
+
+# CLDR patterns (Babel spells the month and day names): the formal Khmer date, "day 5, month of
+# March, year 2026, hour 14:30", and the English one, "Thursday 5 March 2026, 14:30".
+WHEN_PATTERNS = {
+    "km": "'ថ្ងៃទី' d 'ខែ'MMMM 'ឆ្នាំ' y 'ម៉ោង' HH:mm",
+    "en": "EEEE d MMMM y, HH:mm",
+}
+# Babel writes every number in Latin digits: it knows that Khmer's native numbering system is
+# "khmr" but not that system's digits. Khmer text takes the Unicode Khmer digits, U+17E0 to U+17E9.
+KHMER_DIGITS = str.maketrans("0123456789", "".join(chr(0x17E0 + digit) for digit in range(10)))
+
+
+def mail_host() -> str:
+    """The portal's host name, for Message-IDs and calendar UIDs."""
+    return settings.PORTAL_BASE_URL.split("//")[-1].split("/")[0].split(":")[0] or "pcp-portal"
+
+
+def format_when(moment: datetime.datetime | None, language: str) -> str:
+    """The date and time in Phnom Penh time (settings.TIME_ZONE), spelt for the reader: Khmer, with
+    Khmer digits, for "km"; English otherwise."""
+    if moment is None:
+        return ""
+    locale = "km" if language == "km" else "en"
+    # The portal's zone, not the one a request may have activated: the e-mail says "Phnom Penh time".
+    text = babel.dates.format_datetime(
+        moment, WHEN_PATTERNS[locale], tzinfo=timezone.get_default_timezone(), locale=locale
+    )
+    return text.translate(KHMER_DIGITS) if locale == "km" else text
+
+
+def build_ics(delivery: ReminderDelivery) -> str:
+    """The session as an iCalendar file: one event whose UID stays the same for the session, so a
+    calendar updates (METHOD:PUBLISH, a higher SEQUENCE) or removes (METHOD:CANCEL) the entry."""
+    session = delivery.session
+    course = session.course
+    end = session.ends_at or session.starts_at + datetime.timedelta(hours=1)
+    cancelled = delivery.kind == Kind.CANCELLATION
+    calendar = icalendar.Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", "-//UNIDO PCP Cambodia//PCP Portal//EN")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", f"session-{session.pk}@{mail_host()}")
+    # Minutes since the epoch at the session's last save: a change in a later minute numbers higher.
+    event.add("sequence", int(session.updated_at.timestamp()) // 60 if session.updated_at else 0)
+    event.add("dtstamp", timezone.now().astimezone(datetime.UTC))
+    event.add("dtstart", session.starts_at.astimezone(datetime.UTC))
+    event.add("dtend", end.astimezone(datetime.UTC))
+    event.add("summary", f"{course.title or course}: {session.title}")
+    event.add("location", session.venue or course.venue)
+    event.add("description", session.topic or course.topic or session.title)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
+
+
+def message_context(delivery: ReminderDelivery) -> dict:
+    official, session = delivery.official, delivery.session
+    language = official.preferred_language if official.preferred_language in ("en", "km") else "km"
+    course = session.course
+    opt_out_url = settings.PORTAL_BASE_URL + reverse("reminder_opt_out", args=[opt_out_token(official)])
+    offset = delivery.key.split("h@")[0] if delivery.kind == Kind.REMINDER else ""
+    return {
+        "language": language,
+        "kind": delivery.kind,
+        "offset_hours": offset,
+        "official": official,
+        "name": (official.name_km or official.full_name) if language == "km" else official.full_name,
+        "session": session,
+        "course": course,
+        "course_title": course.title or str(course),
+        "when": format_when(session.starts_at, language),
+        "ends": format_when(session.ends_at, language),
+        "venue": session.venue or course.venue,
+        "reason": session.cancellation_reason,
+        "opt_out_url": opt_out_url,
+    }
+
+
+def build_message(delivery: ReminderDelivery, *, connection=None) -> EmailMultiAlternatives:
+    """The e-mail in the official's language: plain text, HTML, and the session as .ics."""
+    context = message_context(delivery)
+    language = context["language"]
+    subject = " ".join(render_to_string(f"emails/reminder_subject.{language}.txt", context).split())
+    text = render_to_string(f"emails/reminder.{language}.txt", context)
+    html = render_to_string(f"emails/reminder.{language}.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.official.email],
+        connection=connection or get_connection(),
+        headers={
+            # The same id on every attempt of this row: a duplicate from the SMTP gap folds away.
+            "Message-ID": f"<reminder-{delivery.pk}@{mail_host()}>",
+            "List-Unsubscribe": f"<{context['opt_out_url']}>",
+            "Content-Language": language,
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    method = "CANCEL" if delivery.kind == Kind.CANCELLATION else "PUBLISH"
+    message.attach("session.ics", build_ics(delivery), f"text/calendar; charset=utf-8; method={method}")
+    return message
