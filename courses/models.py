@@ -121,7 +121,7 @@ class Project(ReferenceRecordModel, TimeStampedModel):
         return self.short_title or self.title
 
 
-# Reminders (participants/reminders.py): hours before a session's start; the dispatcher only
+# Reminders (participants/reminders/): hours before a session's start; the dispatcher only
 # looks this far ahead, so an offset can never exceed it.
 REMINDER_MAX_OFFSET_HOURS = 24 * 14
 

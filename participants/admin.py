@@ -231,7 +231,7 @@ class AttendanceAdmin(ServiceAdmin):
 
 @admin.register(ReminderDelivery)
 class ReminderDeliveryAdmin(admin.ModelAdmin):
-    """The reminder ledger, read-only: rows are written by participants/reminders.py alone."""
+    """The reminder ledger, read-only: rows are written by participants/reminders/ alone."""
 
     list_display = ("official", "session", "kind", "key", "status", "attempts", "sent_at", "reason")
     search_fields = ("official__family_name", "official__given_name", "official__email", "session__title")

@@ -213,7 +213,7 @@ class Attendance(TimeStampedModel):
 class ReminderDelivery(models.Model):
     """The delivery ledger: one row per (official, session, kind, key), i.e. per e-mail that may go out.
 
-    participants/reminders.py relies on the unique constraint (two dispatchers or a task
+    participants/reminders/ relies on the unique constraint (two dispatchers or a task
     delivered twice can never make a second row) and claims a row with a conditional UPDATE
     before the message is handed to the mail server. `key` tells apart the reminders of one
     session ("48h@202606011400": the offset and the start time it was computed for) and the

@@ -249,7 +249,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
-    # Reminders (participants/reminders.py): the dispatcher finds due reminders in the database;
+    # Reminders (participants/reminders/): the dispatcher finds due reminders in the database;
     # nothing waits in the broker with a long countdown.
     "reminders-dispatch": {
         "task": "participants.tasks.dispatch_reminders",
