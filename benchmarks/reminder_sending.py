@@ -36,6 +36,17 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from benchmarks import django_setup  # noqa: F401 - sets Django up before the apps are imported
+from courses.models import Course, Programme, Project, Session
+from ministries.models import Ministry
+from participants import reminders
+from participants.models import Enrollment, Official, ReminderDelivery
+
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", 5000))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 BEFORE_REF = os.environ.get("BENCH_BEFORE_REF", "e219ee5")
@@ -105,30 +116,16 @@ class Server:
 
 
 def _setup(port: int) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcp_portal.settings")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret")
-    os.environ["EMAIL_HOST"] = "127.0.0.1"
-    os.environ["EMAIL_PORT"] = str(port)
-    os.environ.setdefault("PORTAL_BASE_URL", "https://pcp.example.org")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    """Point the mailer at the benchmark's SMTP server (its port is known only now) and migrate."""
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    if not os.environ.get("PORTAL_BASE_URL"):
+        settings.PORTAL_BASE_URL = "https://pcp.example.org"
     call_command("migrate", verbosity=0)
 
 
 def _build() -> list[int]:
     """The ledger rows to send, made by the dispatcher itself: the course's 48-hour reminder."""
     import datetime
-
-    from django.db import transaction
-    from django.utils import timezone
-
-    from courses.models import Course, Programme, Project, Session
-    from ministries.models import Ministry
-    from participants import reminders
-    from participants.models import Enrollment, Official, ReminderDelivery
 
     marker = f"Sending benchmark {MESSAGES}"
     course = Course.objects.filter(title=marker).first()
@@ -185,7 +182,6 @@ def _build() -> list[int]:
 
 
 def _reset(ids: list[int]) -> None:
-    from participants.models import ReminderDelivery
 
     ReminderDelivery.objects.filter(id__in=ids).update(
         status="pending", attempts=0, sent_at=None, claim_token="", claimed_at=None, reason=""
@@ -193,16 +189,12 @@ def _reset(ids: list[int]) -> None:
 
 
 def _per_message(ids: list[int]) -> None:
-    from participants import reminders
 
     for delivery_id in ids:
         assert reminders.deliver(delivery_id).outcome == reminders.Outcome.SENT
 
 
 def _batched(ids: list[int]) -> None:
-    from django.conf import settings
-
-    from participants import reminders
 
     size = settings.REMINDER_SEND_BATCH_SIZE
     for start in range(0, len(ids), size):
@@ -229,7 +221,13 @@ def _before(ids: list[int]) -> float:
     done = subprocess.run(
         [sys.executable, "-c", BEFORE, str(ids_file)],
         cwd=_before_tree(),
-        env={**os.environ, "PYTHONPATH": str(BEFORE_TREE)},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(BEFORE_TREE),
+            "EMAIL_HOST": settings.EMAIL_HOST,
+            "EMAIL_PORT": str(settings.EMAIL_PORT),
+            "PORTAL_BASE_URL": settings.PORTAL_BASE_URL,
+        },
         capture_output=True,
         text=True,
         check=True,
@@ -245,10 +243,6 @@ if BEFORE_REF:
 def main() -> None:
     server = Server()
     _setup(server.port)
-    from django.conf import settings
-    from django.db import connection
-
-    from participants.models import ReminderDelivery
 
     if connection.vendor != "postgresql":
         print("note: not PostgreSQL; figures are not comparable with RESULTS.md", file=sys.stderr)

@@ -32,6 +32,18 @@ import statistics
 import sys
 import time
 
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from benchmarks import django_setup  # noqa: F401 - sets Django up before the apps are imported
+from courses.models import Course, Programme, Project, Session
+from ministries.models import Ministry
+from participants import reminders
+from participants.models import Enrollment, Official, ReminderDelivery
+
 SESSIONS = int(os.environ.get("BENCH_SESSIONS", 2000))
 PER_SESSION = int(os.environ.get("BENCH_OFFICIALS_PER_SESSION", 25))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
@@ -39,23 +51,10 @@ LEDGER = "participants_reminderdelivery"
 
 
 def _setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcp_portal.settings")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
     call_command("migrate", verbosity=0)
 
 
 def _build() -> None:
-    from django.db import transaction
-    from django.utils import timezone
-
-    from courses.models import Course, Programme, Project, Session
-    from ministries.models import Ministry
-    from participants.models import Enrollment, Official, ReminderDelivery
 
     marker = "Reminder benchmark"
     if Course.objects.filter(title__startswith=marker).count() == SESSIONS:
@@ -179,17 +178,12 @@ LEDGER_COLUMNS = (
 
 
 def _portal(now, enqueue):
-    from participants import reminders
 
     result = reminders.dispatch(now=now, enqueue=enqueue)
     return result.sessions, result.created
 
 
 def _baseline(now, enqueue):
-    from django.conf import settings
-    from django.db import connection, transaction
-
-    from participants import reminders
 
     params = {
         "now": now,
@@ -212,14 +206,12 @@ SIDES = {"portal": _portal, "baseline": _baseline}
 
 
 def _reset() -> None:
-    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {LEDGER}")
 
 
 def _ledger() -> set[tuple]:
-    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {LEDGER_COLUMNS} FROM {LEDGER}")
@@ -233,9 +225,6 @@ def _vary() -> None:
     1,499 of the 50,000 rows are written as skipped and 48,501 are queued. Idempotent, so it also brings an
     older benchmark database up to date.
     """
-    from django.utils import timezone
-
-    from participants.models import Official
 
     Official.objects.filter(family_name__regex=r"^Bench[0-9]*99$").exclude(email="").update(email="")
     Official.objects.filter(
@@ -244,8 +233,6 @@ def _vary() -> None:
 
 
 def _run(side: str, now) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     queued: list[int] = []
     with CaptureQueriesContext(connection) as ctx:
@@ -264,8 +251,6 @@ def _run(side: str, now) -> dict:
 
 def main() -> None:
     _setup()
-    from django.db import connection
-    from django.utils import timezone
 
     if connection.vendor != "postgresql":
         sys.exit("The baseline is PostgreSQL SQL: run this with DATABASE_URL=postgres://…")
