@@ -182,20 +182,17 @@ def _build() -> list[int]:
 
 
 def _reset(ids: list[int]) -> None:
-
     ReminderDelivery.objects.filter(id__in=ids).update(
         status="pending", attempts=0, sent_at=None, claim_token="", claimed_at=None, reason=""
     )
 
 
 def _per_message(ids: list[int]) -> None:
-
     for delivery_id in ids:
         assert reminders.deliver(delivery_id).outcome == reminders.Outcome.SENT
 
 
 def _batched(ids: list[int]) -> None:
-
     size = settings.REMINDER_SEND_BATCH_SIZE
     for start in range(0, len(ids), size):
         results = reminders.deliver_batch(ids[start : start + size])
