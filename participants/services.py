@@ -295,12 +295,13 @@ def attendance_record_many(
     existing row); if any fails, AttendanceRowsInvalid names each bad row and nothing is written.
     A cancelled session refuses every row (a ValidationError on `session`).
 
-    Then, per row (mind the order: a repeat of the same write is never a conflict): the stored
-    row already holds what is sent and the same user recorded it, or anyone did and no version
-    was given -> unchanged; the row moved on since `expected_version` -> conflict; otherwise it
-    is created or changed, its version stepped. A conflict refuses the whole write
-    (StaleAttendanceError, carrying every newer row) unless `skip_conflicts`, which leaves those
-    rows as they are and writes the others. Outcomes come back in the order of `rows`.
+    Then each row, in this order (a repeat of the same write is never a conflict): no stored row ->
+    created; the stored row already holds what is sent and the same user recorded it (a resend of
+    their own save) -> unchanged; the row moved on since `expected_version` -> conflict; it holds
+    what is sent -> unchanged (the version stays); otherwise -> changed, its version stepped. A
+    conflict refuses the whole write (StaleAttendanceError, carrying every newer row) unless
+    `skip_conflicts`, which leaves those rows as they are and writes the others. Outcomes come
+    back in the order of `rows`.
 
     The rows are read and locked in one query and written in bulk, each with its history row
     (user and client address), whatever the number of rows.
@@ -315,23 +316,12 @@ def attendance_record_many(
     labels: dict[int, str] = {}
     seen: set[int] = set()
     for index, (row, enrollment) in enumerate(zip(rows, enrollments, strict=True)):
-        who = "enrollment" if row.enrollment is not None else "official"
         if enrollment is not None:
             labels[index] = str(enrollment.official)
-        error = _status_error(row.status)
-        if error is None and row.note is not None and len(row.note) > NOTE_MAX_LENGTH:
-            error = _row_error("note", _("A note can have at most 500 characters."), "note_too_long")
-        elif error is None and enrollment is None:
-            error = _row_error(
-                who, _("This official is not enrolled in this session's course."), "not_enrolled"
-            )
-        elif error is None and enrollment.status != Enrollment.Status.ENROLLED:
-            error = _row_error(who, _("This official has withdrawn from the course."), "withdrawn")
-        elif error is None and enrollment.pk in seen:
-            error = _row_error(who, _("This official is listed twice."), "listed_twice")
+        error = _row_refusal(row, enrollment, seen)
         if error is not None:
             errors[index] = error
-        elif enrollment is not None:
+        else:
             seen.add(enrollment.pk)
 
     # A row another request inserts between our read and our insert makes the insert fail: it is
@@ -376,6 +366,24 @@ def attendance_record_many(
                 custom_historical_attrs=_history_attrs(),
             )
         return outcomes
+
+
+def _row_refusal(row: AttendanceRow, enrollment: Enrollment | None, seen: set[int]) -> ValidationError | None:
+    """Why this row cannot be recorded whatever is stored (None if it can); `seen`: the enrolments
+    of the rows before it."""
+    status_error = _status_error(row.status)
+    if status_error is not None:
+        return status_error
+    if row.note is not None and len(row.note) > NOTE_MAX_LENGTH:
+        return _row_error("note", _("A note can have at most 500 characters."), "note_too_long")
+    who = "enrollment" if row.enrollment is not None else "official"
+    if enrollment is None:
+        return _row_error(who, _("This official is not enrolled in this session's course."), "not_enrolled")
+    if enrollment.status != Enrollment.Status.ENROLLED:
+        return _row_error(who, _("This official has withdrawn from the course."), "withdrawn")
+    if enrollment.pk in seen:
+        return _row_error(who, _("This official is listed twice."), "listed_twice")
+    return None
 
 
 def _register_enrollments(session: Session, rows: list[AttendanceRow]) -> list[Enrollment | None]:
@@ -463,7 +471,7 @@ def attendance_record(
     expected_version: int | None = None,
     is_demo: bool = False,
 ) -> tuple[Attendance, bool]:
-    """One row through attendance_record_many (the admin's form, the demo, tests).
+    """One row through attendance_record_many, for callers with one row (the admin's form, tests).
 
     Returns (attendance, changed). Raises the row's own ValidationError (keyed by field) or
     StaleAttendanceError, as attendance_record_many decides.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -180,6 +181,9 @@ def register_row(request, pk: int, enrollment_pk: int):
     return JsonResponse({"ok": True, "changed": outcome.changed, "row": row_payload(outcome.attendance)})
 
 
+ROW_ID = re.compile(r"[0-9]{1,18}")  # an enrolment's id: ASCII digits, within a bigint
+
+
 def _register_post_rows(post, mark_all_present: bool) -> tuple[list, dict[int, str]]:
     """The rows a full-form post changes, and the errors of rows it cannot read, by enrolment id."""
     rows, row_errors = [], {}
@@ -224,8 +228,8 @@ def register_submit(request, pk: int):
     saved (attendance_record_many with skip_conflicts).
     """
     session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
-    if not all(enrollment_id.isdigit() for enrollment_id in request.POST.getlist("row")):
-        return _register_refused(request, session, foreign=True)
+    if not all(ROW_ID.fullmatch(enrollment_id) for enrollment_id in request.POST.getlist("row")):
+        return _register_refused(request, session, foreign=True)  # no enrolment has such an id
     rows, row_errors = _register_post_rows(request.POST, "mark_all_present" in request.POST)
     if row_errors:
         return _register_refused(request, session, row_errors=row_errors)
