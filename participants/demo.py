@@ -16,7 +16,7 @@ from courses.models import Course, Session
 from courses.services import session_create
 from ministries.models import Ministry
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official, Sex
-from participants.services import attendance_record, enrollment_create, official_create
+from participants.services import AttendanceRow, attendance_record_many, enrollment_create, official_create
 
 FAMILY_NAMES = [
     ("Sok", "សុខ"),
@@ -157,6 +157,7 @@ def load_demo_data(*, today: datetime.date | None = None, seed: int = 2020) -> d
         counts["sessions"] += len(sessions)
         enrolled_on = start - datetime.timedelta(days=14)
         chosen = rng.sample(officials, PARTICIPANTS[number])
+        registers: dict[Session, list[AttendanceRow]] = {session: [] for session in sessions}
         for official in chosen:
             enrollment = enrollment_create(
                 official=official, course=course, enrolled_on=enrolled_on, is_demo=True
@@ -165,10 +166,11 @@ def load_demo_data(*, today: datetime.date | None = None, seed: int = 2020) -> d
             for session in sessions:
                 if session.starts_at.date() >= today:
                     continue  # the future has no attendance yet
-                attendance_record(
-                    enrollment=enrollment, session=session, status=_pick_status(rng), is_demo=True
-                )
-                counts["attendance"] += 1
+                registers[session].append(AttendanceRow(enrollment=enrollment, status=_pick_status(rng)))
+        for session, rows in registers.items():
+            if rows:
+                attendance_record_many(session=session, rows=rows, is_demo=True)
+                counts["attendance"] += len(rows)
     return counts
 
 

@@ -7,25 +7,33 @@ snapshot taken at enrolment, the refusal of a stale attendance change, the histo
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from courses.models import Course, Session
 from courses.services import course_is_cancelled_locked
 from ministries.models import Ministry
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
+from pcp_portal.middleware import client_ip
 
 
 class StaleAttendanceError(Exception):
-    """The attendance row changed since the client read it; carries the newer row."""
+    """An attendance row changed since the client read it; carries the newer row (`current`, the
+    first in the order written) and, for a register write, every newer row (`conflicts`)."""
 
-    def __init__(self, current: Attendance) -> None:
+    def __init__(self, current: Attendance, *, conflicts: list[Attendance] | None = None) -> None:
         self.current = current
+        self.conflicts = conflicts or [current]
         super().__init__(
             f"Attendance {current.pk} is at version {current.version}, recorded by {current.recorded_by}"
         )
@@ -169,18 +177,290 @@ def enrollment_reinstate(*, enrollment: Enrollment, changed_by=None) -> Enrollme
     return enrollment
 
 
+NOTE_MAX_LENGTH = Attendance._meta.get_field("note").max_length
+
+
+def _status_error(status: str) -> ValidationError | None:
+    if status in AttendanceStatus.values:
+        return None
+    return ValidationError(
+        {
+            "status": ValidationError(
+                _("“%(status)s” is not an attendance status; use one of: %(choices)s.")
+                % {"status": status, "choices": ", ".join(AttendanceStatus.values)},
+                code="invalid_status",
+            )
+        }
+    )
+
+
 def validate_attendance_status(status: str) -> str:
-    if status not in AttendanceStatus.values:
-        raise ValidationError(
-            {
-                "status": _("“%(status)s” is not an attendance status; use one of: %(choices)s.")
-                % {"status": status, "choices": ", ".join(AttendanceStatus.values)}
-            }
-        )
+    error = _status_error(status)
+    if error is not None:
+        raise error
     return status
 
 
+@dataclass(frozen=True)
+class AttendanceRow:
+    """One line of a register write: whose attendance, the status, and what the writer last saw.
+
+    Whose: `enrollment` (an Enrollment or its id), or else `official` (an official's id), within
+    the session's course. `note` None keeps the stored note. `expected_version` is the version the
+    writer last saw (0 for "no row yet"; None: whatever is stored is overwritten).
+    """
+
+    status: str
+    enrollment: Enrollment | int | None = None
+    official: int | None = None
+    note: str | None = None
+    expected_version: int | None = None
+
+    @property
+    def enrollment_id(self) -> int | None:
+        return getattr(self.enrollment, "pk", self.enrollment)
+
+
+class AttendanceResult(StrEnum):
+    CREATED = "created"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"  # an identical repeat: nothing written, the version stays
+    CONFLICT = "conflict"  # moved on since expected_version: left as it is (skip_conflicts only)
+
+
+@dataclass(frozen=True)
+class AttendanceOutcome:
+    """What became of one row: `attendance` is the row as stored now (for a conflict, the newer
+    row that stays), with its enrolment and the enrolment's official loaded."""
+
+    row: AttendanceRow
+    result: AttendanceResult
+    attendance: Attendance
+
+    @property
+    def changed(self) -> bool:
+        return self.result in (AttendanceResult.CREATED, AttendanceResult.CHANGED)
+
+
+class AttendanceRowsInvalid(ValidationError):
+    """Rows of a register write that cannot be recorded; nothing was written.
+
+    `row_errors` maps the position of each bad row (in the rows given) to its own error, keyed
+    by field ("status", "note", "version", and "enrollment" or "official" as the row named the
+    person) and with a code: invalid_status, note_too_long, not_enrolled, withdrawn, listed_twice,
+    row_gone. `labels` names the official of a bad row where one was found, and the messages of
+    the whole error start with it.
+    """
+
+    def __init__(self, row_errors: dict[int, ValidationError], labels: dict[int, str]) -> None:
+        self.row_errors = row_errors
+        self.labels = labels
+        super().__init__(
+            [
+                f"{labels[index]}: {message}" if index in labels else message
+                for index, error in row_errors.items()
+                for message in error.messages
+            ]
+        )
+
+    def codes(self, index: int) -> set[str]:
+        return {error.code for errors in self.row_errors[index].error_dict.values() for error in errors}
+
+
+def _row_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+def _history_attrs() -> dict:
+    """The client's address for history rows written in bulk: bulk history skips the
+    pre_create_historical_record signal through which pcp_portal.db.record_history_ip_address
+    adds it to rows saved one by one."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    return {"ip_address": client_ip(request)} if request is not None else {}
+
+
 @transaction.atomic
+def attendance_record_many(
+    *,
+    session: Session,
+    rows: Iterable[AttendanceRow],
+    recorded_by=None,
+    skip_conflicts: bool = False,
+    is_demo: bool = False,
+) -> list[AttendanceOutcome]:
+    """Record or change the attendance of several officials at one session: the one register write.
+
+    Every row is checked first (a known status, a note of at most 500 characters, an official
+    enrolled in the session's course and not withdrawn, listed once, a version that names an
+    existing row); if any fails, AttendanceRowsInvalid names each bad row and nothing is written.
+    A cancelled session refuses every row (a ValidationError on `session`).
+
+    Then each row, in this order (a repeat of the same write is never a conflict): no stored row ->
+    created; the stored row already holds what is sent and the same user recorded it (a resend of
+    their own save) -> unchanged; the row moved on since `expected_version` -> conflict; it holds
+    what is sent -> unchanged (the version stays); otherwise -> changed, its version stepped. A
+    conflict refuses the whole write (StaleAttendanceError, carrying every newer row) unless
+    `skip_conflicts`, which leaves those rows as they are and writes the others. Outcomes come
+    back in the order of `rows`.
+
+    The rows are read and locked in one query and written in bulk, each with its history row
+    (user and client address), whatever the number of rows.
+    """
+    rows = list(rows)
+    if session.status == Session.Status.CANCELLED:
+        raise _row_error(
+            "session", _("This session was cancelled; attendance cannot be recorded."), "session_cancelled"
+        )
+    enrollments = _register_enrollments(session, rows)
+    errors: dict[int, ValidationError] = {}
+    labels: dict[int, str] = {}
+    seen: set[int] = set()
+    for index, (row, enrollment) in enumerate(zip(rows, enrollments, strict=True)):
+        if enrollment is not None:
+            labels[index] = str(enrollment.official)
+        error = _row_refusal(row, enrollment, seen)
+        if error is not None:
+            errors[index] = error
+        else:
+            seen.add(enrollment.pk)
+
+    # A row another request inserts between our read and our insert makes the insert fail: it is
+    # then read again with the others and judged like any stored row (a repeat, a conflict, a change).
+    retried = False
+    while True:
+        stored = _lock_stored(session, seen)
+        for index, (row, enrollment) in enumerate(zip(rows, enrollments, strict=True)):
+            if index not in errors and enrollment.pk not in stored and row.expected_version not in (None, 0):
+                # The writer saw a row that no longer exists: refused rather than recreated blindly.
+                errors[index] = _row_error(
+                    "version", _("This attendance row no longer exists; reload the register."), "row_gone"
+                )
+        if errors:
+            raise AttendanceRowsInvalid(errors, labels)
+        outcomes = _judge(rows, enrollments, stored, session, recorded_by, is_demo)
+        conflicts = [o.attendance for o in outcomes if o.result == AttendanceResult.CONFLICT]
+        if conflicts and not skip_conflicts:
+            raise StaleAttendanceError(conflicts[0], conflicts=conflicts)
+        created = [o.attendance for o in outcomes if o.result == AttendanceResult.CREATED]
+        if created:
+            try:
+                with transaction.atomic():
+                    bulk_create_with_history(
+                        created,
+                        Attendance,
+                        default_user=recorded_by,
+                        custom_historical_attrs=_history_attrs(),
+                    )
+            except IntegrityError:
+                if retried:
+                    raise
+                retried = True
+                continue
+        changed = [o.attendance for o in outcomes if o.result == AttendanceResult.CHANGED]
+        if changed:
+            bulk_update_with_history(
+                changed,
+                Attendance,
+                ["status", "note", "recorded_by", "recorded_at", "version", "updated_at"],
+                default_user=recorded_by,
+                custom_historical_attrs=_history_attrs(),
+            )
+        return outcomes
+
+
+def _row_refusal(row: AttendanceRow, enrollment: Enrollment | None, seen: set[int]) -> ValidationError | None:
+    """Why this row cannot be recorded whatever is stored (None if it can); `seen`: the enrolments
+    of the rows before it."""
+    status_error = _status_error(row.status)
+    if status_error is not None:
+        return status_error
+    if row.note is not None and len(row.note) > NOTE_MAX_LENGTH:
+        return _row_error("note", _("A note can have at most 500 characters."), "note_too_long")
+    who = "enrollment" if row.enrollment is not None else "official"
+    if enrollment is None:
+        return _row_error(who, _("This official is not enrolled in this session's course."), "not_enrolled")
+    if enrollment.status != Enrollment.Status.ENROLLED:
+        return _row_error(who, _("This official has withdrawn from the course."), "withdrawn")
+    if enrollment.pk in seen:
+        return _row_error(who, _("This official is listed twice."), "listed_twice")
+    return None
+
+
+def _register_enrollments(session: Session, rows: list[AttendanceRow]) -> list[Enrollment | None]:
+    """The enrolment of each row within the session's course (None if there is none): one query."""
+    by_pk = {row.enrollment_id for row in rows if row.enrollment is not None}
+    by_official = {row.official for row in rows if row.enrollment is None and row.official is not None}
+    found = list(
+        Enrollment.objects.select_related("official")
+        .filter(course_id=session.course_id)
+        .filter(Q(pk__in=by_pk) | Q(official_id__in=by_official))
+    )
+    pks = {enrollment.pk: enrollment for enrollment in found}
+    officials = {enrollment.official_id: enrollment for enrollment in found}
+    return [
+        pks.get(row.enrollment_id) if row.enrollment is not None else officials.get(row.official)
+        for row in rows
+    ]
+
+
+def _lock_stored(session: Session, enrollment_ids: set[int]) -> dict[int, Attendance]:
+    """The stored rows of these enrolments at `session`, locked in one query. In id order, so two
+    register writes over the same rows lock them in the same order and cannot deadlock; and
+    without Attendance's default ordering, which would join eight tables to sort."""
+    if not enrollment_ids:
+        return {}
+    return {
+        attendance.enrollment_id: attendance
+        for attendance in Attendance.objects.select_for_update(of=("self",))
+        .select_related("recorded_by")
+        .filter(session=session, enrollment_id__in=enrollment_ids)
+        .order_by("pk")
+    }
+
+
+def _judge(rows, enrollments, stored, session, recorded_by, is_demo) -> list[AttendanceOutcome]:
+    """Each row's outcome, with the instance to write (new, or the stored row changed in memory)."""
+    now = timezone.now()
+    recorder = getattr(recorded_by, "pk", None)
+    outcomes = []
+    for row, enrollment in zip(rows, enrollments, strict=True):
+        current = stored.get(enrollment.pk)
+        if current is None:
+            attendance = Attendance(
+                enrollment=enrollment,
+                session=session,
+                status=row.status,
+                note=row.note or "",
+                recorded_by=recorded_by,
+                recorded_at=now,
+                is_demo=is_demo,
+            )
+            attendance._history_user = recorded_by
+            outcomes.append(AttendanceOutcome(row, AttendanceResult.CREATED, attendance))
+            continue
+        current.enrollment, current.session = enrollment, session
+        note = current.note if row.note is None else row.note
+        identical = current.status == row.status and current.note == note
+        # A repeat of one's own save (the reply to the first was lost, the client sends it again
+        # with the version it had then) already holds: success before the stale check, which is
+        # only for someone else's change.
+        if identical and current.recorded_by_id == recorder:
+            result = AttendanceResult.UNCHANGED
+        elif row.expected_version is not None and row.expected_version != current.version:
+            result = AttendanceResult.CONFLICT
+        elif identical:
+            result = AttendanceResult.UNCHANGED
+        else:
+            current.status, current.note = row.status, note
+            current.recorded_by, current.recorded_at = recorded_by, now
+            current.version += 1
+            current.updated_at = now  # a bulk update skips auto_now; the API's sync reads this
+            current._history_user = recorded_by
+            result = AttendanceResult.CHANGED
+        outcomes.append(AttendanceOutcome(row, result, current))
+    return outcomes
+
+
 def attendance_record(
     *,
     enrollment: Enrollment,
@@ -191,72 +471,16 @@ def attendance_record(
     expected_version: int | None = None,
     is_demo: bool = False,
 ) -> tuple[Attendance, bool]:
-    """Record or change one official's attendance at one session.
+    """One row through attendance_record_many, for callers with one row (the admin's form, tests).
 
-    `expected_version` is the version the client last saw (0 or None for "no row yet"). If the
-    row has moved on since, nothing is written and StaleAttendanceError carries the newer row,
-    unless the stored row already is what is sent and the same user recorded it (a retry of
-    their own save). Returns (attendance, changed): an identical repeat changes nothing and
-    keeps the version.
+    Returns (attendance, changed). Raises the row's own ValidationError (keyed by field) or
+    StaleAttendanceError, as attendance_record_many decides.
     """
-    validate_attendance_status(status)
-    if enrollment.course_id != session.course_id:
-        raise ValidationError({"session": _("This session belongs to another course than the enrolment.")})
-    if enrollment.status != Enrollment.Status.ENROLLED:
-        raise ValidationError({"enrollment": _("This official has withdrawn from the course.")})
-    if session.status == Session.Status.CANCELLED:
-        raise ValidationError({"session": _("This session was cancelled; attendance cannot be recorded.")})
-
-    current = (
-        Attendance.objects.select_for_update(of=("self",))
-        .select_related("recorded_by")
-        .filter(enrollment=enrollment, session=session)
-        # One row by a unique pair: Attendance's default ordering would join eight tables to sort it.
-        .order_by()
-        .first()
-    )
-    if current is None:
-        if expected_version not in (None, 0):
-            # The client saw a row that no longer exists: treat as stale rather than recreate blindly.
-            raise ValidationError(
-                {"version": _("This attendance row no longer exists; reload the register.")}
-            )
-        attendance = Attendance(
-            enrollment=enrollment,
-            session=session,
-            status=status,
-            note=note or "",
-            recorded_by=recorded_by,
-            recorded_at=timezone.now(),
-            is_demo=is_demo,
+    row = AttendanceRow(status=status, enrollment=enrollment, note=note, expected_version=expected_version)
+    try:
+        [outcome] = attendance_record_many(
+            session=session, rows=[row], recorded_by=recorded_by, is_demo=is_demo
         )
-        attendance._history_user = recorded_by
-        try:
-            with transaction.atomic():
-                attendance.save()
-        except IntegrityError:
-            # Another request created the row between our read and our insert.
-            raise StaleAttendanceError(
-                Attendance.objects.select_related("recorded_by").get(enrollment=enrollment, session=session)
-            ) from None
-        return attendance, True
-
-    new_note = current.note if note is None else note
-    identical = current.status == status and current.note == new_note
-    # A repeat of one's own save (the reply to the first was lost, the client sends it again
-    # with the version it had then) already holds: answer success before the stale check,
-    # which is only for someone else's change.
-    if identical and current.recorded_by_id == getattr(recorded_by, "pk", None):
-        return current, False
-    if expected_version is not None and expected_version != current.version:
-        raise StaleAttendanceError(current)
-    if identical:
-        return current, False
-    current.status = status
-    current.note = new_note
-    current.recorded_by = recorded_by
-    current.recorded_at = timezone.now()
-    current.version += 1
-    current._history_user = recorded_by
-    current.save()
-    return current, True
+    except AttendanceRowsInvalid as invalid:
+        raise invalid.row_errors[0] from None
+    return outcome.attendance, outcome.changed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -134,12 +135,11 @@ def stale_message(attendance: Attendance, official) -> str:
     }
 
 
-def _session_enrollment(session: Session, enrollment_pk) -> Enrollment | None:
-    return (
-        Enrollment.objects.select_related("official")
-        .filter(pk=enrollment_pk, course_id=session.course_id)
-        .first()
-    )
+def _row_messages(error: ValidationError) -> list[str]:
+    """A refusal of one row as the row's own messages (the page shows them beside the row)."""
+    if isinstance(error, services.AttendanceRowsInvalid):
+        return [message for row_error in error.row_errors.values() for message in row_error.messages]
+    return _messages_of(error)
 
 
 @require_POST
@@ -148,11 +148,6 @@ def _session_enrollment(session: Session, enrollment_pk) -> Enrollment | None:
 def register_row(request, pk: int, enrollment_pk: int):
     """Save one row of the register (the page's script posts here row by row): JSON in reply."""
     session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
-    enrollment = _session_enrollment(session, enrollment_pk)
-    if enrollment is None:
-        return JsonResponse(
-            {"ok": False, "message": _("This official is not enrolled in this session's course.")}, status=400
-        )
     form = AttendanceRowForm(request.POST)
     if not form.is_valid():
         return JsonResponse(
@@ -163,28 +158,64 @@ def register_row(request, pk: int, enrollment_pk: int):
             },
             status=400,
         )
+    row = services.AttendanceRow(
+        enrollment=enrollment_pk,
+        status=form.cleaned_data["status"],
+        note=form.cleaned_data["note"],
+        expected_version=form.cleaned_data["version"],
+    )
     try:
-        attendance, changed = services.attendance_record(
-            enrollment=enrollment,
-            session=session,
-            status=form.cleaned_data["status"],
-            note=form.cleaned_data["note"],
-            recorded_by=request.user,
-            expected_version=form.cleaned_data["version"],
-        )
+        [outcome] = services.attendance_record_many(session=session, rows=[row], recorded_by=request.user)
     except services.StaleAttendanceError as stale:
         return JsonResponse(
             {
                 "ok": False,
                 "stale": True,
-                "message": stale_message(stale.current, enrollment.official),
+                "message": stale_message(stale.current, stale.current.enrollment.official),
                 "row": row_payload(stale.current),
             },
             status=409,
         )
     except ValidationError as error:
-        return JsonResponse({"ok": False, "message": " ".join(_messages_of(error))}, status=400)
-    return JsonResponse({"ok": True, "changed": changed, "row": row_payload(attendance)})
+        return JsonResponse({"ok": False, "message": " ".join(_row_messages(error))}, status=400)
+    return JsonResponse({"ok": True, "changed": outcome.changed, "row": row_payload(outcome.attendance)})
+
+
+ROW_ID = re.compile(r"[0-9]{1,18}")  # an enrolment's id: ASCII digits, within a bigint
+
+
+def _register_post_rows(post, mark_all_present: bool) -> tuple[list, dict[int, str]]:
+    """The rows a full-form post changes, and the errors of rows it cannot read, by enrolment id."""
+    rows, row_errors = [], {}
+    for enrollment_id in dict.fromkeys(post.getlist("row")):
+        pk = int(enrollment_id)
+        status = post.get(f"status-{enrollment_id}", "")
+        note = post.get(f"note-{enrollment_id}", "").strip()
+        original_status = post.get(f"orig-status-{enrollment_id}", "")
+        original_note = post.get(f"orig-note-{enrollment_id}", "")
+        if mark_all_present and not status and not original_status:
+            status = AttendanceStatus.PRESENT
+        if not status:
+            if note and note != original_note:
+                row_errors[pk] = _("Choose a status before writing a note.")
+            continue
+        if status not in AttendanceStatus.values:
+            row_errors[pk] = _("“%(status)s” is not an attendance status.") % {"status": status}
+            continue
+        if len(note) > 500:
+            row_errors[pk] = _("A note can have at most 500 characters.")
+            continue
+        if status == original_status and note == original_note:
+            continue  # untouched: not written, whatever happened to the row meanwhile
+        try:
+            version = int(post.get(f"version-{enrollment_id}", "0"))
+        except ValueError:
+            version = -1
+        if version < 0:
+            row_errors[pk] = _("This row's version is not valid; reload the register.")
+            continue
+        rows.append(services.AttendanceRow(enrollment=pk, status=status, note=note, expected_version=version))
+    return rows, row_errors
 
 
 @require_POST
@@ -192,83 +223,64 @@ def register_row(request, pk: int, enrollment_pk: int):
 def register_submit(request, pk: int):
     """The register's full-form fallback without JavaScript: every changed row in one post.
 
-    Bad input (an unknown status, an official of another course) saves nothing. A row changed
-    meanwhile by someone else is refused with the newer value; the other rows are saved.
+    Bad input (an unknown status, an official of another course, a withdrawn one) saves nothing.
+    A row changed meanwhile by someone else is refused with the newer value; the other rows are
+    saved (attendance_record_many with skip_conflicts).
     """
     session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
-    mark_all_present = "mark_all_present" in request.POST
-    ids = request.POST.getlist("row")
-    enrollments = {
-        str(e.pk): e
-        for e in Enrollment.objects.select_related("official").filter(
-            pk__in=[i for i in ids if i.isdigit()],
-            course_id=session.course_id,
-            status=Enrollment.Status.ENROLLED,
+    if not all(ROW_ID.fullmatch(enrollment_id) for enrollment_id in request.POST.getlist("row")):
+        return _register_refused(request, session, foreign=True)  # no enrolment has such an id
+    rows, row_errors = _register_post_rows(request.POST, "mark_all_present" in request.POST)
+    if row_errors:
+        return _register_refused(request, session, row_errors=row_errors)
+    try:
+        outcomes = services.attendance_record_many(
+            session=session, rows=rows, recorded_by=request.user, skip_conflicts=True
         )
-    }
-    row_errors: dict[int, str] = {}
-    register_errors: list[str] = []
-    changes = []
-    foreign = [i for i in ids if i not in enrollments]
+    except services.AttendanceRowsInvalid as invalid:
+        if any("not_enrolled" in invalid.codes(index) for index in invalid.row_errors):
+            return _register_refused(request, session, foreign=True)
+        return _register_refused(
+            request,
+            session,
+            row_errors={rows[i].enrollment: " ".join(e.messages) for i, e in invalid.row_errors.items()},
+            # A row withdrawn since the page was read is no longer shown: named above the register.
+            named=[
+                f"{invalid.labels[i]}: {' '.join(e.messages)}"
+                for i, e in invalid.row_errors.items()
+                if "withdrawn" in invalid.codes(i)
+            ],
+        )
+    except ValidationError as error:  # the session itself refuses every row (it was cancelled)
+        messages.error(request, " ".join(_messages_of(error)))
+        return redirect("session_detail", pk=session.pk)
+    for outcome in outcomes:
+        if outcome.result == services.AttendanceResult.CONFLICT:
+            messages.warning(
+                request, stale_message(outcome.attendance, outcome.attendance.enrollment.official)
+            )
+    saved = sum(outcome.changed for outcome in outcomes)
+    messages.success(request, _("Register saved: %(count)s rows changed.") % {"count": saved})
+    return redirect("session_detail", pk=session.pk)
+
+
+def _register_refused(request, session, *, foreign=False, row_errors=None, named=()):
+    """The session page again with why nothing of the post was saved (400)."""
     if foreign:
-        register_errors.append(
+        register_errors = [
             _(
                 "This register post names officials who are not enrolled in this session's course; "
                 "nothing was saved."
             )
-        )
-    for enrollment_id, enrollment in enrollments.items():
-        status = request.POST.get(f"status-{enrollment_id}", "")
-        note = request.POST.get(f"note-{enrollment_id}", "").strip()
-        original_status = request.POST.get(f"orig-status-{enrollment_id}", "")
-        original_note = request.POST.get(f"orig-note-{enrollment_id}", "")
-        if mark_all_present and not status and not original_status:
-            status = AttendanceStatus.PRESENT
-        if not status:
-            if note and note != original_note:
-                row_errors[enrollment.pk] = _("Choose a status before writing a note.")
-            continue
-        if status not in AttendanceStatus.values:
-            row_errors[enrollment.pk] = _("“%(status)s” is not an attendance status.") % {"status": status}
-            continue
-        if len(note) > 500:
-            row_errors[enrollment.pk] = _("A note can have at most 500 characters.")
-            continue
-        if status == original_status and note == original_note:
-            continue
-        try:
-            version = int(request.POST.get(f"version-{enrollment_id}", "0"))
-        except ValueError:
-            version = -1
-        if version < 0:
-            row_errors[enrollment.pk] = _("This row's version is not valid; reload the register.")
-            continue
-        changes.append((enrollment, status, note, version))
-    if row_errors and not register_errors:
-        register_errors.append(_("Some rows have errors; nothing was saved. Correct them and save again."))
-    if register_errors:
-        return render(
-            request,
-            "courses/session_detail.html",
-            session_page_context(session, row_errors=row_errors, register_errors=register_errors),
-            status=400,
-        )
-    saved = 0
-    for enrollment, status, note, version in changes:
-        try:
-            _attendance, changed = services.attendance_record(
-                enrollment=enrollment,
-                session=session,
-                status=status,
-                note=note,
-                recorded_by=request.user,
-                expected_version=version,
-            )
-        except services.StaleAttendanceError as stale:
-            messages.warning(request, stale_message(stale.current, enrollment.official))
-        except ValidationError as error:
-            messages.error(request, f"{enrollment.official}: {' '.join(_messages_of(error))}")
-        else:
-            saved += changed
-    messages.success(request, _("Register saved: %(count)s rows changed.") % {"count": saved})
-    return redirect("session_detail", pk=session.pk)
+        ]
+    else:
+        register_errors = [
+            _("Some rows have errors; nothing was saved. Correct them and save again."),
+            *named,
+        ]
+    return render(
+        request,
+        "courses/session_detail.html",
+        session_page_context(session, row_errors=row_errors or {}, register_errors=register_errors),
+        status=400,
+    )

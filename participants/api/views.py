@@ -3,7 +3,6 @@ participants.services."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -189,40 +188,24 @@ class SessionRegisterView(IdempotentWritesMixin, APIView):
         data = api.RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # Positions as sent (errors name them); a null status records nothing.
-        entries = [(index, entry) for index, entry in enumerate(data.entries) if entry["status"] is not None]
-        if session.status == Session.Status.CANCELLED:
-            return Response(
-                {"session": [_("This session was cancelled; attendance cannot be recorded.")]},
-                status=status.HTTP_400_BAD_REQUEST,
+        sent = [(index, entry) for index, entry in enumerate(data.entries) if entry["status"] is not None]
+        rows = [
+            services.AttendanceRow(
+                official=entry["official"],
+                status=entry["status"],
+                note=entry.get("note"),
+                expected_version=entry.get("version"),
             )
-        enrollments = {
-            e.official_id: e
-            for e in Enrollment.objects.filter(
-                course_id=session.course_id, official_id__in=[entry["official"] for _index, entry in entries]
-            )
-        }
-        errors = {}  # keyed by the entry's position, as DRF reports the entries' field errors
-        for index, entry in entries:
-            enrollment = enrollments.get(entry["official"])
-            if enrollment is None:
-                errors[index] = {"official": [_("This official is not enrolled in this session's course.")]}
-            elif enrollment.status != Enrollment.Status.ENROLLED:
-                errors[index] = {"official": [_("This official has withdrawn from the course.")]}
-        if errors:
-            return Response({data.list_name: errors}, status=status.HTTP_400_BAD_REQUEST)
-        changed = 0
+            for _index, entry in sent
+        ]
         try:
-            with transaction.atomic():
-                for _index, entry in entries:
-                    _row, did_change = services.attendance_record(
-                        enrollment=enrollments[entry["official"]],
-                        session=session,
-                        status=entry["status"],
-                        note=entry.get("note"),
-                        recorded_by=_portal_user(request),
-                        expected_version=entry.get("version"),
-                    )
-                    changed += did_change
+            outcomes = services.attendance_record_many(
+                session=session, rows=rows, recorded_by=_portal_user(request)
+            )
+        except services.AttendanceRowsInvalid as invalid:
+            # Keyed by the entry's position, as DRF reports the entries' own field errors.
+            errors = {sent[index][0]: error.message_dict for index, error in invalid.row_errors.items()}
+            return Response({data.list_name: errors}, status=status.HTTP_400_BAD_REQUEST)
         except services.StaleAttendanceError as stale:
             current = stale.current
             return Response(
@@ -233,4 +216,5 @@ class SessionRegisterView(IdempotentWritesMixin, APIView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
+        changed = sum(outcome.changed for outcome in outcomes)
         return Response(_register(session, changed=changed))

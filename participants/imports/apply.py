@@ -19,7 +19,7 @@ from courses.models import Session
 from ministries.models import Ministry
 from participants import services
 from participants.imports.plan import CREATE, DECIDE, ERROR, SKIP, UPDATE
-from participants.models import Enrollment, ImportBatch, Official
+from participants.models import ImportBatch, Official
 
 
 class ImportRefused(Exception):
@@ -140,19 +140,18 @@ class _Stale(Exception):
 def _write(batch: ImportBatch, rows: list[dict], user) -> dict[str, int]:
     done = {"created": 0, "updated": 0, "skipped": 0}
     ministries = {m.pk: m for m in Ministry.objects.all()}
-    session = Session.objects.get(pk=batch.session_id) if batch.session_id else None
     for row in rows:
         action = row["action"]
         if action == SKIP:
             done["skipped"] += 1
             continue
-        if batch.kind == "attendance":
-            _write_attendance(row, session, user)
-        elif batch.kind == "officials":
+        if batch.kind == "officials":
             _write_official(row, ministries, user)
-        else:
+        elif batch.kind != "attendance":
             _write_enrolment(row, batch, ministries, user)
         done["created" if action == CREATE else "updated"] += 1
+    if batch.kind == "attendance":
+        _write_attendance([row for row in rows if row["action"] != SKIP], batch, user)
     return done
 
 
@@ -203,17 +202,24 @@ def _write_enrolment(row: dict, batch: ImportBatch, ministries, user) -> None:
         raise ValidationError(f"{_line(row)} {' '.join(error.messages)}") from None
 
 
-def _write_attendance(row: dict, session: Session, user) -> None:
-    planned = row["attendance"]
-    enrolment = Enrollment.objects.get(pk=planned["enrollment"])
-    try:
-        services.attendance_record(
-            enrollment=enrolment,
-            session=session,
-            status=planned["status"],
-            note=planned["note"] or None,
-            recorded_by=user,
-            expected_version=planned["version"],
+def _write_attendance(rows: list[dict], batch: ImportBatch, user) -> None:
+    """The sheet's rows in one register write: all of them, or nothing if one is refused."""
+    session = Session.objects.get(pk=batch.session_id)
+    register = [
+        services.AttendanceRow(
+            enrollment=row["attendance"]["enrollment"],
+            status=row["attendance"]["status"],
+            note=row["attendance"]["note"] or None,
+            expected_version=row["attendance"]["version"],
         )
-    except ValidationError as error:
-        raise ValidationError(f"{_line(row)} {' '.join(error.messages)}") from None
+        for row in rows
+    ]
+    try:
+        services.attendance_record_many(session=session, rows=register, recorded_by=user)
+    except services.AttendanceRowsInvalid as invalid:
+        raise ValidationError(
+            [
+                f"{_line(rows[index])} {' '.join(error.messages)}"
+                for index, error in sorted(invalid.row_errors.items())
+            ]
+        ) from None
