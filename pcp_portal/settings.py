@@ -289,7 +289,7 @@ REMINDER_SEND_BATCH_SIZE = env_int("REMINDER_SEND_BATCH_SIZE", 50, minimum=1)
 # Domain settings.
 PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0.0, maximum=1.0)
 # The public certificate check (/verify/): codes one address may check per minute, counted in the
-# shared cache (pcp_portal.degrade.VerifyRateThrottle).
+# shared cache (pcp_portal.throttling.VerifyRateThrottle, a DRF throttle that fails open).
 PCP_VERIFY_PER_MINUTE = env_int("PCP_VERIFY_PER_MINUTE", 20, minimum=1)
 # Imports of officials, enrolments and sign-in sheets (participants/imports): the largest file
 # accepted, and the most data rows one file may hold (ministry files have 20 to 500).
