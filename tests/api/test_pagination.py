@@ -90,3 +90,11 @@ def test_without_page_size_a_page_holds_100_rows(partner_api, world):
     page = partner_api.get(LIST).json()
 
     assert len(page["results"]) == 100 and page["next"]
+
+
+def test_the_browsable_api_links_the_pages_of_a_list(officer_client, world):
+    response = officer_client.get(LIST, {"page_size": 1}, HTTP_ACCEPT="text/html")
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    assert 'rel="next" aria-label="Next page"' in page  # DRF's page controls
