@@ -133,7 +133,7 @@ def main() -> None:
     _api_key, key = APIAccessKey.objects.create_key(name="benchmark", role="partner")
     first_id = Attendance.objects.order_by("pk").values_list("pk", flat=True).first()
     deep_after = first_id + counts["attendance"] * 9 // 10 - 1  # 90% deep: the 900,001st row of 1M
-    deep_cursor = KeysetCursorPagination().encode_cursor(deep_after, before=False)
+    deep_cursor = KeysetCursorPagination().cursor_token(deep_after)
     # The pairs compared run back to back (api/raw first page, then api first/deep page).
     targets = {
         ("raw", "first"): "/bench/attendance-json-agg/?after=0",

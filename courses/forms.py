@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, Session
 
+# The longest reason for cancelling a course or a session: it goes into each official's notice.
+CANCELLATION_REASON_MAX_LENGTH = 1000
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
@@ -76,12 +79,14 @@ class CourseCancelForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for cancellation"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=1000,
+        max_length=CANCELLATION_REASON_MAX_LENGTH,
         help_text=_("Officials already reminded of a session receive it in their cancellation notice."),
     )
 
 
 class SessionCancelForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason for cancellation"), widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
+        label=_("Reason for cancellation"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=CANCELLATION_REASON_MAX_LENGTH,
     )

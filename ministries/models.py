@@ -18,6 +18,11 @@ from django.utils.translation import gettext_lazy as _
 
 from pcp_portal.db import ReferenceRecordModel, TimeStampedModel
 
+# The lengths of a ministry's names, whether it bears them now, bore them before (MinistryName) or
+# an enrolment recorded them (participants.Enrollment): a name that fits one fits all three.
+NAME_MAX_LENGTH = 200
+ACRONYM_MAX_LENGTH = 20
+
 
 class MinistryQuerySet(models.QuerySet):
     def existing_on(self, date: datetime.date) -> MinistryQuerySet:
@@ -53,9 +58,9 @@ class Ministry(ReferenceRecordModel, TimeStampedModel):
     code = models.SlugField(
         _("code"), max_length=32, unique=True, help_text=_("Short stable identifier, e.g. 'misti'.")
     )
-    name_en = models.CharField(_("name (English)"), max_length=200)
-    name_km = models.CharField(_("name (Khmer)"), max_length=200, blank=True)
-    acronym = models.CharField(_("acronym"), max_length=20, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=NAME_MAX_LENGTH)
+    name_km = models.CharField(_("name (Khmer)"), max_length=NAME_MAX_LENGTH, blank=True)
+    acronym = models.CharField(_("acronym"), max_length=ACRONYM_MAX_LENGTH, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.MINISTRY)
     parent = models.ForeignKey(
         "self",
@@ -134,9 +139,9 @@ class MinistryName(TimeStampedModel):
     """A name a ministry had before its current one, valid from `valid_from` (if known) until `valid_to`."""
 
     ministry = models.ForeignKey(Ministry, on_delete=models.CASCADE, related_name="former_names")
-    name_en = models.CharField(_("name (English)"), max_length=200)
-    name_km = models.CharField(_("name (Khmer)"), max_length=200, blank=True)
-    acronym = models.CharField(_("acronym"), max_length=20, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=NAME_MAX_LENGTH)
+    name_km = models.CharField(_("name (Khmer)"), max_length=NAME_MAX_LENGTH, blank=True)
+    acronym = models.CharField(_("acronym"), max_length=ACRONYM_MAX_LENGTH, blank=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(_("valid until"), help_text=_("The day the next name took effect."))
     legal_basis = models.CharField(_("legal basis"), max_length=300, blank=True)

@@ -25,6 +25,8 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 GROUPS, GROUP_SIZE = 4, 4
 _TYPOS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _CODE = re.compile(rf"^[{ALPHABET}]{{{GROUPS * GROUP_SIZE}}}$")
+# What /verify/ reads of a typed code (and shows back): a code with spaces and dashes fits easily.
+TYPED_CODE_MAX_LENGTH = 64
 
 
 def new_code() -> str:
@@ -34,7 +36,7 @@ def new_code() -> str:
 
 def normalise_code(text: str) -> str | None:
     """The stored form of a typed code, or None when it cannot be a code at all."""
-    compact = re.sub(r"[\s-]", "", (text or "")[:64]).upper().translate(_TYPOS)
+    compact = re.sub(r"[\s-]", "", (text or "")[:TYPED_CODE_MAX_LENGTH]).upper().translate(_TYPOS)
     if not _CODE.match(compact):
         return None
     return "-".join(compact[i : i + GROUP_SIZE] for i in range(0, len(compact), GROUP_SIZE))

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ministries.models import Ministry
-from participants.models import AttendanceStatus, Official
+from participants.models import Attendance, AttendanceStatus, Official
 from participants.services import enrollment_date, ministry_refusal
 
 
@@ -101,5 +101,5 @@ class AttendanceRowForm(forms.Form):
         choices=AttendanceStatus.choices,
         error_messages={"invalid_choice": _("“%(value)s” is not an attendance status.")},
     )
-    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    note = forms.CharField(label=_("Note"), max_length=Attendance.NOTE_MAX_LENGTH, required=False)
     version = forms.IntegerField(label=_("Version"), min_value=0)

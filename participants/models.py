@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ministries.models import ACRONYM_MAX_LENGTH, NAME_MAX_LENGTH
 from pcp_portal.db import HistoryWithIPAddress, TimeStampedModel
 
 
@@ -123,10 +124,17 @@ class Enrollment(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="enrollments",
     )
-    ministry_name_en = models.CharField(_("ministry name at enrolment (English)"), max_length=200)
-    ministry_name_km = models.CharField(_("ministry name at enrolment (Khmer)"), max_length=200, blank=True)
-    ministry_acronym = models.CharField(_("ministry acronym at enrolment"), max_length=20, blank=True)
-    position = models.CharField(_("position at enrolment"), max_length=200, blank=True)
+    # The snapshot holds whatever the ministry and the official hold: the same lengths.
+    ministry_name_en = models.CharField(_("ministry name at enrolment (English)"), max_length=NAME_MAX_LENGTH)
+    ministry_name_km = models.CharField(
+        _("ministry name at enrolment (Khmer)"), max_length=NAME_MAX_LENGTH, blank=True
+    )
+    ministry_acronym = models.CharField(
+        _("ministry acronym at enrolment"), max_length=ACRONYM_MAX_LENGTH, blank=True
+    )
+    position = models.CharField(
+        _("position at enrolment"), max_length=Official._meta.get_field("position").max_length, blank=True
+    )
     is_demo = models.BooleanField(_("synthetic demo data"), default=False, db_index=True)
 
     history = HistoricalRecords(bases=[HistoryWithIPAddress])
@@ -166,11 +174,13 @@ class Attendance(TimeStampedModel):
     """One enrolled official at one session. `version` grows with each change (stale edits are refused)."""
 
     Status = AttendanceStatus
+    # The longest note the register page, the API and the sign-in sheet import accept.
+    NOTE_MAX_LENGTH = 500
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="attendances")
     session = models.ForeignKey("courses.Session", on_delete=models.PROTECT, related_name="attendances")
     status = models.CharField(_("status"), max_length=10, choices=AttendanceStatus.choices)
-    note = models.CharField(_("note"), max_length=500, blank=True)
+    note = models.CharField(_("note"), max_length=NOTE_MAX_LENGTH, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded by"),
@@ -378,7 +388,11 @@ class Certificate(models.Model):
     )
     code = models.CharField(_("verification code"), max_length=24, unique=True)
     holder_name = models.CharField(_("holder's name (Latin script)"), max_length=220)
-    holder_name_km = models.CharField(_("holder's name (Khmer script)"), max_length=200, blank=True)
+    holder_name_km = models.CharField(
+        _("holder's name (Khmer script)"),
+        max_length=Official._meta.get_field("name_km").max_length,
+        blank=True,
+    )
     course_title = models.CharField(_("course"), max_length=400)
     completed_on = models.DateField(_("completed on"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)

@@ -37,19 +37,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pcp_portal.api import READERS, WRITERS, APIKeyUser, StrictQueryParamsMixin, page_size_param
-from pcp_portal.models import ChangeFeedHorizon, OutboxEvent
+from pcp_portal.models import TOMBSTONED_MODELS, ChangeFeedHorizon, OutboxEvent
 
-# The API's resources a partner copies: the change feed serves them, and each has deletion records.
-SYNCED_RESOURCES = (
-    "programmes",
-    "projects",
-    "courses",
-    "sessions",
-    "ministries",
-    "officials",
-    "enrollments",
-    "attendance",
-)
+# The API's resources a partner copies: those with deletion records, which the change feed serves.
+SYNCED_RESOURCES = tuple(TOMBSTONED_MODELS.values())
 MAX_POSITION = 2**63 - 1
 ALL = "*"
 _signer = signing.Signer(salt="pcp-portal.api.change-feed")

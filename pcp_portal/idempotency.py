@@ -40,7 +40,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEY_LIFETIME = datetime.timedelta(hours=24)
 # gunicorn stops a request after 60 s (docker-compose.yml); twice that and the claimant is gone.
 IN_FLIGHT_TIMEOUT = datetime.timedelta(seconds=120)
-MAX_KEY_LENGTH = 255
+MAX_KEY_LENGTH = IdempotencyKey._meta.get_field("key").max_length
 # Headers a replay gives back: how to read the body, and what the first answer pointed at.
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Content-Language")
 

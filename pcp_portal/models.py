@@ -167,8 +167,9 @@ class DeletedRecord(models.Model):
         return f"{self.resource} #{self.object_id} deleted {self.deleted_at:%Y-%m-%d %H:%M}"
 
 
-# Resource names as the API spells them, for every model a partner copies. post_delete fires for
-# each object of QuerySet.delete() and of cascades; raw SQL deletes bypass it and must not be used.
+# Resource names as the API spells them, for every model a partner copies: the one list of them
+# (the change feed's SYNCED_RESOURCES are these, in this order). post_delete fires for each object
+# of QuerySet.delete() and of cascades; raw SQL deletes bypass it and must not be used.
 # The senders are named by label, so the platform imports none of the apps.
 TOMBSTONED_MODELS = {
     "courses.Programme": "programmes",

@@ -27,6 +27,7 @@ from pcp_portal.models import OutboxEvent
 logger = logging.getLogger(__name__)
 
 RELAY_BATCH = 500
+ERROR_MAX_LENGTH = OutboxEvent._meta.get_field("last_error").max_length
 
 
 # Queued work ---------------------------------------------------------------------------------
@@ -102,7 +103,8 @@ def relay(*, ids: list[int] | None = None, limit: int = RELAY_BATCH) -> int:
                     _publish(event)
                 except Exception as exc:  # any broker or connection error: keep the row, try later
                     OutboxEvent.objects.filter(pk=event.pk).update(
-                        attempts=event.attempts + 1, last_error=f"{exc.__class__.__name__}: {exc}"[:500]
+                        attempts=event.attempts + 1,
+                        last_error=f"{exc.__class__.__name__}: {exc}"[:ERROR_MAX_LENGTH],
                     )
                     logger.warning("outbox: broker refused task %s (%s): %s", event.pk, event.name, exc)
                     break

@@ -52,7 +52,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
-    "django_htmx",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -78,7 +77,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "pcp_portal.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # A view's "database/broker down" or "disk full" becomes 503/507 (pcp_portal/degrade.py).
     "pcp_portal.degrade.DependencyFailureMiddleware",
@@ -145,7 +143,8 @@ MEDIA_URL = "media/"
 
 # Security defaults that hold in every environment; production hardening reads more below.
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag instead
+# Django's default. No script reads the cookie: the register's script sends the form's token.
+CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -289,7 +288,7 @@ REMINDER_SEND_BATCH_SIZE = env_int("REMINDER_SEND_BATCH_SIZE", 50, minimum=1)
 # Domain settings.
 PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0.0, maximum=1.0)
 # The public certificate check (/verify/): codes one address may check per minute, counted in the
-# shared cache (pcp_portal.degrade.VerifyRateThrottle).
+# shared cache (pcp_portal.throttling.VerifyRateThrottle, a DRF throttle that fails open).
 PCP_VERIFY_PER_MINUTE = env_int("PCP_VERIFY_PER_MINUTE", 20, minimum=1)
 # Imports of officials, enrolments and sign-in sheets (participants/imports): the largest file
 # accepted, and the most data rows one file may hold (ministry files have 20 to 500).

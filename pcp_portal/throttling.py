@@ -81,7 +81,12 @@ class FailOpenRateThrottle(SimpleRateThrottle):
 
 
 class VerifyRateThrottle(FailOpenRateThrottle):
-    """The public certificate check: PCP_VERIFY_PER_MINUTE codes per client address and minute."""
+    """The public certificate check: PCP_VERIFY_PER_MINUTE codes per client address and minute.
+
+    The /verify/ page is a plain Django view (HTML, 429 with Retry-After from `wait()`) that asks
+    this throttle itself. Its rate is read from settings on each request rather than from
+    REST_FRAMEWORK's scope rates, which DRF copies once when it is imported.
+    """
 
     scope = "verify"
 

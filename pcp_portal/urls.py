@@ -34,17 +34,9 @@ class APIRootView(DefaultRouter.APIRootView):
 router = DefaultRouter()
 router.include_format_suffixes = False
 router.APIRootView = APIRootView
-router.register("programmes", course_api.ProgrammeViewSet, basename="programme")
-router.register("projects", course_api.ProjectViewSet, basename="project")
-router.register("courses", course_api.CourseViewSet, basename="course")
-router.register("sessions", course_api.SessionViewSet, basename="session")
-router.register("ministries", ministry_api.MinistryViewSet, basename="ministry")
-router.register("officials", participant_api.OfficialViewSet, basename="official")
-router.register("enrollments", participant_api.EnrollmentViewSet, basename="enrollment")
-router.register("attendance", participant_api.AttendanceViewSet, basename="attendance")
-router.register("deleted", course_api.DeletedRecordViewSet, basename="deleted")
 
-# The resources the change feed serves, each represented as its own list represents it.
+# The resources partners copy (pcp_portal.models.TOMBSTONED_MODELS, in its order; a test holds
+# them equal): each has its routes, and the change feed serves it as its own list represents it.
 FEED_RESOURCES = {
     "programmes": course_api.ProgrammeViewSet,
     "projects": course_api.ProjectViewSet,
@@ -55,6 +47,9 @@ FEED_RESOURCES = {
     "enrollments": participant_api.EnrollmentViewSet,
     "attendance": participant_api.AttendanceViewSet,
 }
+for _prefix, _viewset in FEED_RESOURCES.items():
+    router.register(_prefix, _viewset, basename=_viewset.queryset.model._meta.model_name)
+router.register("deleted", course_api.DeletedRecordViewSet, basename="deleted")
 
 v1 = [
     path("changes/", ChangeFeedView.as_view(resources=FEED_RESOURCES), name="changes"),

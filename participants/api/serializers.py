@@ -229,7 +229,7 @@ class RegisterRowSerializer(serializers.Serializer):
         allow_null=True,
         help_text=_("Null: nothing recorded (in a PUT, a null status leaves the official's row as it is)."),
     )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=Attendance.NOTE_MAX_LENGTH)
     version = serializers.IntegerField(
         required=False,
         min_value=0,

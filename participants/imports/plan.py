@@ -33,6 +33,7 @@ from participants.imports.matching import (
 )
 from participants.imports.reading import ImportFileError, read_file
 from participants.models import Attendance, Enrollment, ImportBatch, Official
+from pcp_portal.spreadsheets import looks_like_formula
 
 CREATE, UPDATE, SKIP, ERROR, DECIDE = "create", "update", "skip", "error", "decide"
 ACTIONS = (CREATE, UPDATE, SKIP, ERROR, DECIDE)
@@ -50,8 +51,20 @@ STATUS_WORDS = {
     "absent": ("absent", "a", "no", "n", "0", "អវត្តមាន", "ឥតច្បាប់", "អត់"),
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d %b %Y", "%d %B %Y")
-FIELD_LIMITS = {"family_name": 100, "given_name": 100, "name_km": 200, "position": 200, "phone": 40}
-FORMULA_START = ("=", "+", "@")
+OFFICIAL_TEXT_FIELDS = ("family_name", "given_name", "name_km", "position", "phone")
+FIELD_LIMITS = {key: Official._meta.get_field(key).max_length for key in OFFICIAL_TEXT_FIELDS}
+# A phone number in international form starts with "+": a number to dial, not a formula.
+PHONE_NUMBER = re.compile(r"\+?[0-9 ().-]+")
+
+
+def formula_note(key: str, text: str) -> str | None:
+    """The preview's note on a cell a spreadsheet would run as a formula (the cells every export
+    quotes, pcp_portal.spreadsheets). The cell is kept as the plain text it is, neither refused
+    nor altered: the note lets the person confirming see it first. No name, position or note
+    starts with =, +, -, @ (a negative number is not a name); a phone number may start with +."""
+    if not looks_like_formula(text) or (key == "phone" and PHONE_NUMBER.fullmatch(text)):
+        return None
+    return _("A formula was kept as plain text: %(text)s") % {"text": text[:80]}
 
 
 def _word(table: dict[str, tuple[str, ...]], text: str) -> str | None:
@@ -115,7 +128,7 @@ class Planner:
         fields: dict = {}
         errors: list[str] = []
         notes: list[str] = []
-        for key in ("family_name", "given_name", "name_km", "position", "phone"):
+        for key in OFFICIAL_TEXT_FIELDS:
             text = clean_text(values.get(key, ""))
             if not text:
                 continue
@@ -124,8 +137,9 @@ class Planner:
                     _("%(column)s is longer than %(limit)s characters.")
                     % {"column": key, "limit": FIELD_LIMITS[key]}
                 )
-            if text.startswith(FORMULA_START):
-                notes.append(_("A formula was kept as plain text: %(text)s") % {"text": text[:80]})
+            formula = formula_note(key, text)
+            if formula:
+                notes.append(formula)
             fields[key] = text
         email = values.get("email", "").strip()
         if email:
@@ -331,10 +345,13 @@ class Planner:
                 % {"value": values.get("status", "")[:40]}
             )
         note = clean_text(values.get("note", ""))
-        if len(note) > 500:
-            errors.append(_("The note is longer than 500 characters."))
-        if note.startswith(FORMULA_START):
-            row["notes"].append(_("A formula was kept as plain text: %(text)s") % {"text": note[:80]})
+        if len(note) > Attendance.NOTE_MAX_LENGTH:
+            errors.append(
+                _("The note is longer than %(limit)s characters.") % {"limit": Attendance.NOTE_MAX_LENGTH}
+            )
+        formula = formula_note("note", note)
+        if formula:
+            row["notes"].append(formula)
         email = values.get("email", "").strip()
         if email:
             try:
@@ -422,7 +439,7 @@ def preview_import(
         raise ValueError(kind)
     batch = ImportBatch(
         kind=kind,
-        filename=clean_text(filename)[:255] or "upload",
+        filename=clean_text(filename)[: ImportBatch._meta.get_field("filename").max_length] or "upload",
         checksum=hashlib.sha256(data).hexdigest(),
         size=len(data),
         course=course if kind == "enrolments" else (session.course if session else None),

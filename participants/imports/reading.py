@@ -135,7 +135,7 @@ def read_file(name: str, data: bytes) -> RawSheet:
 
 
 def _read_csv(data: bytes) -> RawSheet:
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data:  # anywhere: no text cell may hold one (PostgreSQL refuses to store it)
         raise ImportFileError(
             _(
                 "This file is not a CSV text file (it contains binary data). "

@@ -14,13 +14,15 @@ import datetime
 import functools
 
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, parsers, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.pagination import BasePagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -193,30 +195,71 @@ def page_size_param(request, *, name: str = "page_size", default: int, maximum: 
     return size
 
 
-class KeysetCursorPagination(BasePagination):
-    """Cursor pagination on the primary key: `WHERE id > last ORDER BY id LIMIT n+1`.
+class KeysetCursorPagination(CursorPagination):
+    """DRF's cursor pagination on the primary key: `WHERE id > last ORDER BY id LIMIT n+1`.
 
     Ids never change and new rows get higher ids, so a partner paging through while staff log
     attendance neither misses nor repeats a row, and a page deep in the list costs what the
-    first does (an index range scan, no OFFSET, no COUNT). Cursors are signed: an altered
-    cursor is refused with 400 instead of silently jumping somewhere else.
+    first does (an index range scan, no OFFSET, no COUNT). What differs from DRF's:
+
+    * cursors are signed, and an altered or made-up one is refused with 400 naming `cursor`
+      (DRF answers 404 "Invalid cursor"); the ids in them are whole numbers;
+    * `page_size` outside 1…max_page_size is refused with 400 (DRF silently uses the default),
+      through the parser the change feed shares;
+    * a page that comes back empty (its rows deleted since the link was given) links back
+      without skipping the row its cursor named (DRF's links would step over it);
+    * the schema states `next` and `previous` as always present, and the parameters' bounds.
     """
 
-    cursor_query_param = "cursor"
-    page_size_query_param = "page_size"
+    ordering = "pk"  # unique: a cursor is a position alone, never an offset
     page_size = 100
     max_page_size = 1000
+    page_size_query_param = "page_size"
+    cursor_query_description = gettext_lazy("Opaque page cursor: follow the `next` and `previous` links.")
+    invalid_cursor_message = gettext_lazy(
+        "This page cursor is invalid or was altered; follow the links as given."
+    )
     _signer = signing.Signer(salt="pcp-portal.api.cursor")
 
-    def _page_size(self, request) -> int:
+    @property
+    def page_size_query_description(self) -> str:
+        return _("Rows per page, 1 to %(max)d (default %(default)d).") % {
+            "max": self.max_page_size,
+            "default": type(self).page_size,
+        }
+
+    def get_page_size(self, request) -> int:
         return page_size_param(
-            request, name=self.page_size_query_param, default=self.page_size, maximum=self.max_page_size
+            request, name=self.page_size_query_param, default=type(self).page_size, maximum=self.max_page_size
         )
 
-    def encode_cursor(self, position: int, *, before: bool) -> str:
-        return self._signer.sign_object({"b" if before else "a": position})
+    def paginate_queryset(self, queryset, request, view=None):
+        page = super().paginate_queryset(queryset, request, view)
+        self.to_first = False
+        if not page and self.cursor is not None:
+            if self.cursor.reverse:
+                self.to_first = True  # nothing before the cursor: `next` is the first page
+            else:
+                self.previous_position = self.cursor.position + 1  # back to the cursor's row too
+        return page
 
-    def decode_cursor(self, raw: str | None) -> tuple[int, bool] | None:
+    def get_next_link(self):
+        if self.to_first:
+            return remove_query_param(self.base_url, self.cursor_query_param)
+        return super().get_next_link()
+
+    def cursor_token(self, position: int, *, reverse: bool = False) -> str:
+        """The value of `?cursor=` for the rows after `position` (before it, when `reverse`)."""
+        return self._signer.sign_object({"b" if reverse else "a": position})
+
+    def encode_cursor(self, cursor: Cursor) -> str:
+        if cursor.offset or cursor.position is None:  # only a non-unique ordering needs these
+            raise ImproperlyConfigured("KeysetCursorPagination needs a unique ordering.")
+        token = self.cursor_token(cursor.position, reverse=cursor.reverse)
+        return replace_query_param(self.base_url, self.cursor_query_param, token)
+
+    def decode_cursor(self, request) -> Cursor | None:
+        raw = request.query_params.get(self.cursor_query_param)
         if raw is None:
             return None
         try:
@@ -226,68 +269,16 @@ class KeysetCursorPagination(BasePagination):
                 raise ValueError
         except (signing.BadSignature, ValueError, TypeError, AttributeError):
             raise exceptions.ValidationError(
-                {
-                    self.cursor_query_param: [
-                        _("This page cursor is invalid or was altered; follow the links as given.")
-                    ]
-                }
+                {self.cursor_query_param: [self.invalid_cursor_message]}
             ) from None
-        return position, direction == "b"
+        return Cursor(offset=0, reverse=direction == "b", position=position)
 
-    @staticmethod
-    def _position(row) -> int:
-        # A model instance, a values() dict, or a values_list() tuple with the id first.
-        if isinstance(row, tuple):
-            return row[0]
-        return row["id"] if isinstance(row, dict) else row.pk
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self.request = request
-        size = self._page_size(request)
-        cursor = self.decode_cursor(request.query_params.get(self.cursor_query_param))
-        self.next_position = self.previous_position = None
-        self.to_first = False
-        if cursor is None:
-            rows = list(queryset.order_by("pk")[: size + 1])
-            if len(rows) > size:
-                rows = rows[:size]
-                self.next_position = self._position(rows[-1])
-            return rows
-        position, before = cursor
-        if not before:
-            rows = list(queryset.filter(pk__gt=position).order_by("pk")[: size + 1])
-            if len(rows) > size:
-                rows = rows[:size]
-                self.next_position = self._position(rows[-1])
-            self.previous_position = self._position(rows[0]) if rows else position + 1
-            return rows
-        rows = list(queryset.filter(pk__lt=position).order_by("-pk")[: size + 1])
-        if len(rows) > size:
-            rows = rows[:size]
-            self.previous_position = self._position(rows[-1])
-        rows.reverse()
-        if rows:
-            self.next_position = self._position(rows[-1])
-        else:
-            self.to_first = True
-        return rows
-
-    def _link(self, position: int | None, *, before: bool) -> str | None:
-        url = self.request.build_absolute_uri()
-        if position is None:
-            if before or not self.to_first:
-                return None
-            return remove_query_param(url, self.cursor_query_param)
-        return replace_query_param(url, self.cursor_query_param, self.encode_cursor(position, before=before))
-
-    def get_paginated_response(self, data):
-        return Response(
-            {
-                "next": self._link(self.next_position, before=False),
-                "previous": self._link(self.previous_position, before=True),
-                "results": data,
-            }
-        )
+    def _get_position_from_instance(self, instance, ordering) -> int:
+        # A model instance, a values() dict, or a values_list() tuple with the id first (RowListMixin);
+        # an int, where DRF's gives text, so that the signed cursor holds a number.
+        if isinstance(instance, tuple):
+            return instance[0]
+        return instance["id"] if isinstance(instance, dict) else instance.pk
 
     def get_paginated_response_schema(self, schema):
         link = {"type": "string", "format": "uri", "nullable": True}
@@ -298,23 +289,10 @@ class KeysetCursorPagination(BasePagination):
         }
 
     def get_schema_operation_parameters(self, view):
-        return [
-            {
-                "name": self.cursor_query_param,
-                "required": False,
-                "in": "query",
-                "description": _("Opaque page cursor: follow the `next` and `previous` links."),
-                "schema": {"type": "string", "minLength": 1},
-            },
-            {
-                "name": self.page_size_query_param,
-                "required": False,
-                "in": "query",
-                "description": _("Rows per page, 1 to %(max)d (default %(default)d).")
-                % {"max": self.max_page_size, "default": self.page_size},
-                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
-            },
-        ]
+        cursor, size = super().get_schema_operation_parameters(view)
+        cursor["schema"]["minLength"] = 1
+        size["schema"].update(minimum=1, maximum=self.max_page_size)
+        return [cursor, size]
 
     def get_allowed_query_params(self) -> set[str]:
         return {self.cursor_query_param, self.page_size_query_param}

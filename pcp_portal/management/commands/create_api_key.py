@@ -20,8 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, name, role, expires_in_days, **options):
         name = name.strip()
-        if not name or len(name) > 50:
-            raise CommandError("Give the system a name of 1 to 50 characters.")
+        longest = APIAccessKey._meta.get_field("name").max_length
+        if not name or len(name) > longest:
+            raise CommandError(f"Give the system a name of 1 to {longest} characters.")
         expiry = None
         if expires_in_days is not None:
             if expires_in_days < 1:
