@@ -177,9 +177,6 @@ def enrollment_reinstate(*, enrollment: Enrollment, changed_by=None) -> Enrollme
     return enrollment
 
 
-NOTE_MAX_LENGTH = Attendance._meta.get_field("note").max_length
-
-
 def _status_error(status: str) -> ValidationError | None:
     if status in AttendanceStatus.values:
         return None
@@ -290,7 +287,7 @@ def attendance_record_many(
 ) -> list[AttendanceOutcome]:
     """Record or change the attendance of several officials at one session: the one register write.
 
-    Every row is checked first (a known status, a note of at most 500 characters, an official
+    Every row is checked first (a known status, a note within Attendance.NOTE_MAX_LENGTH, an official
     enrolled in the session's course and not withdrawn, listed once, a version that names an
     existing row); if any fails, AttendanceRowsInvalid names each bad row and nothing is written.
     A cancelled session refuses every row (a ValidationError on `session`).
@@ -374,8 +371,12 @@ def _row_refusal(row: AttendanceRow, enrollment: Enrollment | None, seen: set[in
     status_error = _status_error(row.status)
     if status_error is not None:
         return status_error
-    if row.note is not None and len(row.note) > NOTE_MAX_LENGTH:
-        return _row_error("note", _("A note can have at most 500 characters."), "note_too_long")
+    if row.note is not None and len(row.note) > Attendance.NOTE_MAX_LENGTH:
+        return _row_error(
+            "note",
+            _("A note can have at most %(limit)s characters.") % {"limit": Attendance.NOTE_MAX_LENGTH},
+            "note_too_long",
+        )
     who = "enrollment" if row.enrollment is not None else "official"
     if enrollment is None:
         return _row_error(who, _("This official is not enrolled in this session's course."), "not_enrolled")

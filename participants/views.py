@@ -202,8 +202,10 @@ def _register_post_rows(post, mark_all_present: bool) -> tuple[list, dict[int, s
         if status not in AttendanceStatus.values:
             row_errors[pk] = _("“%(status)s” is not an attendance status.") % {"status": status}
             continue
-        if len(note) > 500:
-            row_errors[pk] = _("A note can have at most 500 characters.")
+        if len(note) > Attendance.NOTE_MAX_LENGTH:
+            row_errors[pk] = _("A note can have at most %(limit)s characters.") % {
+                "limit": Attendance.NOTE_MAX_LENGTH
+            }
             continue
         if status == original_status and note == original_note:
             continue  # untouched: not written, whatever happened to the row meanwhile

@@ -18,6 +18,8 @@ from django.db import DatabaseError, InterfaceError
 from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
+from pcp_portal.middleware import client_ip
+
 logger = logging.getLogger(__name__)
 
 CACHE_ERRORS = (RedisError, DatabaseError, InterfaceError, OSError)
@@ -94,6 +96,4 @@ class VerifyRateThrottle(FailOpenRateThrottle):
         return f"{settings.PCP_VERIFY_PER_MINUTE}/minute"
 
     def get_cache_key(self, request, view) -> str:
-        from pcp_portal.middleware import client_ip
-
         return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}

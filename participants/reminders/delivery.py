@@ -237,7 +237,7 @@ def _deliver_claimed(delivery: ReminderDelivery, token: str, mailer: _Mailer) ->
         raise  # not the message's fault: deliver_batch hands the row back
     except Exception as exc:
         transient, reason = classify_smtp_error(exc)
-        reason = reason[:500]
+        reason = reason[: ReminderDelivery._meta.get_field("reason").max_length]
         if transient:
             # Tried again by the dispatcher once the back-off has passed, until the session starts.
             delay = backoff_seconds(delivery.attempts)

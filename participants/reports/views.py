@@ -287,7 +287,7 @@ def verify(request, code: str | None = None):
         response = render(
             request,
             "certificates/verify.html",
-            {"code": code[:64], "checked": False, "limited": True},
+            {"code": code[: certificates.TYPED_CODE_MAX_LENGTH], "checked": False, "limited": True},
             status=429,
         )
         response["Retry-After"] = str(max(1, math.ceil(throttle.wait() or 1)))
@@ -298,6 +298,11 @@ def verify(request, code: str | None = None):
     return render(
         request,
         "certificates/verify.html",
-        {"code": code[:64], "certificate": certificate, "valid": valid, "checked": bool(code)},
+        {
+            "code": code[: certificates.TYPED_CODE_MAX_LENGTH],
+            "certificate": certificate,
+            "valid": valid,
+            "checked": bool(code),
+        },
         status=status,
     )
