@@ -37,16 +37,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def session():
-    return SessionFactory(title="Metrology")
-
-
-@pytest.fixture
-def enrollments(session):
-    return [EnrollmentFactory(course=session.course) for _ in range(3)]
-
-
-@pytest.fixture
 def spy():
     """The one service, still doing its work, with a record of every call."""
     with mock.patch.object(services, "attendance_record_many", wraps=services.attendance_record_many) as spy:

@@ -7,19 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from participants.models import Attendance
-from tests.factories import AttendanceFactory, EnrollmentFactory, SessionFactory
+from tests.factories import AttendanceFactory, EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def session():
-    return SessionFactory(title="Metrology")
-
-
-@pytest.fixture
-def enrollments(session):
-    return [EnrollmentFactory(course=session.course) for _ in range(3)]
 
 
 def _row_url(session, enrollment):
