@@ -17,14 +17,13 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from courses.models import Course, Session
 from courses.services import course_is_cancelled_locked
 from ministries.models import Ministry
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
-from pcp_portal.middleware import client_ip
+from pcp_portal.db import history_ip_address
 
 
 class StaleAttendanceError(Exception):
@@ -269,11 +268,9 @@ def _row_error(field: str, message: str, code: str) -> ValidationError:
 
 
 def _history_attrs() -> dict:
-    """The client's address for history rows written in bulk: bulk history skips the
-    pre_create_historical_record signal through which pcp_portal.db.record_history_ip_address
-    adds it to rows saved one by one."""
-    request = getattr(HistoricalRecords.context, "request", None)
-    return {"ip_address": client_ip(request)} if request is not None else {}
+    """The client's address for history rows written in bulk (no signal adds it there)."""
+    address = history_ip_address()
+    return {"ip_address": address} if address is not None else {}
 
 
 @transaction.atomic

@@ -76,15 +76,24 @@ class HistoryWithIPAddress(models.Model):
         abstract = True
 
 
-def record_history_ip_address(sender, **kwargs) -> None:
-    """pre_create_historical_record receiver: copy the client's address onto the history row.
+def history_ip_address() -> str | None:
+    """The address of the client whose request is being served, for a history row; None outside one.
 
-    The address is the one the log-in protection sees (client_ip, the AXES_CLIENT_IP_CALLABLE):
-    behind PCP_PROXY_COUNT trusted proxies REMOTE_ADDR is the proxy's, not the person's.
+    The address the log-in protection sees (client_ip, the AXES_CLIENT_IP_CALLABLE): behind
+    PCP_PROXY_COUNT trusted proxies REMOTE_ADDR is the proxy's, not the person's. Rows saved one
+    by one get it through record_history_ip_address; rows written in bulk (bulk_history_create
+    sends no signal) ask for it here.
     """
     from simple_history.models import HistoricalRecords
 
-    history_instance = kwargs["history_instance"]
     request = getattr(HistoricalRecords.context, "request", None)
-    if request is not None and hasattr(history_instance, "ip_address"):
-        history_instance.ip_address = client_ip(request)
+    return client_ip(request) if request is not None else None
+
+
+def record_history_ip_address(sender, **kwargs) -> None:
+    """pre_create_historical_record receiver: copy the client's address onto the history row."""
+    history_instance = kwargs["history_instance"]
+    if hasattr(history_instance, "ip_address"):
+        address = history_ip_address()
+        if address is not None:
+            history_instance.ip_address = address
