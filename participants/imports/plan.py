@@ -231,7 +231,7 @@ class Planner:
             if len(text) > FIELD_LIMITS[key]:
                 errors.append(
                     _("%(column)s is longer than %(limit)s characters.")
-                    % {"column": key, "limit": FIELD_LIMITS[key]}
+                    % {"column": self.headers.get(key, key), "limit": FIELD_LIMITS[key]}
                 )
             formula = formula_note(key, text)
             if formula:

@@ -14,7 +14,7 @@ from participants.imports.columns import SPECS
 from participants.imports.forms import ImportUploadForm
 from participants.imports.plan import preview_import
 from participants.imports.reading import ImportFileError, max_bytes, too_large
-from participants.models import Enrollment, ImportBatch
+from participants.models import Enrollment, ImportBatch, Official
 from pcp_portal.decorators import editor_required
 from pcp_portal.disk import handles_refused_upload, refused_upload
 
@@ -88,9 +88,26 @@ def import_upload(request, kind: str):
 
 def _batch_context(batch: ImportBatch, decisions=None) -> dict:
     decisions = decisions or {}
+    # Changed fields by their name in the reader's language, never the stored key.
+    labels = {f.name: str(f.verbose_name) for f in Official._meta.fields}
     rows = [
-        {**row, "index": index, "chosen": decisions.get(index, "")} for index, row in enumerate(batch.rows)
+        {
+            **row,
+            "index": index,
+            "chosen": decisions.get(index, ""),
+            "changes": {labels.get(key, key): change for key, change in (row.get("changes") or {}).items()},
+        }
+        for index, row in enumerate(batch.rows)
     ]
+    # The same file applied before (same SHA-256): linked, so nobody imports it twice unawares.
+    earlier = (
+        ImportBatch.objects.filter(
+            checksum=batch.checksum, kind=batch.kind, status=ImportBatch.Status.APPLIED
+        )
+        .exclude(pk=batch.pk)
+        .order_by("-applied_at")
+        .first()
+    )
     enrolled = []
     if batch.status == ImportBatch.Status.APPLIED and batch.kind == "enrolments":
         enrolled = (
@@ -105,6 +122,7 @@ def _batch_context(batch: ImportBatch, decisions=None) -> dict:
         "counts": batch.counts,
         "has_errors": bool(batch.counts.get("error")),
         "enrolled": enrolled,
+        "earlier": earlier,
     }
 
 
