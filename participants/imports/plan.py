@@ -283,6 +283,11 @@ class Planner:
             changes["ministry"] = [official.ministry_id, ministry.pk]
         return changes
 
+    def _column_names(self, keys) -> list[str]:
+        """Fields as the file's header names them (or the field's name in the reader's language),
+        never the stored key."""
+        return [self.headers.get(key) or str(Official._meta.get_field(key).verbose_name) for key in keys]
+
     def _email_taken(self, fields: dict, official: Official | None) -> str | None:
         email = email_key(fields.get("email", ""))
         owner = self.index.by_email.get(email) if email else None
@@ -431,7 +436,7 @@ class Planner:
                     action=UPDATE,
                     changes=changes,
                     reason=_("Matched an existing official; these fields change: %(fields)s.")
-                    % {"fields": ", ".join(changes)},
+                    % {"fields": ", ".join(self._column_names(changes))},
                 )
             else:
                 row.update(action=SKIP, reason=_("Already up to date."))

@@ -238,3 +238,13 @@ def test_a_khmer_preview_of_a_sign_in_sheet_shows_no_english_status_words(minist
     reason = batch.rows[0]["reason"]
     assert reason and not any("a" <= char.lower() <= "z" for char in reason), reason
     assert Attendance.objects.count() == 0 and Enrollment.objects.count() == 1
+
+
+def test_an_update_names_the_changed_fields_as_the_file_does(ministries, preview):
+    """Guards against stored keys (position, ministry) in the preview's sentences."""
+    official_create(
+        family_name="Sok", given_name="Dara", ministry=ministries["misti"], email="d@x.kh", position="Officer"
+    )
+    data = "នាមត្រកូល,នាមខ្លួន,ក្រសួង,អ៊ីមែល,មុខតំណែង\nSok,Dara,MEF,d@x.kh,Director\n".encode()
+    reason = preview("km.csv", data=data).rows[0]["reason"]
+    assert reason == "Matched an existing official; these fields change: មុខតំណែង, ក្រសួង."
