@@ -310,6 +310,7 @@ class ImportBatch(models.Model):
 
     class Status(models.TextChoices):
         PREVIEWED = "previewed", _("Previewed, not applied")
+        APPLYING = "applying", _("Being applied in the background")
         APPLIED = "applied", _("Applied")
         FAILED = "failed", _("Failed, nothing changed")
         DISCARDED = "discarded", _("Discarded")
@@ -351,6 +352,9 @@ class ImportBatch(models.Model):
         related_name="+",
     )
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    # The choices made for the rows to decide when the import was confirmed; a background apply
+    # (participants/imports/tasks.py) writes exactly these.
+    decisions = models.JSONField(_("decisions at confirmation"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -362,7 +366,7 @@ class ImportBatch(models.Model):
                 name="import_batch_kind_valid",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["previewed", "applied", "failed", "discarded"]),
+                condition=Q(status__in=["previewed", "applying", "applied", "failed", "discarded"]),
                 name="import_batch_status_valid",
             ),
             models.CheckConstraint(

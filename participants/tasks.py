@@ -15,6 +15,9 @@ from celery import shared_task
 
 from participants import reminders
 
+# Celery's autodiscovery imports each app's tasks.py only: this registers the imports' task too.
+from participants.imports import tasks as import_tasks  # noqa: F401
+
 
 @shared_task(name="participants.tasks.dispatch_reminders", acks_late=True, ignore_result=True)
 def dispatch_reminders() -> dict:

@@ -4,10 +4,17 @@ Each row is written through participants.services, so every created or changed r
 history entry with the importing user. If anything differs from what the preview read (an
 official's field changed, an e-mail was taken, an attendance row moved on), the whole import
 is rolled back and the batch is marked failed with the reason.
+
+A large import is confirmed by `queue_apply`: the batch is claimed (previewed → applying, one
+conditional change, so a second confirmation is a no-op) and the apply is queued through the
+transactional outbox; the worker's task runs `apply_import` on the claimed batch. The apply is
+still one transaction: a worker killed half-way writes nothing, the batch stays "applying", and
+the task delivered again (acks_late) applies it once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 from django.core.exceptions import ValidationError
@@ -20,6 +27,9 @@ from ministries.models import Ministry
 from participants import services
 from participants.imports.plan import CREATE, DECIDE, ERROR, SKIP, UPDATE
 from participants.models import ImportBatch, Official
+from pcp_portal import outbox
+
+APPLY_TASK = "participants.imports.tasks.apply_batch"
 
 
 class ImportRefused(Exception):
@@ -70,31 +80,73 @@ def _resolve_decision(row: dict, choice: str) -> dict:
     return resolved
 
 
-def apply_import(*, batch: ImportBatch, user, decisions: dict[int, str] | None = None) -> ImportBatch:
+def _refuse_unready(batch: ImportBatch, decisions: dict[int, str]) -> None:
+    errors = [row["line"] for row in batch.rows if row["action"] == ERROR]
+    if errors:
+        raise ImportRefused(
+            _(
+                "Nothing was imported: %(count)s row(s) are in error (lines %(lines)s). Correct the "
+                "file and upload it again."
+            )
+            % {"count": len(errors), "lines": ", ".join(map(str, errors[:20]))}
+        )
+    waiting = undecided_rows(batch, decisions)
+    if waiting:
+        raise ImportRefused(
+            _("Choose who is meant on lines %(lines)s before confirming.")
+            % {"lines": ", ".join(map(str, waiting[:20]))}
+        )
+
+
+def queue_apply(*, batch: ImportBatch, user, decisions: dict[int, str] | None = None) -> ImportBatch:
+    """Confirm a batch to be applied by a worker. Refused as apply_import refuses (rows in error or
+    undecided); a batch already queued or applied is returned as it is (confirming twice is a no-op)."""
     decisions = decisions or {}
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status in (ImportBatch.Status.APPLYING, ImportBatch.Status.APPLIED):
+            return locked
+        if locked.status != ImportBatch.Status.PREVIEWED:
+            raise ImportRefused(
+                _("This import is already %(status)s; upload the file again to import it.")
+                % {"status": locked.get_status_display().lower()}
+            )
+        _refuse_unready(locked, decisions)
+        locked.status = ImportBatch.Status.APPLYING
+        locked.decisions = {str(index): choice for index, choice in decisions.items()}
+        locked.applied_by = user
+        locked.save(update_fields=["status", "decisions", "applied_by"])
+        outbox.enqueue(APPLY_TASK, locked.pk)
+    return locked
+
+
+def apply_queued(batch_id: int) -> None:
+    """The worker's side of queue_apply: apply a claimed batch once; anything else is left alone
+    (already applied, failed or gone), so a task delivered twice does the work once."""
+    batch = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.APPLYING).first()
+    if batch is None:
+        return
+    decisions = {int(index): choice for index, choice in batch.decisions.items()}
+    # A refusal is recorded on the batch (failed, with the reason) for the person who confirmed it.
+    with contextlib.suppress(ImportRefused):
+        apply_import(batch=batch, user=batch.applied_by, decisions=decisions, claimed=True)
+
+
+def apply_import(
+    *, batch: ImportBatch, user, decisions: dict[int, str] | None = None, claimed: bool = False
+) -> ImportBatch:
+    """`claimed`: the batch was claimed by queue_apply and is applied by the worker."""
+    decisions = decisions or {}
+    expected = ImportBatch.Status.APPLYING if claimed else ImportBatch.Status.PREVIEWED
     try:
         with transaction.atomic():
             locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-            if locked.status != ImportBatch.Status.PREVIEWED:
+            if locked.status != expected:
                 raise ImportRefused(
                     _("This import is already %(status)s; upload the file again to import it.")
                     % {"status": locked.get_status_display().lower()}
                 )
-            errors = [row["line"] for row in locked.rows if row["action"] == ERROR]
-            if errors:
-                raise ImportRefused(
-                    _(
-                        "Nothing was imported: %(count)s row(s) are in error (lines %(lines)s). Correct the "
-                        "file and upload it again."
-                    )
-                    % {"count": len(errors), "lines": ", ".join(map(str, errors[:20]))}
-                )
-            waiting = undecided_rows(locked, decisions)
-            if waiting:
-                raise ImportRefused(
-                    _("Choose who is meant on lines %(lines)s before confirming.")
-                    % {"lines": ", ".join(map(str, waiting[:20]))}
-                )
+            _refuse_unready(locked, decisions)
             rows = [
                 _resolve_decision(row, decisions[index]) if row["action"] == DECIDE else row
                 for index, row in enumerate(locked.rows)
@@ -125,7 +177,7 @@ def apply_import(*, batch: ImportBatch, user, decisions: dict[int, str] | None =
             "Nothing was imported: attendance was recorded by someone else since the preview. "
             "Upload the file again to see a new preview."
         )
-    ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PREVIEWED).update(
+    ImportBatch.objects.filter(pk=batch.pk, status=expected).update(
         status=ImportBatch.Status.FAILED, message=message
     )
     raise ImportRefused(message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -55,7 +55,10 @@ NAME = Column("name", "Name", "ឈ្មោះ", ("full name", "participant", "�
 STATUS = Column("status", "Status", "វត្តមាន", ("attendance", "present", "ស្ថានភាព"), "present")
 NOTE = Column("note", "Note", "កំណត់សម្គាល់", ("notes", "remarks", "comment", "ផ្សេងៗ"), "")
 
-OFFICIAL_COLUMNS = (FAMILY, GIVEN, NAME_KM, SEX, POSITION, MINISTRY, EMAIL, PHONE, LANGUAGE)
+# The portal's own ID of an official (shown on their page and in exports): identity, like the e-mail.
+OFFICIAL_ID = Column("official_id", "Official ID", "លេខសម្គាល់មន្ត្រី", ("id", "official id", "លេខសម្គាល់"), "")
+
+OFFICIAL_COLUMNS = (FAMILY, GIVEN, NAME_KM, SEX, POSITION, MINISTRY, EMAIL, PHONE, LANGUAGE, OFFICIAL_ID)
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,13 @@ SPECS = {
     "enrolments": ImportSpec(
         "enrolments",
         gettext_lazy("Enrolments in a course"),
-        (*OFFICIAL_COLUMNS, ENROLLED_ON),
+        (*OFFICIAL_COLUMNS[:-1], ENROLLED_ON, OFFICIAL_ID),
         (("email", "phone", "family_name", "given_name", "name_km"),),
     ),
     "attendance": ImportSpec(
         "attendance",
         gettext_lazy("Attendance at a session (sign-in sheet)"),
-        (NAME, FAMILY, GIVEN, NAME_KM, EMAIL, PHONE, STATUS, NOTE),
+        (NAME, FAMILY, GIVEN, NAME_KM, EMAIL, PHONE, STATUS, NOTE, OFFICIAL_ID),
         (("name", "family_name", "given_name", "name_km", "email", "phone"), ("status",)),
     ),
 }
@@ -119,12 +122,16 @@ def match_header(spec: ImportSpec, text: str) -> str | None:
 
 @dataclass
 class Table:
-    """A file's rows keyed by column, each with its line number; plus the columns it ignored."""
+    """A file's rows keyed by column, each with its line number; plus the columns it ignored,
+    each column's header as the file writes it, and the cells that could not be read (by line)."""
 
     header_line: int
     columns: list[str]
     ignored: list[str]
     rows: list[tuple[int, dict[str, str]]]
+    headers: dict[str, str] = field(default_factory=dict)
+    cell_errors: dict[int, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def find_table(spec: ImportSpec, sheet: RawSheet) -> Table:
@@ -164,10 +171,30 @@ def find_table(spec: ImportSpec, sheet: RawSheet) -> Table:
     if len(sheet.rows) - best_index - 1 > max_rows():
         raise too_many_rows()
     rows = []
+    cell_errors: dict[int, list[str]] = {}
+    used = {pos: key for key, pos in positions.items()}
     for line, cells in sheet.rows[best_index + 1 :]:
         values = {key: (cells[pos] if pos < len(cells) else "") for key, pos in positions.items()}
-        if any(values.values()):
+        unread = [(pos, ref, formula) for pos, ref, formula in sheet.unread.get(line, ()) if pos in used]
+        if any(values.values()) or unread:
             rows.append((line, values))
+        for pos, ref, formula in unread:
+            cell_errors.setdefault(line, []).append(
+                _(
+                    "Row %(line)s, column “%(column)s” (cell %(cell)s): the formula %(formula)s has no "
+                    "saved value. Open the file in Excel or LibreOffice, save it, and upload it again."
+                )
+                % {"line": line, "column": header_cells[pos], "cell": ref, "formula": formula[:80]}
+            )
     if not rows:
         raise ImportFileError(_("The file has a header but no rows to import."))
-    return Table(header_line=header_line, columns=list(positions), ignored=ignored, rows=rows)
+    headers = {key: header_cells[pos] for key, pos in positions.items()}
+    return Table(
+        header_line=header_line,
+        columns=list(positions),
+        ignored=ignored,
+        rows=rows,
+        headers=headers,
+        cell_errors=cell_errors,
+        notes=sheet.notes,
+    )

@@ -2,7 +2,8 @@
 
 `--dry-run` prints the preview and writes nothing but the import's record. Without it the
 plan is applied when it has no error; rows that need a person to decide are refused unless
-`--skip-uncertain` is given (they are then skipped, never merged).
+`--skip-uncertain` is given (they are then skipped, never merged, and each skipped row is
+listed in the output and in the import's record).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from courses.models import Course, Session
 from participants.imports.apply import ImportRefused, apply_import
 from participants.imports.plan import DECIDE, preview_import
 from participants.imports.reading import ImportFileError, max_bytes
+from participants.models import ImportBatch
 
 
 class ImportCommand(BaseCommand):
@@ -87,10 +89,21 @@ class ImportCommand(BaseCommand):
                     f"the import page (import #{batch.pk}) or run again with --skip-uncertain."
                 )
             decisions = {i: "skip" for i, row in enumerate(batch.rows) if row["action"] == DECIDE}
+        skipped = []
+        for index in decisions:
+            row = batch.rows[index]
+            who = "; ".join(f"#{c['id']} {c['label']}" for c in row.get("candidates", []))
+            skipped.append(f"line {row['line']} skipped as uncertain (possible: {who}): {row['reason']}")
         try:
             batch = apply_import(batch=batch, user=user, decisions=decisions)
         except ImportRefused as refusal:
             raise CommandError(refusal.message) from None
+        if skipped:
+            # Every row left out is named in the output and in the import's record, never dropped silently.
+            for line in skipped:
+                self.stdout.write(self.style.WARNING(line))
+            batch.message = "\n".join([batch.message, *skipped]).strip()
+            ImportBatch.objects.filter(pk=batch.pk).update(message=batch.message)
         applied = batch.counts["applied"]
         self.stdout.write(
             self.style.SUCCESS(

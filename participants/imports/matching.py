@@ -1,6 +1,10 @@
 """Normalising what people type, and finding the official a row means.
 
-An official is matched by e-mail, then by phone, then by exact name and ministry. Names are
+An official is identified by e-mail (case-insensitive) or by the portal's ID in an ID column;
+nothing else is identity. A phone number or a name is evidence: a row whose name, ministry and
+phone all agree with one official (and whose e-mail does not contradict it) is that official;
+a name and ministry alone, or a phone alone, are a possible match shown to a person to decide,
+and two different names with one phone (colleagues sharing an office line) are two people. Names are
 compared after NFC normalisation, trimming, removing spaces and case folding; Khmer text
 also loses invisible zero-width characters (typed as word breaks) and the two vowel spellings
 that look identical on screen (េ + ា for ោ, េ + ី for ើ) are read as one. A match that is not
@@ -41,14 +45,47 @@ def email_key(value: str) -> str:
     return (value or "").strip().lower()
 
 
+KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
+DEFAULT_REGION = "KH"
+
+
+def latin_digits(value: str) -> str:
+    """Khmer digits (០-៩) read as the Latin digits they are."""
+    return (value or "").translate(KHMER_DIGITS)
+
+
 def phone_key(value: str) -> str:
-    """Digits only, without Cambodia's +855 or the trunk 0: “+855 12 345 678” and “012345678” agree."""
-    digits = re.sub(r"\D", "", value or "")
+    """Digits only, without Cambodia's +855 or the trunk 0: “+855 12 345 678”, “012345678” and
+    “០១២ ៣៤៥ ៦៧៨” agree."""
+    digits = re.sub(r"\D", "", latin_digits(value))
     if digits.startswith("00855"):
         digits = digits[5:]
     elif digits.startswith("855") and len(digits) > 9:
         digits = digits[3:]
     return digits.lstrip("0")
+
+
+def phone_canonical(value: str) -> str:
+    """The one form a phone is stored in: E.164 (+85512345678) when the number gives its country
+    code (+855…, 00855…) and is valid; otherwise the digits as typed, Khmer digits made Latin and
+    spacing removed (a number without a country code keeps its leading 0 or its absence)."""
+    import phonenumbers
+
+    text = clean_text(latin_digits(value))
+    if not text:
+        return ""
+    compact = re.sub(r"[\s().\-/]", "", text)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if compact.startswith("+"):
+        try:
+            number = phonenumbers.parse(compact, DEFAULT_REGION)
+        except phonenumbers.NumberParseException:
+            return text
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return text
+    return compact if re.fullmatch(r"\d+", compact) else text
 
 
 def official_label(official: Official, ministries: dict[int, Ministry]) -> str:
@@ -104,6 +141,8 @@ class Resolution:
     official: Official | None = None
     candidates: list[tuple[Official, str]] = field(default_factory=list)
     error: str | None = None
+    # Evidence that pointed elsewhere but was not enough to merge, shown beside the row.
+    warnings: list[str] = field(default_factory=list)
 
 
 class OfficialIndex:
@@ -153,10 +192,33 @@ class OfficialIndex:
     def resolve(
         self, values: dict[str, str], ministry: Ministry | None, ministries, *, name_alone_is_certain=False
     ) -> Resolution:
-        """`name_alone_is_certain`: a sign-in sheet, matched among the course's enrolled officials only."""
+        """Who the row means. Identity is the e-mail or the ID column; name, ministry and phone are
+        evidence. `name_alone_is_certain`: a sign-in sheet, matched among the course's enrolled
+        officials only, where one enrolled person of that name is that person."""
         email = email_key(values.get("email", ""))
         phone = phone_key(values.get("phone", ""))
         names = self.row_name_keys(values)
+        given_id = latin_digits(values.get("official_id", "")).strip()
+        if given_id:
+            official = self.by_id.get(int(given_id)) if given_id.isdigit() else None
+            if official is None:
+                return Resolution(
+                    error=_("No official has the ID “%(id)s”. Correct the ID or leave the cell empty.")
+                    % {"id": given_id[:20]}
+                )
+            if email and official.email and email_key(official.email) != email:
+                return Resolution(
+                    error=_(
+                        "The ID %(id)s is %(other)s, whose e-mail is not %(email)s. Correct the ID or "
+                        "the e-mail."
+                    )
+                    % {
+                        "id": given_id,
+                        "other": official_label(official, ministries),
+                        "email": values["email"],
+                    }
+                )
+            return Resolution(official=official)
         if email and email in self.by_email:
             official = self.by_email[email]
             if names and not names & self.name_keys_of(official):
@@ -165,42 +227,61 @@ class OfficialIndex:
                     % {"email": values["email"], "other": official_label(official, ministries)}
                 )
             return Resolution(official=official)
-        if phone and phone in self.by_phone:
-            found = self.by_phone[phone]
-            if len(found) == 1 and not (email and found[0].email):
-                return Resolution(official=found[0])
-            reason = (
-                _("Same phone number, but this official has another e-mail address.")
-                if len(found) == 1
-                else _("Several officials have this phone number.")
-            )
-            return Resolution(candidates=[(official, reason) for official in found])
-        same_name = []
+        same_phone = list(self.by_phone.get(phone, [])) if phone else []
+        same_name: list[Official] = []
         for key in names:
             for official in self.by_name.get(key, []):
                 if official not in same_name:
                     same_name.append(official)
-        if not same_name:
-            return Resolution()
-        if name_alone_is_certain and ministry is None and len(same_name) == 1:
-            return Resolution(official=same_name[0])
-        here = [o for o in same_name if ministry is None or o.ministry_id == ministry.pk]
-        if len(here) == 1 and ministry is not None:
-            official = here[0]
-            if email and official.email:
-                return Resolution(
-                    candidates=[(official, _("Same name and ministry, but another e-mail address."))]
-                )
-            return Resolution(official=official)
-        candidates = [
-            (
-                official,
-                _("Same name, same ministry.")
-                if ministry is not None and official.ministry_id == ministry.pk
-                else _("Same name, another ministry.")
-                if ministry is not None
-                else _("Same name."),
+        warnings = [
+            _(
+                "%(other)s has the same phone number but another name: this row is a different "
+                "person, not merged with them."
             )
-            for official in same_name
+            % {"other": official_label(official, ministries)}
+            for official in same_phone
+            if names and official not in same_name
         ]
-        return Resolution(candidates=candidates)
+
+        def phone_agrees(official: Official) -> bool:
+            return bool(phone) and phone_key(official.phone) == phone
+
+        def email_differs(official: Official) -> bool:
+            return bool(email and official.email)  # both given, and not equal (else matched above)
+
+        if not names:
+            # A phone with no name: evidence of who it may be, never identity.
+            candidates = [
+                (official, _("Same phone number; the row gives no name to confirm it."))
+                for official in same_phone
+                if not email_differs(official)
+            ]
+            if name_alone_is_certain and len(candidates) == 1:
+                return Resolution(official=candidates[0][0])
+            return Resolution(candidates=candidates)
+        if not same_name:
+            return Resolution(warnings=warnings)
+        if name_alone_is_certain and ministry is None:
+            fitting = [
+                o for o in same_name if not email_differs(o) and (not phone or not o.phone or phone_agrees(o))
+            ]
+            if len(fitting) == 1:
+                return Resolution(official=fitting[0], warnings=warnings)
+        here = [o for o in same_name if ministry is not None and o.ministry_id == ministry.pk]
+        if len(here) == 1 and phone_agrees(here[0]) and not email_differs(here[0]):
+            return Resolution(official=here[0], warnings=warnings)
+        candidates = []
+        for official in same_name:
+            if ministry is not None and official.ministry_id == ministry.pk:
+                if email_differs(official):
+                    why = _("Same name and ministry, but another e-mail address.")
+                elif phone and official.phone and not phone_agrees(official):
+                    why = _("Possible duplicate: same name and ministry, but another phone number.")
+                else:
+                    why = _("Possible duplicate: same name and ministry, and no e-mail to tell them apart.")
+            elif ministry is not None:
+                why = _("Same name, another ministry.")
+            else:
+                why = _("Same name.")
+            candidates.append((official, why))
+        return Resolution(candidates=candidates, warnings=warnings)

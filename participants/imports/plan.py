@@ -27,12 +27,14 @@ from participants.imports.matching import (
     Resolution,
     clean_text,
     email_key,
+    latin_digits,
     name_key,
     official_label,
+    phone_canonical,
     phone_key,
 )
 from participants.imports.reading import ImportFileError, read_file
-from participants.models import Attendance, Enrollment, ImportBatch, Official
+from participants.models import Attendance, AttendanceStatus, Enrollment, ImportBatch, Official
 from pcp_portal.spreadsheets import looks_like_formula
 
 CREATE, UPDATE, SKIP, ERROR, DECIDE = "create", "update", "skip", "error", "decide"
@@ -75,16 +77,94 @@ def _word(table: dict[str, tuple[str, ...]], text: str) -> str | None:
     return None
 
 
-def parse_date(text: str) -> datetime.date | None:
-    text = clean_text(text)
+KHMER_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("មករា",),
+            ("កុម្ភៈ", "កុម្ភះ"),
+            ("មីនា",),
+            ("មេសា",),
+            ("ឧសភា",),
+            ("មិថុនា",),
+            ("កក្កដា",),
+            ("សីហា",),
+            ("កញ្ញា",),
+            ("តុលា",),
+            ("វិច្ឆិកា",),
+            ("ធ្នូ",),
+        ),
+        start=1,
+    )
+    for name in names
+}
+# Excel counts days from 1899-12-30; serials between these bounds are 1954 to 2119.
+EXCEL_EPOCH = datetime.date(1899, 12, 30)
+SERIAL_RANGE = (20_000, 80_000)
+DAY_FIRST, MONTH_FIRST = "dmy", "mdy"
+SLASHED = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+
+
+def _date_text(text: str) -> str:
+    text = clean_text(latin_digits(text))
+    for name, number in KHMER_MONTHS.items():
+        text = text.replace(name, f" {number} ")
+    text = re.sub(r"^ថ្ងៃទី\s*|ខែ|ឆ្នាំ", " ", text)
+    return clean_text(text)
+
+
+def date_convention(texts) -> str:
+    """The file's order for dates such as 03/04/2020: day first unless a date of the file can only
+    be month first (04/25/2020) and none can only be day first (25/04/2020). Cambodia writes day first."""
+    day_first = month_first = False
+    for text in texts:
+        found = SLASHED.fullmatch(_date_text(text))
+        if found:
+            first, second = int(found[1]), int(found[2])
+            day_first |= first > 12
+            month_first |= second > 12
+    return MONTH_FIRST if month_first and not day_first else DAY_FIRST
+
+
+def parse_date(text: str, convention: str = DAY_FIRST) -> datetime.date | None:
+    """A date as people type it or spreadsheets save it: ISO, 25/02/2020 (or 02/25/2020 in a
+    month-first file), 25 Feb 2020, an Excel day serial, Khmer digits and Khmer month names
+    (២៥ កុម្ភៈ ២០២០)."""
+    text = _date_text(text)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?", text):
         text = text[:10]
+    if re.fullmatch(r"\d{5}(\.0+)?", text) and SERIAL_RANGE[0] <= float(text) <= SERIAL_RANGE[1]:
+        return EXCEL_EPOCH + datetime.timedelta(days=int(float(text)))
+    found = SLASHED.fullmatch(text)
+    if found:
+        first, second, year = int(found[1]), int(found[2]), int(found[3])
+        day, month = (second, first) if convention == MONTH_FIRST else (first, second)
+        try:
+            return datetime.date(year, month, day)
+        except ValueError:
+            return None
+    spaced = re.fullmatch(r"(\d{1,2}) (\d{1,2}) (\d{4})", text)
+    if spaced:  # a Khmer month name, replaced by its number above
+        try:
+            return datetime.date(int(spaced[3]), int(spaced[2]), int(spaced[1]))
+        except ValueError:
+            return None
     for fmt in DATE_FORMATS:
         try:
             return datetime.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
     return None
+
+
+def is_ambiguous_date(text: str) -> bool:
+    found = SLASHED.fullmatch(_date_text(text))
+    return bool(found) and int(found[1]) <= 12 and int(found[2]) <= 12 and found[1] != found[2]
+
+
+def status_label(status: str) -> str:
+    """An attendance status in the reader's language, never the stored key."""
+    return str(AttendanceStatus(status).label)
 
 
 class Planner:
@@ -108,6 +188,9 @@ class Planner:
             if kind == "enrolments":
                 self.enrolments = {e.official_id: e for e in Enrollment.objects.filter(course=course)}
         self.seen: dict[str, int] = {}
+        self.identical: dict[tuple, int] = {}
+        self.convention = DAY_FIRST
+        self.headers: dict[str, str] = {}
 
     # --- helpers -----------------------------------------------------------------------------
     def _label(self, official: Official) -> str:
@@ -123,6 +206,19 @@ class Planner:
             self.seen[key] = line
         return None
 
+    def _identical(self, line: int, values: dict) -> str | None:
+        """A row typed twice, the same in every cell: merged into its first copy, with a note."""
+        key = tuple(sorted((k, clean_text(v)) for k, v in values.items() if clean_text(v)))
+        if key in self.identical:
+            return _(
+                "Row %(line)s repeats row %(first)s exactly; it is imported once, from row %(first)s."
+            ) % {
+                "line": line,
+                "first": self.identical[key],
+            }
+        self.identical[key] = line
+        return None
+
     def _official_fields(self, values: dict[str, str]) -> tuple[dict, list[str], list[str]]:
         """The official's fields a row gives (only the non-empty ones), its errors and notes."""
         fields: dict = {}
@@ -135,12 +231,13 @@ class Planner:
             if len(text) > FIELD_LIMITS[key]:
                 errors.append(
                     _("%(column)s is longer than %(limit)s characters.")
-                    % {"column": key, "limit": FIELD_LIMITS[key]}
+                    % {"column": self.headers.get(key, key), "limit": FIELD_LIMITS[key]}
                 )
             formula = formula_note(key, text)
             if formula:
                 notes.append(formula)
-            fields[key] = text
+            # One stored form: +85512345678 when the country code is given, else the digits typed.
+            fields[key] = phone_canonical(text) if key == "phone" else text
         email = values.get("email", "").strip()
         if email:
             try:
@@ -186,6 +283,11 @@ class Planner:
             changes["ministry"] = [official.ministry_id, ministry.pk]
         return changes
 
+    def _column_names(self, keys) -> list[str]:
+        """Fields as the file's header names them (or the field's name in the reader's language),
+        never the stored key."""
+        return [self.headers.get(key) or str(Official._meta.get_field(key).verbose_name) for key in keys]
+
     def _email_taken(self, fields: dict, official: Official | None) -> str | None:
         email = email_key(fields.get("email", ""))
         owner = self.index.by_email.get(email) if email else None
@@ -203,18 +305,24 @@ class Planner:
 
     def _person_keys(self, values: dict, ministry) -> list[str]:
         keys = []
+        # A phone is not a person (colleagues share an office line): only the e-mail, the ID, or the
+        # name at one ministry when neither is given, make two rows the same person.
         if email_key(values.get("email", "")):
             keys.append("e:" + email_key(values["email"]))
-        if phone_key(values.get("phone", "")):
-            keys.append("p:" + phone_key(values["phone"]))
+        if latin_digits(values.get("official_id", "")).strip():
+            keys.append("i:" + latin_digits(values["official_id"]).strip())
         names = OfficialIndex.row_name_keys(values)
         if not keys and names:
             keys.extend(f"n:{name}:{ministry.pk if ministry else ''}" for name in sorted(names))
         return keys
 
     # --- officials and enrolments ---------------------------------------------------------------
-    def plan_official_row(self, line: int, values: dict) -> dict:
+    def plan_official_row(self, line: int, values: dict, cell_errors=()) -> dict:
+        repeat = self._identical(line, values)
+        if repeat:
+            return self._row(line, values, reason=repeat)
         fields, errors, notes = self._official_fields(values)
+        errors[:0] = cell_errors
         ministry, ministry_error = self.ministries.find(values.get("ministry", ""))
         row = self._row(line, values, notes=notes)
         if ministry_error:
@@ -224,7 +332,7 @@ class Planner:
         if self.kind == "enrolments":
             enrolled_on = values.get("enrolled_on", "").strip()
             if enrolled_on:
-                day = parse_date(enrolled_on)
+                day = parse_date(enrolled_on, self.convention)
                 if day is None:
                     errors.append(
                         _("Date “%(value)s” not understood (write it as 2020-02-25 or 25/02/2020).")
@@ -232,6 +340,15 @@ class Planner:
                     )
                 else:
                     row["enrolled_on"] = day.isoformat()
+                    if is_ambiguous_date(enrolled_on):
+                        row["notes"].append(
+                            _("Column “%(column)s”: “%(value)s” was read as %(date)s.")
+                            % {
+                                "column": self.headers.get("enrolled_on", "enrolled_on"),
+                                "value": enrolled_on[:40],
+                                "date": day.isoformat(),
+                            }
+                        )
         if not errors:
             duplicate = self._duplicate(line, self._person_keys(values, ministry))
             if duplicate:
@@ -240,6 +357,7 @@ class Planner:
             row.update(action=ERROR, reason=" ".join(errors))
             return row
         resolution: Resolution = self.index.resolve(values, ministry, self.ministries.by_id)
+        row["notes"].extend(resolution.warnings)
         create = None
         # A new official needs a ministry and a whole name: both Latin names, or the Khmer name
         # (many nominee lists are written in Khmer only).
@@ -318,7 +436,7 @@ class Planner:
                     action=UPDATE,
                     changes=changes,
                     reason=_("Matched an existing official; these fields change: %(fields)s.")
-                    % {"fields": ", ".join(changes)},
+                    % {"fields": ", ".join(self._column_names(changes))},
                 )
             else:
                 row.update(action=SKIP, reason=_("Already up to date."))
@@ -335,9 +453,12 @@ class Planner:
             row.update(action=CREATE, reason=_("Existing official, enrolled in the course."))
 
     # --- attendance ---------------------------------------------------------------------------
-    def plan_attendance_row(self, line: int, values: dict) -> dict:
+    def plan_attendance_row(self, line: int, values: dict, cell_errors=()) -> dict:
+        repeat = self._identical(line, values)
+        if repeat:
+            return self._row(line, values, reason=repeat)
         row = self._row(line, values)
-        errors = []
+        errors = list(cell_errors)
         status = _word(STATUS_WORDS, values.get("status", ""))
         if status is None:
             errors.append(
@@ -362,6 +483,7 @@ class Planner:
             row.update(action=ERROR, reason=" ".join(errors))
             return row
         resolution = self.index.resolve(values, None, self.ministries.by_id, name_alone_is_certain=True)
+        row["notes"].extend(resolution.warnings)
         if resolution.error:
             row.update(action=ERROR, reason=resolution.error)
             return row
@@ -401,20 +523,26 @@ class Planner:
             return {
                 "action": CREATE,
                 "attendance": {**planned, "version": 0},
-                "reason": _("Recorded as %(s)s.") % {"s": status},
+                "reason": _("Recorded as %(s)s.") % {"s": status_label(status)},
             }
         if current.status == status and (not note or current.note == note):
-            return {"action": SKIP, "reason": _("Already recorded as %(s)s.") % {"s": status}}
+            return {"action": SKIP, "reason": _("Already recorded as %(s)s.") % {"s": status_label(status)}}
         return {
             "action": UPDATE,
             "attendance": {**planned, "version": current.version, "note": note or current.note},
             "changes": {"status": [current.status, status]},
-            "reason": _("Changes from %(old)s to %(new)s.") % {"old": current.status, "new": status},
+            "reason": _("Changes from %(old)s to %(new)s.")
+            % {"old": status_label(current.status), "new": status_label(status)},
         }
 
-    def plan(self, rows) -> list[dict]:
+    def plan(self, rows, *, cell_errors=None, headers=None) -> list[dict]:
+        """`cell_errors`: by line, the cells that could not be read (columns.Table.cell_errors)."""
+        cell_errors = cell_errors or {}
+        rows = list(rows)
+        self.headers = headers or {}
+        self.convention = date_convention(values.get("enrolled_on", "") for _line, values in rows)
         planner = self.plan_attendance_row if self.kind == "attendance" else self.plan_official_row
-        return [planner(line, values) for line, values in rows]
+        return [planner(line, values, cell_errors.get(line, ())) for line, values in rows]
 
 
 def count(rows: list[dict]) -> dict[str, int]:
@@ -461,10 +589,18 @@ def preview_import(
         batch.save()
         raise
     planner = Planner(kind, course=course, session=session)
-    batch.rows = planner.plan(table.rows)
+    batch.rows = planner.plan(table.rows, cell_errors=table.cell_errors, headers=table.headers)
     batch.counts = count(batch.rows)
+    said = list(table.notes)
     if table.ignored:
-        batch.message = _("Columns not used: %(columns)s.") % {"columns": ", ".join(table.ignored)[:500]}
+        said.append(_("Columns not used: %(columns)s.") % {"columns": ", ".join(table.ignored)[:500]})
+    if any(is_ambiguous_date(values.get("enrolled_on", "")) for _line, values in table.rows):
+        said.append(
+            _("Dates such as 03/04/2020 are read as month/day/year, as elsewhere in this file.")
+            if planner.convention == MONTH_FIRST
+            else _("Dates such as 03/04/2020 are read as day/month/year (3 April 2020).")
+        )
+    batch.message = " ".join(said)
     previous = (
         ImportBatch.objects.filter(checksum=batch.checksum, kind=kind, status=ImportBatch.Status.APPLIED)
         .order_by("-applied_at")

@@ -6,7 +6,10 @@ the file's real type from its first bytes (an image renamed .csv is named as an 
 a workbook the uncompressed size of its zip members (PCP_MAX_WORKBOOK_UNCOMPRESSED; zipfile
 never inflates a member past its declared size, so the declared sizes bound the real work).
 openpyxl reads read-only and parses XML through defusedxml when it is installed, as it is.
-A formula cell is read as its text (data_only=False), never evaluated.
+A formula cell is read as the value the spreadsheet program saved with it (data_only=True), never
+evaluated here; a formula saved without a value (a file written by a script and never opened in a
+spreadsheet program) is reported as an unreadable cell of its row, never imported as its text.
+A sheet padded with empty formatted rows is read up to its last row with data.
 """
 
 from __future__ import annotations
@@ -25,6 +28,13 @@ MAX_COLUMNS = 60
 # Rows above the header that may hold a title, a logo caption or merged group headings.
 HEADER_SEARCH_ROWS = 10
 MAX_ZIP_MEMBERS = 2000
+# A run of this many empty rows ends the sheet: spreadsheets formatted “to the bottom” declare a
+# million rows that hold nothing, and reading them all would take minutes.
+MAX_EMPTY_RUN = 1000
+# A cell longer than this is cut (no field of an import holds more than a few hundred
+# characters, so the row still gets its “too long” error, and the plan stays small).
+MAX_CELL_CHARS = 2000
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "PNG image"),
@@ -53,6 +63,10 @@ class RawSheet:
 
     file_type: str
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    # Cells that hold no value to import, by line: (column index, cell reference, formula).
+    unread: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)
+    # What the reader did that the person should know (sheets or columns left out, cells cut).
+    notes: list[str] = field(default_factory=list)
 
 
 def max_bytes() -> int:
@@ -107,12 +121,41 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+def _cut(cells: list[str], line: int, sheet: RawSheet) -> list[str]:
+    """Cells past MAX_CELL_CHARS are cut, with a note naming the line."""
+    if all(len(cell) <= MAX_CELL_CHARS for cell in cells):
+        return cells
+    sheet.notes.append(
+        _("Row %(line)s has a cell of more than %(limit)s characters; it was cut to that length.")
+        % {"line": line, "limit": f"{MAX_CELL_CHARS:,}"}
+    )
+    return [cell[:MAX_CELL_CHARS] for cell in cells]
+
+
+def _note_wide(width: int, line: int, sheet: RawSheet) -> None:
+    if width > MAX_COLUMNS and not any("columns" in note for note in sheet.notes):
+        sheet.notes.append(
+            _(
+                "Row %(line)s has %(count)s columns; only the first %(limit)s were read (no import "
+                "uses more). Delete the extra columns if they hold data."
+            )
+            % {"line": line, "count": width, "limit": MAX_COLUMNS}
+        )
+
+
 def read_file(name: str, data: bytes) -> RawSheet:
     """Read `data` (the whole upload) named `name` into rows, or raise ImportFileError."""
     if not data or not data.strip(b"\xef\xbb\xbf \t\r\n"):
         raise ImportFileError(_("The file is empty."))
     if len(data) > max_bytes():
         raise too_large(len(data))
+    if data.startswith(OLE_SIGNATURE) and "EncryptedPackage".encode("utf-16-le") in data:
+        raise ImportFileError(
+            _(
+                "This workbook is protected by a password, so it cannot be read. Open it, remove the "
+                "password (File › Info › Protect Workbook), save it and upload it again."
+            )
+        )
     for signature, kind in SIGNATURES:
         if data.startswith(signature):
             raise ImportFileError(
@@ -135,6 +178,13 @@ def read_file(name: str, data: bytes) -> RawSheet:
 
 
 def _read_csv(data: bytes) -> RawSheet:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (Excel's “Unicode Text”), tab-separated
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                _("This UTF-16 text file is damaged. Save the sheet as CSV UTF-8 or .xlsx.")
+            ) from None
     if b"\x00" in data:  # anywhere: no text cell may hold one (PostgreSQL refuses to store it)
         raise ImportFileError(
             _(
@@ -160,9 +210,10 @@ def _read_csv(data: bytes) -> RawSheet:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         for values in reader:
+            _note_wide(len(values), reader.line_num, sheet)
             cells = [value.strip() for value in values[:MAX_COLUMNS]]
             if any(cells):
-                sheet.rows.append((reader.line_num, cells))
+                sheet.rows.append((reader.line_num, _cut(cells, reader.line_num, sheet)))
                 if len(sheet.rows) > limit:
                     raise too_many_rows()
     except csv.Error as error:
@@ -196,13 +247,12 @@ def _check_zip(data: bytes) -> None:
             raise ImportFileError(_("This file is a zip archive, not an Excel workbook."))
 
 
-def _read_xlsx(data: bytes) -> RawSheet:
-    _check_zip(data)
+def _open_workbook(data: bytes, *, data_only: bool):
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as error:
         raise ImportFileError(
             _("This workbook cannot be read (%(error)s). Open it and save it again as .xlsx.")
@@ -212,18 +262,64 @@ def _read_xlsx(data: bytes) -> RawSheet:
         raise ImportFileError(
             _("This workbook cannot be read safely (%(error)s).") % {"error": type(error).__name__}
         ) from None
+
+
+def _read_xlsx(data: bytes) -> RawSheet:
+    """The first sheet's saved values; formulas are read alongside (a second parse of the same
+    sheet, row by row) only to name the cells whose formula has no saved value."""
+    _check_zip(data)
+    from openpyxl.utils import get_column_letter
+
+    values_book = _open_workbook(data, data_only=True)
+    formulas_book = _open_workbook(data, data_only=False)
     sheet = RawSheet(file_type="xlsx")
     limit = max_rows() + HEADER_SEARCH_ROWS
     try:
-        worksheet = workbook.worksheets[0] if workbook.worksheets else None
-        if worksheet is None:
+        if not values_book.worksheets:
             raise ImportFileError(_("This workbook has no sheet."))
-        for number, values in enumerate(worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+        values_sheet, formulas_sheet = values_book.worksheets[0], formulas_book.worksheets[0]
+        if len(values_book.worksheets) > 1:
+            sheet.notes.append(
+                _("The workbook has %(count)s sheets; only the first, “%(sheet)s”, was read.")
+                % {"count": len(values_book.worksheets), "sheet": values_sheet.title}
+            )
+        empty_run = 0
+        rows = zip(
+            values_sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True),
+            formulas_sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True),
+            strict=False,
+        )
+        for number, (values, formulas) in enumerate(rows, start=1):
             cells = [cell_text(value) for value in values]
-            if any(cells):
-                sheet.rows.append((number, cells))
+            unread = [
+                (position, f"{get_column_letter(position + 1)}{number}", formula)
+                for position, (value, formula) in enumerate(zip(values, formulas, strict=False))
+                if value is None and isinstance(formula, str) and formula.startswith("=")
+            ]
+            if unread:
+                sheet.unread[number] = unread
+            if any(cells) or unread:
+                empty_run = 0
+                sheet.rows.append((number, _cut(cells, number, sheet)))
                 if len(sheet.rows) > limit:
                     raise too_many_rows()
+            else:
+                empty_run += 1
+                if empty_run >= MAX_EMPTY_RUN:
+                    if (values_sheet.max_row or 0) > number:
+                        sheet.notes.append(
+                            _(
+                                "Reading stopped at row %(line)s: the %(count)s rows before it are empty "
+                                "(the sheet is formatted down to row %(last)s). Data further down was not "
+                                "read; move it up if there is any."
+                            )
+                            % {
+                                "line": number,
+                                "count": f"{MAX_EMPTY_RUN:,}",
+                                "last": f"{values_sheet.max_row:,}",
+                            }
+                        )
+                    break
     except ImportFileError:
         raise
     except Exception as error:  # a damaged sheet part
@@ -232,5 +328,6 @@ def _read_xlsx(data: bytes) -> RawSheet:
             % {"error": type(error).__name__}
         ) from None
     finally:
-        workbook.close()
+        values_book.close()
+        formulas_book.close()
     return sheet

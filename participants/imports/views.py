@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,16 +10,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from participants.imports import files
-from participants.imports.apply import ImportRefused, apply_import
+from participants.imports.apply import ImportRefused, apply_import, queue_apply
 from participants.imports.columns import SPECS
 from participants.imports.forms import ImportUploadForm
 from participants.imports.plan import preview_import
 from participants.imports.reading import ImportFileError, max_bytes, too_large
-from participants.models import Enrollment, ImportBatch
+from participants.models import Enrollment, ImportBatch, Official
 from pcp_portal.decorators import editor_required
 from pcp_portal.disk import handles_refused_upload, refused_upload
 
 HISTORY_LENGTH = 100
+# A plan of at least this many rows is applied by a worker, not in the web request (5,000 rows
+# took longer than the web server's timeout); smaller ones are applied at once.
+BACKGROUND_ROWS = 300
 
 
 def _spec_or_404(kind: str):
@@ -88,9 +92,26 @@ def import_upload(request, kind: str):
 
 def _batch_context(batch: ImportBatch, decisions=None) -> dict:
     decisions = decisions or {}
+    # Changed fields by their name in the reader's language, never the stored key.
+    labels = {f.name: str(f.verbose_name) for f in Official._meta.fields}
     rows = [
-        {**row, "index": index, "chosen": decisions.get(index, "")} for index, row in enumerate(batch.rows)
+        {
+            **row,
+            "index": index,
+            "chosen": decisions.get(index, ""),
+            "changes": {labels.get(key, key): change for key, change in (row.get("changes") or {}).items()},
+        }
+        for index, row in enumerate(batch.rows)
     ]
+    # The same file applied before (same SHA-256): linked, so nobody imports it twice unawares.
+    earlier = (
+        ImportBatch.objects.filter(
+            checksum=batch.checksum, kind=batch.kind, status=ImportBatch.Status.APPLIED
+        )
+        .exclude(pk=batch.pk)
+        .order_by("-applied_at")
+        .first()
+    )
     enrolled = []
     if batch.status == ImportBatch.Status.APPLIED and batch.kind == "enrolments":
         enrolled = (
@@ -105,6 +126,7 @@ def _batch_context(batch: ImportBatch, decisions=None) -> dict:
         "counts": batch.counts,
         "has_errors": bool(batch.counts.get("error")),
         "enrolled": enrolled,
+        "earlier": earlier,
     }
 
 
@@ -124,13 +146,26 @@ def batch_confirm(request, pk: int):
     for key, value in request.POST.items():
         if key.startswith("decide-") and key[7:].isdigit():
             decisions[int(key[7:])] = value
+    background = len(batch.rows) >= getattr(settings, "PCP_IMPORT_BACKGROUND_ROWS", BACKGROUND_ROWS)
     try:
-        batch = apply_import(batch=batch, user=request.user, decisions=decisions)
+        if background or batch.status == ImportBatch.Status.APPLYING:
+            batch = queue_apply(batch=batch, user=request.user, decisions=decisions)
+        else:
+            batch = apply_import(batch=batch, user=request.user, decisions=decisions)
     except ImportRefused as refusal:
         batch.refresh_from_db()
         context = _batch_context(batch, decisions)
         context["refusal"] = refusal.message
         return render(request, "imports/batch.html", context, status=400)
+    if batch.status == ImportBatch.Status.APPLYING:
+        messages.info(
+            request,
+            _(
+                "The import is being applied in the background. This page shows when it is done; you "
+                "can leave it and come back."
+            ),
+        )
+        return redirect("import_batch", batch.pk)
     applied = batch.counts.get("applied", {})
     messages.success(
         request,

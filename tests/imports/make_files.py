@@ -149,6 +149,9 @@ def formula_xlsx() -> None:
     sheet.append(OFFICIAL_HEADER)
     sheet.append(["Pen", "Sothea", "ប៉ែន សុធា", "female", '=HYPERLINK("http://evil.example/x","Director")',
                   "MISTI", "sothea.pen@misti.gov.kh", "", "km"])  # fmt: skip
+    # Typed text that starts with "=" (a text cell, as Excel saves a cell typed as '=...), not a
+    # formula: formulas are read as their saved values.
+    sheet["E2"].data_type = "s"
     workbook.save(FILES / "officials_formula.xlsx")
 
 

@@ -96,9 +96,13 @@ def test_khmer_names_in_other_unicode_compositions_match_the_existing_officials(
     ]
     assert unicodedata.normalize("NFC", "ង\u17dd\u17d2គ") == "ង\u17d2\u17ddគ"
     batch = preview("officials_khmer_compositions.csv")
-    assert actions(batch) == ["skip"] * 4, [row["reason"] for row in batch.rows]
-    assert [row["official"] for row in batch.rows] == [o.pk for o in existing]
-    apply_import(batch=batch, user=staff)
+    # A name and a ministry are evidence, not identity: each row is offered as exactly the existing
+    # official it names (whatever its composition), for staff to confirm; choosing them changes nothing.
+    assert actions(batch) == ["decide"] * 4, [row["reason"] for row in batch.rows]
+    assert [[c["id"] for c in row["candidates"]] for row in batch.rows] == [[o.pk] for o in existing]
+    decisions = {index: str(o.pk) for index, o in enumerate(existing)}
+    applied = apply_import(batch=batch, user=staff, decisions=decisions)
+    assert applied.counts["applied"] == {"created": 0, "updated": 0, "skipped": 4}
     assert Official.objects.count() == 4
 
 
