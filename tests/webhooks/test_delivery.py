@@ -1,4 +1,4 @@
-"""Changes become signed deliveries, in order per object, each once; failures retry; rollbacks send nothing."""
+"""Changes become signed deliveries, in order per object, each once; failures retry; rollbacks send none."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def test_a_receiver_answering_503_for_a_while_gets_everything_once_in_order(db, 
     for s in sessions:
         session_update(session=s, venue="Siem Reap")
     run(subscription, rounds=200)
-    ok = [e for e in receiver.accepted()]
+    ok = receiver.accepted()
     assert {e["object_id"] for e in ok if e["resource"] == "sessions"} == {s.pk for s in sessions}
     assert WebhookDelivery.objects.filter(status="pending").count() == 0
     assert WebhookDelivery.objects.filter(status="delivered").count() == len(ok)
