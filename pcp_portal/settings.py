@@ -493,3 +493,10 @@ CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
     "schedule": env_int("PCP_WEBHOOK_DISPATCH_INTERVAL_SECONDS", 5, minimum=1),
     "options": {"expires": env_int("PCP_WEBHOOK_DISPATCH_INTERVAL_SECONDS", 5, minimum=1)},
 }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "WebhookEventEnum": "pcp_portal.webhooks.events.EVENT_CHOICES",
+        "WebhookSubscriptionStatusEnum": "pcp_portal.models.WebhookSubscription.Status",
+        "WebhookDeliveryStatusEnum": "pcp_portal.models.WebhookDelivery.Status",
+    }
+)

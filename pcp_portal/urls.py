@@ -21,6 +21,7 @@ from pcp_portal.api import (
     schema,  # noqa: F401 - registers the schema extensions
 )
 from pcp_portal.changefeed import ChangeFeedView
+from pcp_portal.webhooks import api as webhook_api
 
 # --- the API -------------------------------------------------------------------------------------
 
@@ -43,6 +44,8 @@ router.register("officials", participant_api.OfficialViewSet, basename="official
 router.register("enrollments", participant_api.EnrollmentViewSet, basename="enrollment")
 router.register("attendance", participant_api.AttendanceViewSet, basename="attendance")
 router.register("deleted", course_api.DeletedRecordViewSet, basename="deleted")
+router.register("webhooks/subscriptions", webhook_api.SubscriptionViewSet, basename="webhook-subscription")
+router.register("webhooks/deliveries", webhook_api.DeliveryViewSet, basename="webhook-delivery")
 
 # The resources the change feed serves, each represented as its own list represents it.
 FEED_RESOURCES = {

@@ -39,25 +39,12 @@ from pcp_portal import outbox
 from pcp_portal.api import APIKeyUser
 from pcp_portal.changefeed import read_events
 from pcp_portal.models import APIAccessKey, OutboxEvent, WebhookDelivery, WebhookSubscription
+from pcp_portal.webhooks.events import EVENTS  # noqa: F401 - re-exported for the services
 
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "pcp_portal.webhooks.tasks.send_deliveries"
 
-EVENTS = {
-    "session.created": "A session was added to a course.",
-    "session.updated": "A session changed (time, venue, title…).",
-    "session.cancelled": "A session was cancelled.",
-    "session.deleted": "A session was deleted.",
-    "enrollment.created": "An official was enrolled in a course.",
-    "enrollment.withdrawn": "An enrolment was withdrawn.",
-    "enrollment.reinstated": "A withdrawn enrolment was reinstated.",
-    "enrollment.updated": "An enrolment changed otherwise.",
-    "enrollment.deleted": "An enrolment was deleted.",
-    "attendance.changed": "Attendance at one session changed (batched per session).",
-    "official.updated": "An official was added or changed.",
-    "official.deleted": "An official was deleted.",
-}
 # The change rows of these resources become events; other resources' changes are skipped.
 WEBHOOK_RESOURCES = ("sessions", "enrollments", "attendance", "officials")
 DELETED = {
