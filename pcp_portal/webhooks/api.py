@@ -72,8 +72,12 @@ def _call(service, **kwargs):
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
-    url = serializers.CharField(
+    url = serializers.RegexField(
+        # What a schema can state; the addresses the name resolves to are checked by the service.
+        # (http only where PCP_WEBHOOK_ALLOW_HTTP is on: local work and tests.)
+        r"^https?://[^\s/@?#]+(/\S*)?$",
         max_length=2000,
+        error_messages={"invalid": _("Enter an https URL without a user name or password.")},
         help_text=_(
             "An https URL on a public address, without user name or password (checked again at each send)."
         ),

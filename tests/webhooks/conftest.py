@@ -111,6 +111,12 @@ def receiver():
 
 
 @pytest.fixture(autouse=True)
+def _committed(transactional_db):
+    """Every test commits: on PostgreSQL the dispatcher sees a change only once its transaction has
+    ended (the change feed's visibility bound), as in production."""
+
+
+@pytest.fixture(autouse=True)
 def _loopback_allowed(settings):
     settings.PCP_WEBHOOK_ALLOW_HTTP = True
     settings.PCP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
