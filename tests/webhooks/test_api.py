@@ -158,3 +158,19 @@ def test_a_portal_log_in_reads_the_log_but_cannot_subscribe(officer_client):
         f"{API}subscriptions/", {"url": "https://1.1.1.1/"}, content_type="application/json"
     )
     assert refused.status_code == 403
+
+
+def test_staff_see_the_delivery_log_in_the_admin_and_replay_from_it(superuser_client, subscription, receiver):
+    from django.conf import settings
+
+    session_create(course=CourseFactory(), title="Opening")
+    dispatch.dispatch_all()
+    sender.send_due(subscription.pk)
+    delivery = WebhookDelivery.objects.get()
+    admin = f"/{settings.ADMIN_URL}pcp_portal/"
+    page = superuser_client.get(f"{admin}webhookdelivery/")
+    assert page.status_code == 200 and b"session.created" in page.content
+    assert superuser_client.get(f"{admin}webhookdelivery/{delivery.pk}/change/").status_code == 200
+    assert superuser_client.get(f"{admin}webhooksubscription/{subscription.pk}/change/").status_code == 200
+    superuser_client.post(f"{admin}webhookdelivery/", {"action": "replay", "_selected_action": [delivery.pk]})
+    assert WebhookDelivery.objects.filter(replay_of=delivery, event_id=delivery.event_id).count() == 1
