@@ -145,8 +145,14 @@ def backoff(attempts: int) -> float:
     return min(base * 2 ** max(attempts - 1, 0), settings.PCP_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS)
 
 
+def _lease_seconds() -> float:
+    # Longer than the slowest request (a hung receiver is cut at PCP_WEBHOOK_TIMEOUT_SECONDS), with
+    # room for the database; renewed when half of it is left.
+    return settings.PCP_WEBHOOK_TIMEOUT_SECONDS * 3 + 30
+
+
 def _claim(subscription_id: int, now: datetime.datetime) -> bool:
-    lease = now + datetime.timedelta(seconds=settings.PCP_WEBHOOK_TIMEOUT_SECONDS * 3 + 30)
+    lease = now + datetime.timedelta(seconds=_lease_seconds())
     return bool(
         WebhookSubscription.objects.filter(pk=subscription_id, status=WebhookSubscription.Status.ACTIVE)
         .filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
@@ -164,11 +170,42 @@ def send_due(subscription_id: int, *, batch: int = 200) -> float | None:
         WebhookSubscription.objects.filter(pk=subscription_id).update(sending_until=None)
 
 
+RECORD_EVERY = 50
+RECORDED_FIELDS = [
+    "attempts",
+    "last_attempt_at",
+    "status_code",
+    "response_excerpt",
+    "error",
+    "status",
+    "delivered_at",
+    "next_attempt_at",
+]
+
+
+def _save(unsaved: list[WebhookDelivery]) -> None:
+    """Results are saved in groups (one commit per group, not per request): a worker dying in
+    between sends those deliveries again, with their event ids, which at-least-once allows."""
+    if unsaved:
+        WebhookDelivery.objects.bulk_update(unsaved, RECORDED_FIELDS)
+        unsaved.clear()
+
+
 def _send_claimed(subscription_id: int, batch: int) -> float | None:
+    unsaved: list[WebhookDelivery] = []
+    try:
+        return _send_loop(subscription_id, batch, unsaved)
+    finally:
+        _save(unsaved)
+
+
+def _send_loop(subscription_id: int, batch: int, unsaved: list[WebhookDelivery]) -> float | None:
+    renew_at = time.monotonic() + _lease_seconds() / 2
     while True:
         sub = WebhookSubscription.objects.get(pk=subscription_id)
         if sub.status != WebhookSubscription.Status.ACTIVE:
             return None
+        _save(unsaved)  # before reading the pending ones again
         pending = list(sub.deliveries.filter(status=WebhookDelivery.Status.PENDING).order_by("id")[:batch])
         if not pending:
             return None
@@ -188,11 +225,16 @@ def _send_claimed(subscription_id: int, batch: int) -> float | None:
             if now >= delivery.give_up_at:
                 _give_up(delivery, now)
                 continue
-            _claim_again(sub.pk, now)
+            if time.monotonic() >= renew_at:
+                _claim_again(sub.pk, now)
+                renew_at = time.monotonic() + _lease_seconds() / 2
             outcome = post(
                 sub.url, sub.secret, delivery.payload, event=delivery.event, event_id=str(delivery.event_id)
             )
             _record(delivery, outcome)
+            unsaved.append(delivery)
+            if len(unsaved) >= RECORD_EVERY or not outcome.ok:
+                _save(unsaved)
             if outcome.gone:
                 _mark_gone(sub)
                 return None
@@ -210,7 +252,7 @@ def _send_claimed(subscription_id: int, batch: int) -> float | None:
 
 
 def _claim_again(subscription_id: int, now: datetime.datetime) -> None:
-    lease = now + datetime.timedelta(seconds=settings.PCP_WEBHOOK_TIMEOUT_SECONDS * 3 + 30)
+    lease = now + datetime.timedelta(seconds=_lease_seconds())
     WebhookSubscription.objects.filter(pk=subscription_id).update(sending_until=lease)
 
 
@@ -230,18 +272,6 @@ def _record(delivery: WebhookDelivery, outcome: Outcome) -> None:
         delivery.next_attempt_at = now + datetime.timedelta(seconds=backoff(delivery.attempts))
         if delivery.next_attempt_at >= delivery.give_up_at:
             delivery.next_attempt_at = delivery.give_up_at  # one last try when the window closes
-    delivery.save(
-        update_fields=[
-            "attempts",
-            "last_attempt_at",
-            "status_code",
-            "response_excerpt",
-            "error",
-            "status",
-            "delivered_at",
-            "next_attempt_at",
-        ]
-    )
     logger.info(
         "webhook %s %s #%s → subscription %s: %s",
         delivery.event,
