@@ -500,3 +500,11 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "WebhookDeliveryStatusEnum": "pcp_portal.models.WebhookDelivery.Status",
     }
 )
+
+# Telegram (pcp_portal/telegram.py): the Bot API's address (a fake one on loopback in tests), the
+# bot's token and name (for the deep link), how long a link token lasts, the longest 429 wait.
+PCP_TELEGRAM_API_BASE = env_str("PCP_TELEGRAM_API_BASE", "https://api.telegram.org")
+PCP_TELEGRAM_BOT_TOKEN = env_str("PCP_TELEGRAM_BOT_TOKEN", "")
+PCP_TELEGRAM_BOT_USERNAME = env_str("PCP_TELEGRAM_BOT_USERNAME", "pcp_portal_bot")
+PCP_TELEGRAM_LINK_MAX_AGE_SECONDS = env_int("PCP_TELEGRAM_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600, minimum=60)
+PCP_TELEGRAM_MAX_RETRY_AFTER_SECONDS = env_float("PCP_TELEGRAM_MAX_RETRY_AFTER_SECONDS", 30.0, minimum=0.0)
