@@ -137,3 +137,32 @@ def partner_key(db):
 @pytest.fixture
 def subscription(partner_key, receiver):
     return services.subscription_create(api_key=partner_key, url=receiver.url)
+
+
+def settle(timeout: float = 120) -> None:
+    """On PostgreSQL, wait until the change feed's visibility bound has passed our writes.
+
+    The bound is cluster-wide: a transaction open in any database of the server (another test
+    run's) holds it back, and the dispatcher rightly sees nothing newer until it ends.
+    """
+    from django.db import connection
+
+    from pcp_portal.changefeed import safe_bound
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        mine = cursor.fetchone()[0]
+    deadline = time.monotonic() + timeout
+    while (safe_bound() or 0) <= mine:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the change feed's bound did not pass our writes in {timeout}s")
+        time.sleep(0.1)
+
+
+def dispatch_now() -> int:
+    from pcp_portal.webhooks import dispatch
+
+    settle()
+    return dispatch.dispatch_all()

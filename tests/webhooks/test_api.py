@@ -7,8 +7,9 @@ from rest_framework.test import APIClient
 
 from courses.services import session_create
 from pcp_portal.models import APIAccessKey, WebhookDelivery, WebhookSubscription
-from pcp_portal.webhooks import addresses, dispatch, sender
+from pcp_portal.webhooks import addresses, sender
 from tests.factories import CourseFactory, OfficialFactory
+from tests.webhooks.conftest import dispatch_now
 
 API = "/api/v1/webhooks/"
 
@@ -89,7 +90,7 @@ def test_a_name_that_resolves_to_a_private_address_at_send_time_is_not_called(
     )
     settings.PCP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False  # production: rebinding to loopback is caught
     session_create(course=CourseFactory(), title="S")
-    dispatch.dispatch_all()
+    dispatch_now()
     sender.send_due(sub.pk)
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "pending" and "private, loopback" in delivery.error
@@ -112,7 +113,7 @@ def test_the_delivery_log_shows_only_the_keys_own_deliveries_and_replays_them(
     mine = services.subscription_create(api_key=partner_key, url=receiver.url)
     theirs = services.subscription_create(api_key=other_key, url=receiver.url)
     OfficialFactory(email="dara@example.gov.kh", phone="+85512000111")
-    dispatch.dispatch_all()
+    dispatch_now()
     sender.send_due(mine.pk)
     sender.send_due(theirs.pk)
     log = partner_api.get(f"{API}deliveries/").json()["results"]
@@ -144,10 +145,10 @@ def test_pause_and_resume_lose_nothing(partner_key, partner_api, receiver):
     sub = services.subscription_create(api_key=partner_key, url=receiver.url)
     assert partner_api.post(f"{API}subscriptions/{sub.pk}/pause/").json()["status"] == "paused"
     session_create(course=CourseFactory(), title="While paused")
-    dispatch.dispatch_all()
+    dispatch_now()
     assert not WebhookDelivery.objects.exists()
     assert partner_api.post(f"{API}subscriptions/{sub.pk}/resume/").json()["status"] == "active"
-    dispatch.dispatch_all()
+    dispatch_now()
     sender.send_due(sub.pk)
     assert [e["event"] for e in receiver.events()] == ["session.created"]
 
@@ -164,7 +165,7 @@ def test_staff_see_the_delivery_log_in_the_admin_and_replay_from_it(superuser_cl
     from django.conf import settings
 
     session_create(course=CourseFactory(), title="Opening")
-    dispatch.dispatch_all()
+    dispatch_now()
     sender.send_due(subscription.pk)
     delivery = WebhookDelivery.objects.get()
     admin = f"/{settings.ADMIN_URL}pcp_portal/"

@@ -12,14 +12,14 @@ from django.utils import timezone
 from courses.services import session_cancel, session_create, session_update
 from participants.services import attendance_record, enrollment_reinstate, enrollment_withdraw
 from pcp_portal.models import WebhookDelivery, WebhookSubscription
-from pcp_portal.webhooks import dispatch, sender
+from pcp_portal.webhooks import sender
 from tests.factories import CourseFactory, EnrollmentFactory, OfficialFactory
-from tests.webhooks.conftest import verify
+from tests.webhooks.conftest import dispatch_now, verify
 
 
 def run(subscription, rounds: int = 50) -> None:
     """Dispatch and send until nothing is pending (the worker's job, in process)."""
-    dispatch.dispatch_all()
+    dispatch_now()
     for _ in range(rounds):
         delay = sender.send_due(subscription.pk)
         if delay is None and not subscription.deliveries.filter(status="pending").exists():
@@ -125,7 +125,7 @@ def test_a_hanging_receiver_times_out_and_is_retried(db, receiver, subscription,
     settings.PCP_WEBHOOK_TIMEOUT_SECONDS = 0.5
     receiver.hang = 3
     session_create(course=CourseFactory(), title="S")
-    dispatch.dispatch_all()
+    dispatch_now()
     started = time.monotonic()
     sender.send_due(subscription.pk)
     assert time.monotonic() - started < 2
@@ -136,7 +136,7 @@ def test_a_hanging_receiver_times_out_and_is_retried(db, receiver, subscription,
 def test_a_100_mb_answer_is_read_only_up_to_the_cap(db, receiver, subscription):
     receiver.huge_bytes = 100 * 1024 * 1024
     session_create(course=CourseFactory(), title="S")
-    dispatch.dispatch_all()
+    dispatch_now()
     sender.send_due(subscription.pk)
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "delivered" and delivery.status_code == 200
@@ -156,7 +156,7 @@ def test_a_subscription_failing_for_the_pause_window_is_paused_and_its_owner_tol
     )
     receiver.status = 503
     session_create(course=CourseFactory(), title="S")
-    dispatch.dispatch_all()
+    dispatch_now()
     sender.send_due(sub.pk)
     WebhookSubscription.objects.filter(pk=sub.pk).update(
         failing_since=timezone.now() - datetime.timedelta(hours=25)

@@ -16,7 +16,7 @@ from pcp_portal.models import WebhookDelivery
 from pcp_portal.webhooks import services, tasks
 from tests.factories import CourseFactory, EnrollmentFactory, SessionFactory
 from tests.reminders.conftest import Worker, celery_broker, wait_for  # noqa: F401 - fixture
-from tests.webhooks.conftest import verify
+from tests.webhooks.conftest import settle, verify
 
 
 @pytest.fixture
@@ -56,6 +56,7 @@ def by_event_id(receiver) -> dict[str, list[dict]]:
 
 
 def dispatch_and_wait(receiver, count: int) -> None:
+    settle()
     tasks.dispatch_changes.delay()
     wait_for(lambda: len(by_event_id(receiver)) >= count, timeout=30, what=f"{count} events at the receiver")
 
@@ -78,6 +79,7 @@ def test_session_lifecycle_and_a_register_reach_the_receiver_once_each_in_order_
     for enrollment in enrollments:
         attendance_record(enrollment=enrollment, session=held, status="present")
     attendance_record(enrollment=enrollments[0], session=held, status="late")
+    settle()
     tasks.dispatch_changes.delay()
     wait_for(
         lambda: any(p["event"] == "attendance.changed" for p in receiver.events()),
@@ -115,6 +117,7 @@ def test_a_receiver_down_then_up_gets_everything_and_a_rollback_sends_nothing(wo
     with pytest.raises(RuntimeError), transaction.atomic():
         session_create(course=course, title="Never committed")
         raise RuntimeError("rolled back")
+    settle()
     tasks.dispatch_changes.delay()
     wait_for(
         lambda: (
