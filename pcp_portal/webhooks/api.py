@@ -14,7 +14,14 @@ from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
-from pcp_portal.api import READERS, APIKeyUser, RolePermission, StrictQueryParamsMixin, sees_contact_details
+from pcp_portal.api import (
+    READERS,
+    APIKeyUser,
+    IdempotentWritesMixin,
+    RolePermission,
+    StrictQueryParamsMixin,
+    sees_contact_details,
+)
 from pcp_portal.api.bases import ID_PATTERN, IdFilter
 from pcp_portal.models import WebhookDelivery, WebhookSubscription
 from pcp_portal.webhooks import services
@@ -159,6 +166,7 @@ class KeyOwnedMixin(StrictQueryParamsMixin):
     destroy=extend_schema(summary=_("Delete a subscription and its delivery log")),
 )
 class SubscriptionViewSet(
+    IdempotentWritesMixin,
     KeyOwnedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -267,7 +275,7 @@ class DeliveryFilter(django_filters.FilterSet):
     list=extend_schema(summary=_("The delivery log of your subscriptions"), description=PAYLOAD_DESCRIPTION),
     retrieve=extend_schema(summary=_("One delivery")),
 )
-class DeliveryViewSet(KeyOwnedMixin, viewsets.ReadOnlyModelViewSet):
+class DeliveryViewSet(IdempotentWritesMixin, KeyOwnedMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = DeliverySerializer
     filterset_class = DeliveryFilter
 

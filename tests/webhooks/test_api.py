@@ -175,3 +175,11 @@ def test_staff_see_the_delivery_log_in_the_admin_and_replay_from_it(superuser_cl
     assert superuser_client.get(f"{admin}webhooksubscription/{subscription.pk}/change/").status_code == 200
     superuser_client.post(f"{admin}webhookdelivery/", {"action": "replay", "_selected_action": [delivery.pk]})
     assert WebhookDelivery.objects.filter(replay_of=delivery, event_id=delivery.event_id).count() == 1
+
+
+def test_a_repeated_subscribe_with_the_same_idempotency_key_creates_one(partner_api):
+    body = {"url": "https://1.1.1.1/pcp-hooks"}
+    first = partner_api.post(f"{API}subscriptions/", body, format="json", HTTP_IDEMPOTENCY_KEY="sub-1")
+    again = partner_api.post(f"{API}subscriptions/", body, format="json", HTTP_IDEMPOTENCY_KEY="sub-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and WebhookSubscription.objects.count() == 1
