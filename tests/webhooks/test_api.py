@@ -57,8 +57,8 @@ def test_a_partner_subscribes_and_sees_the_secret_once(partner_api, receiver):
         ("https://127.0.0.1/hook", "private, loopback"),
         ("https://10.1.2.3/hook", "private, loopback"),
         ("https://169.254.169.254/latest/meta-data", "private, loopback"),
-        ("https://[::1]/hook", "private, loopback"),
-        ("https://[::ffff:192.168.1.1]/hook", "private, loopback"),
+        ("https://[::1]/hook", "https URL"),  # IPv6 receivers are reached by name
+        ("https://0.0.0.0/hook", "private, loopback"),
         ("https://localhost/hook", "private, loopback"),
         ("https:///hook", "https URL"),
     ],
@@ -183,3 +183,11 @@ def test_a_repeated_subscribe_with_the_same_idempotency_key_creates_one(partner_
     again = partner_api.post(f"{API}subscriptions/", body, format="json", HTTP_IDEMPOTENCY_KEY="sub-1")
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and WebhookSubscription.objects.count() == 1
+
+
+@pytest.mark.parametrize("address", ["::1", "::ffff:192.168.1.1", "fe80::1%eth0", "fd00::1", "100.64.0.1"])
+def test_non_public_ipv6_and_shared_addresses_are_refused_after_dns(settings, address):
+    settings.PCP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    with pytest.raises(addresses.UnsafeURL, match="private, loopback"):
+        addresses.check_address(address)
+    addresses.check_address("2606:4700:4700::1111")  # a public one passes
