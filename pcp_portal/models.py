@@ -189,3 +189,138 @@ def _record_deletion(sender, instance, **kwargs) -> None:
 
 for _label in TOMBSTONED_MODELS:
     post_delete.connect(_record_deletion, sender=_label, dispatch_uid=f"pcp-tombstone-{_label}")
+
+
+# Webhooks ----------------------------------------------------------------------------------------
+# A partner's key subscribes a URL to events; the dispatcher (pcp_portal.webhooks.dispatch) turns
+# change rows into deliveries, following each subscription's own cursor in the change feed, and the
+# sender (pcp_portal.webhooks.sender) posts them, signed, in order per object, retrying with back-off.
+
+
+class WebhookSubscription(models.Model):
+    """One URL a partner's API key has asked to be told about changes at."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused (failing, or paused by its owner)")
+        GONE = "gone", _("Removed (the receiver answered 410 Gone)")
+
+    api_key = models.ForeignKey(
+        APIAccessKey,
+        on_delete=models.CASCADE,
+        related_name="webhook_subscriptions",
+        verbose_name=_("API key"),
+    )
+    url = models.CharField(_("URL"), max_length=2000)
+    # Empty: every event.
+    events = models.JSONField(_("events"), default=list, blank=True)
+    # Kept in clear: signing needs it. Shown to the owner once, when the subscription is created.
+    secret = models.CharField(_("signing secret"), max_length=100)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    contact_email = models.EmailField(
+        _("contact e-mail"), blank=True, help_text=_("Told when the subscription is paused for failing.")
+    )
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    # The position in the change feed up to which changes have become deliveries.
+    cursor_txid = models.BigIntegerField(default=0)
+    cursor_event_id = models.BigIntegerField(default=0)
+    # One sender at a time per subscription (a conditional UPDATE claims it), so order holds.
+    sending_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "paused", "gone"]), name="webhook_subscription_status_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.status})"
+
+    def wants(self, event: str) -> bool:
+        return not self.events or event in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription, and what happened when it was sent.
+
+    Deliveries of the same object (`resource`, `object_id`) go out in id order: a later one waits
+    until the earlier one is delivered or given up. A replay is a new row with the same event id.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed (given up)")
+
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("subscription"),
+    )
+    event_id = models.UUIDField(_("event id"))
+    event = models.CharField(_("event"), max_length=50)
+    resource = models.CharField(_("resource"), max_length=30)
+    object_id = models.BigIntegerField(_("object id"))
+    version = models.BigIntegerField(_("version"), default=0)
+    payload = models.JSONField(_("payload"))
+    # The object's status when the event was made (scheduled, cancelled, enrolled, withdrawn): the
+    # next change is named against it (a session becoming cancelled is `session.cancelled`).
+    state = models.CharField(_("object state"), max_length=20, blank=True, default="")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    response_excerpt = models.CharField(_("response excerpt"), max_length=500, blank=True, default="")
+    error = models.CharField(_("error"), max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Attendance is batched per session: changes join the open delivery until this time.
+    batch_until = models.DateTimeField(_("batched until"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    give_up_at = models.DateTimeField(_("give up at"))
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    replay_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replays",
+        verbose_name=_("replay of"),
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "delivered", "failed"]),
+                name="webhook_delivery_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="delivered") | Q(delivered_at__isnull=False),
+                name="webhook_delivery_delivered_has_time",
+            ),
+        ]
+        indexes = [
+            # The sender: a subscription's pending deliveries in order.
+            models.Index(
+                fields=["subscription", "id"], condition=Q(status="pending"), name="webhook_delivery_pending"
+            ),
+            # The dispatcher: the last delivery of an object (its previous state), and the open batches.
+            models.Index(
+                fields=["subscription", "resource", "object_id", "id"], name="webhook_delivery_object"
+            ),
+            # The delivery log, newest first, and replays of a time range.
+            models.Index(fields=["subscription", "created_at"], name="webhook_delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.resource} #{self.object_id} → {self.subscription_id}: {self.status}"

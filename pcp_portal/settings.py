@@ -466,3 +466,44 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# Webhooks (pcp_portal/webhooks/): partners' URLs told of changes. Plain http and private, loopback
+# or link-local addresses are refused unless allowed (by default only with DEBUG on, for local work).
+PCP_WEBHOOK_ALLOW_HTTP = env_bool("PCP_WEBHOOK_ALLOW_HTTP", DEBUG)
+PCP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("PCP_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+# Per request: seconds to connect, seconds in all; bytes of the answer read (the rest is dropped).
+PCP_WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("PCP_WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+PCP_WEBHOOK_TIMEOUT_SECONDS = env_float("PCP_WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+PCP_WEBHOOK_MAX_RESPONSE_BYTES = env_int("PCP_WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024, minimum=0)
+# A failed delivery is tried again after this back-off, doubled each time up to the cap, for this
+# many hours; a subscription failing for PCP_WEBHOOK_PAUSE_AFTER_HOURS is paused and its owner told.
+PCP_WEBHOOK_RETRY_BACKOFF_SECONDS = env_float("PCP_WEBHOOK_RETRY_BACKOFF_SECONDS", 10.0, minimum=0.0)
+PCP_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS = env_float(
+    "PCP_WEBHOOK_RETRY_BACKOFF_MAX_SECONDS", 3600.0, minimum=0.0
+)
+PCP_WEBHOOK_RETRY_HOURS = env_float("PCP_WEBHOOK_RETRY_HOURS", 24.0, minimum=0.0)
+PCP_WEBHOOK_PAUSE_AFTER_HOURS = env_float("PCP_WEBHOOK_PAUSE_AFTER_HOURS", 24.0, minimum=0.0)
+# Attendance changes of one session within this window go out as one `attendance.changed`.
+PCP_WEBHOOK_ATTENDANCE_WINDOW_SECONDS = env_float("PCP_WEBHOOK_ATTENDANCE_WINDOW_SECONDS", 60.0, minimum=0.0)
+# Change rows one dispatch reads per subscription; the dispatcher runs every few seconds.
+PCP_WEBHOOK_DISPATCH_BATCH = env_int("PCP_WEBHOOK_DISPATCH_BATCH", 500, minimum=1)
+CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
+    "task": "pcp_portal.webhooks.tasks.dispatch",
+    "schedule": env_int("PCP_WEBHOOK_DISPATCH_INTERVAL_SECONDS", 5, minimum=1),
+    "options": {"expires": env_int("PCP_WEBHOOK_DISPATCH_INTERVAL_SECONDS", 5, minimum=1)},
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "WebhookEventEnum": "pcp_portal.webhooks.events.EVENT_CHOICES",
+        "WebhookSubscriptionStatusEnum": "pcp_portal.models.WebhookSubscription.Status",
+        "WebhookDeliveryStatusEnum": "pcp_portal.models.WebhookDelivery.Status",
+    }
+)
+
+# Telegram (pcp_portal/telegram.py): the Bot API's address (a fake one on loopback in tests), the
+# bot's token and name (for the deep link), how long a link token lasts, the longest 429 wait.
+PCP_TELEGRAM_API_BASE = env_str("PCP_TELEGRAM_API_BASE", "https://api.telegram.org")
+PCP_TELEGRAM_BOT_TOKEN = env_str("PCP_TELEGRAM_BOT_TOKEN", "")
+PCP_TELEGRAM_BOT_USERNAME = env_str("PCP_TELEGRAM_BOT_USERNAME", "pcp_portal_bot")
+PCP_TELEGRAM_LINK_MAX_AGE_SECONDS = env_int("PCP_TELEGRAM_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600, minimum=60)
+PCP_TELEGRAM_MAX_RETRY_AFTER_SECONDS = env_float("PCP_TELEGRAM_MAX_RETRY_AFTER_SECONDS", 30.0, minimum=0.0)

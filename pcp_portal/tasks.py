@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from pcp_portal import changefeed, idempotency, outbox
+from pcp_portal.webhooks import tasks as webhook_tasks  # noqa: F401 - registers the webhook tasks
 
 
 @shared_task(name="pcp_portal.tasks.relay_outbox", acks_late=True, ignore_result=True)

@@ -21,6 +21,7 @@ from pcp_portal.api import (
     schema,  # noqa: F401 - registers the schema extensions
 )
 from pcp_portal.changefeed import ChangeFeedView
+from pcp_portal.webhooks import api as webhook_api
 
 # --- the API -------------------------------------------------------------------------------------
 
@@ -50,6 +51,8 @@ FEED_RESOURCES = {
 for _prefix, _viewset in FEED_RESOURCES.items():
     router.register(_prefix, _viewset, basename=_viewset.queryset.model._meta.model_name)
 router.register("deleted", course_api.DeletedRecordViewSet, basename="deleted")
+router.register("webhooks/subscriptions", webhook_api.SubscriptionViewSet, basename="webhook-subscription")
+router.register("webhooks/deliveries", webhook_api.DeliveryViewSet, basename="webhook-delivery")
 
 v1 = [
     path("changes/", ChangeFeedView.as_view(resources=FEED_RESOURCES), name="changes"),

@@ -51,7 +51,13 @@ class PortalAutoSchema(AutoSchema):
                     name=idempotency.HEADER,
                     location=OpenApiParameter.HEADER,
                     required=False,
-                    type={"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+                    type={
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": idempotency.MAX_KEY_LENGTH,
+                        # Printable ASCII, not only spaces (pcp_portal.idempotency.requested_key).
+                        "pattern": "^[ -~]*[!-~][ -~]*$",
+                    },
                     description=(
                         "A new UUID per write; send the same key again only to retry that same "
                         "request (the reply was lost): it then happens once and the first answer "

@@ -67,6 +67,58 @@ API_MATRIX += [
     ("GET", f"{API}changes/", None, _everyone_reads()),
     ("POST", f"{API}changes/", "empty", READ_ONLY_WRITE),
     ("DELETE", f"{API}changes/", None, READ_ONLY_WRITE),
+    # Webhooks: every key manages its own subscriptions (a partner's too); another's id is 404.
+    ("GET", f"{API}webhooks/subscriptions/", None, _everyone_reads()),
+    (
+        "POST",
+        f"{API}webhooks/subscriptions/",
+        "webhook_new",
+        {"anonymous": 401, **dict.fromkeys(ROLES[1:], 201)},
+    ),
+    (
+        "GET",
+        f"{API}webhooks/subscriptions/999999999/",
+        None,
+        {"anonymous": 401, **dict.fromkeys(ROLES[1:], 404)},
+    ),
+    (
+        "PUT",
+        f"{API}webhooks/subscriptions/999999999/",
+        "empty",
+        {"anonymous": 401, **dict.fromkeys(ROLES[1:], 405)},
+    ),
+    (
+        "POST",
+        f"{API}webhooks/subscriptions/999999999/pause/",
+        "empty",
+        {"anonymous": 401, **dict.fromkeys(ROLES[1:], 404)},
+    ),
+    (
+        "POST",
+        f"{API}webhooks/subscriptions/999999999/resume/",
+        "empty",
+        {"anonymous": 401, **dict.fromkeys(ROLES[1:], 404)},
+    ),
+    (
+        "POST",
+        f"{API}webhooks/subscriptions/999999999/replay/",
+        "empty",
+        {"anonymous": 401, **dict.fromkeys(ROLES[1:], 404)},
+    ),
+    ("GET", f"{API}webhooks/deliveries/", None, _everyone_reads()),
+    (
+        "GET",
+        f"{API}webhooks/deliveries/999999999/",
+        None,
+        {"anonymous": 401, **dict.fromkeys(ROLES[1:], 404)},
+    ),
+    (
+        "POST",
+        f"{API}webhooks/deliveries/999999999/replay/",
+        "empty",
+        {"anonymous": 401, **dict.fromkeys(ROLES[1:], 404)},
+    ),
+    ("POST", f"{API}webhooks/deliveries/", "empty", {"anonymous": 401, **dict.fromkeys(ROLES[1:], 405)}),
     # An address under /api/v1/ that names nothing: the same JSON 404 for everyone.
     ("GET", f"{API}no-such-resource/", None, dict.fromkeys(ROLES, 404)),
     ("PUT", f"{API}sessions/not-an-id/", "empty", dict.fromkeys(ROLES, 404)),
@@ -99,6 +151,8 @@ BODIES = {
     "register": lambda world: {"attendance": [{"official": world["officials"][0].pk, "status": "late"}]},
     "enrollment_new": lambda world: {"official": world["outsider"].pk, "course": world["courses"][0].pk},
     "withdraw": lambda world: {"status": "withdrawn", "withdrawal_reason": "Moved to another post"},
+    # A public address given as such: no DNS needed, and nothing is sent in this test.
+    "webhook_new": lambda world: {"url": "https://1.1.1.1/pcp-hooks", "events": ["session.cancelled"]},
 }
 
 

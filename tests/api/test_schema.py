@@ -53,6 +53,11 @@ RULES_THE_SCHEMA_CANNOT_STATE = [
     # A register PUT carries its list under `attendance` or the deprecated `register`: one of the
     # two. Stated in the operation's description; as `anyOf` it breaks generated clients.
     ("attendance", "This field is required"),
+    # A webhook URL's host must resolve, and only to public addresses: DNS, not the schema, says so.
+    ("url", "cannot be resolved"),
+    # Plain http is refused in production and allowed for local work (PCP_WEBHOOK_ALLOW_HTTP).
+    ("url", "Only https URLs"),
+    ("url", "private, loopback or link-local"),
     # An Idempotency-Key names one request: the fuzzer reuses keys across different requests.
     ("detail", "Idempotency-Key was already used"),
 ]
