@@ -145,8 +145,12 @@ class AttendanceSummaryView(APIView):
             errors["unknown_parameters"] = [
                 _("Unknown parameter(s): %(names)s.") % {"names": ", ".join(unknown)}
             ]
+        for name, values in params.lists():
+            if "" in values and name not in unknown:
+                # An empty filter would silently widen the figures to everything.
+                errors[name] = [_("Give a value, or leave the parameter out.")]
         group_by = params.get("group_by", "course")
-        if group_by not in GROUP_BY:
+        if group_by not in GROUP_BY and "group_by" not in errors:
             errors["group_by"] = [_("Use one of: %(choices)s.") % {"choices": ", ".join(GROUP_BY)}]
         form = ReportFilterForm(
             {key: params.get(key, "") for key in ("course", "ministry", "date_from", "date_to")}

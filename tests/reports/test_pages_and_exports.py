@@ -185,6 +185,18 @@ def test_bad_input_gets_a_clear_message(world, officer_client, query, message):
         assert api.status_code == 400 and message in api.content.decode()
 
 
+@pytest.mark.parametrize("query", ["?date_from=", "?course=", "?group_by=", "?ministry=&date_to=2021-03-01"])
+def test_the_summary_api_refuses_an_empty_parameter_rather_than_widen_the_figures(
+    world, officer_client, query
+):
+    """A page's blank form field means "no filter"; an API call that names a parameter and gives it
+    no value is a mistake, refused with the same words as every other API list."""
+    name = query[1:].split("=")[0]
+    response = officer_client.get(f"/api/v1/reports/attendance-summary/{query}")
+    assert response.status_code == 400
+    assert response.json()[name] == ["Give a value, or leave the parameter out."]
+
+
 def test_file_names_say_what_and_when(world, officer_client):
     response = officer_client.get(f"/reports/export/sessions.csv?course={world['a'].pk}")
     assert f'filename="pcp-sessions-course-{world["a"].pk}-' in response["Content-Disposition"]
