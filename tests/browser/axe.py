@@ -58,11 +58,14 @@ class Finding:
 # A page is its header (the same on most pages of one role) and the rest. Two pages whose header
 # and rest were each checked already, in the same language and viewport, add nothing: axe judges
 # each node by its own markup and styles. Left out of the comparison: what differs between two
-# log-ins with the same rights (the CSRF token, the user's name).
+# log-ins with the same rights (the CSRF token, the user's name), and what the header says of the
+# page it is on (the address the language form returns to, the current link of the menu).
 HEADER = re.compile(r'<header class="site-header">.*?</header>', re.DOTALL)
 VOLATILE = (
     (re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*'), r"\1"),
     (re.compile(r'(<span class="user">)[^<]*'), r"\1"),
+    (re.compile(r'(<input name="next" type="hidden" value=")[^"]*'), r"\1"),
+    (re.compile(r' aria-current="page"'), ""),
 )
 
 

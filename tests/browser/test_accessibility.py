@@ -239,9 +239,10 @@ def test_every_page_meets_wcag_21_aa_for_every_role_language_and_viewport(
             page.goto(base + path)
             report.check(page, label)
 
-    def check(page, role: str, language: str, viewport: str, label: str) -> None:
+    def check(page, role: str, language: str, viewport: str, label: str, html: str) -> None:
+        """Check the page the tab shows (the answer to a form), unless its parts were each checked."""
         label = f"{label} as {role}, {where(language, viewport)}"
-        if not report.already_checked(where(language, viewport), label, page.content()):
+        if not report.already_checked(where(language, viewport), label, html):
             report.check(page, label)
 
     # An empty portal first: lists, tables and charts with nothing in them.
@@ -261,9 +262,11 @@ def test_every_page_meets_wcag_21_aa_for_every_role_language_and_viewport(
                 if method == "GET":
                     visit(page, role, language, viewport, path, status, f"GET {path}")
                     continue
-                page.goto(base + "/")  # any page: its language form holds the CSRF token
-                assert _post_empty_form(page, base + path).status == status, f"POST {path} as {role}"
-                check(page, role, language, viewport, f"POST {path}")
+                if page.locator("input[name=csrfmiddlewaretoken]").count() == 0:
+                    page.goto(base + "/")  # a portal page: its language form holds the CSRF token
+                response = _post_empty_form(page, base + path)
+                assert response.status == status, f"POST {path} as {role}"
+                check(page, role, language, viewport, f"POST {path}", response.text())
             for roles, label, template in EXTRA:
                 if role in roles:
                     path = template.format(**world)
@@ -273,12 +276,12 @@ def test_every_page_meets_wcag_21_aa_for_every_role_language_and_viewport(
         page = tab("anonymous", language, viewport)
         _wrong_password(page, base, staff.username)
         assert page.locator(".errorlist").count() == 1
-        check(page, "anonymous", language, viewport, "POST /accounts/login/ (wrong password)")
+        check(page, "anonymous", language, viewport, "POST /accounts/login/ (wrong password)", page.content())
         for _attempt in range(6):
             _wrong_password(page, base, "someone.locked.out")
             if page.locator("form.login-form").count() == 0:
                 break
-        check(page, "anonymous", language, viewport, "POST /accounts/login/ (locked out)")
+        check(page, "anonymous", language, viewport, "POST /accounts/login/ (locked out)", page.content())
         for role in ROLES:
             pages.pop((role, language, viewport)).context.close()
 
