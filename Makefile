@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format deps dev-deps system-packages clean-var backup restore
+.PHONY: run test lint format deps dev-deps system-packages axe-core clean-var backup restore
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -28,6 +28,24 @@ dev-deps: $(VENV)/.dev-deps
 # libraries): the same script .ci/run relies on; it installs what is missing, or says how.
 system-packages:
 	bash .ci/system-packages
+
+# axe-core, the accessibility engine tests/browser/test_accessibility.py injects into every page:
+# a test fixture only, never served to users. Pinned by version and by the tarball's SHA-256; the
+# test reads AXE_CORE_VERSION from this line to find the file.
+AXE_CORE_VERSION := 4.10.3
+AXE_CORE_SHA256 := 0f2b4d7dcdf7d1219df8d1959ad68e565f51d14c3f0d88bb71cd59abeb956292
+AXE_CORE_JS := var/axe-core-$(AXE_CORE_VERSION)/axe.min.js
+
+$(AXE_CORE_JS):
+	@command -v npm >/dev/null || { echo "axe-core: npm is needed (make system-packages installs it)" >&2; exit 1; }
+	rm -rf $(@D) && mkdir -p $(@D)/pack
+	cd $(@D)/pack && npm pack --silent axe-core@$(AXE_CORE_VERSION) >/dev/null
+	echo "$(AXE_CORE_SHA256)  $(@D)/pack/axe-core-$(AXE_CORE_VERSION).tgz" | sha256sum --check --quiet
+	tar -xzf $(@D)/pack/axe-core-$(AXE_CORE_VERSION).tgz -C $(@D)/pack package/axe.min.js package/LICENSE
+	mv $(@D)/pack/package/LICENSE $(@D)/LICENSE && mv $(@D)/pack/package/axe.min.js $@
+	rm -rf $(@D)/pack
+
+axe-core: $(AXE_CORE_JS)
 
 var/secret_key:
 	mkdir -p var
@@ -62,7 +80,7 @@ format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: system-packages $(VENV)/.dev-deps lint
+test: system-packages $(VENV)/.dev-deps lint $(AXE_CORE_JS)
 	DEBUG=0 SECRET_KEY=makemigrations-check $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 

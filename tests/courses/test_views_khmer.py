@@ -166,4 +166,5 @@ def test_the_language_switch_remembers_khmer_and_the_register_speaks_it(staff_cl
     assert "បញ្ជីវត្តមាន" in html  # Attendance register
     assert "យឺត" in html and "អវត្តមាន" in html and "មានច្បាប់" in html
     assert "ផ្ទាំងគ្រប់គ្រង" in html  # Dashboard, in the nav
-    assert '<option value="km" selected>ខ្មែរ</option>' in html  # Django calls it "Khmer" even in Khmer
+    # Django calls it "Khmer" even in Khmer; each language is named, and marked, in its own language.
+    assert '<option value="km" selected lang="km">ខ្មែរ</option>' in html
