@@ -101,6 +101,7 @@
     const radio = row.querySelector(`input[type=radio][value="${data.status}"]`);
     if (radio) radio.checked = true;
     noteInput(row).value = data.note;
+    row.classList.toggle("has-note", !!data.note);
     row.querySelector(`input[name^="orig-status-"]`).value = data.status;
     row.querySelector(`input[name^="orig-note-"]`).value = data.note;
     row.querySelector(".row-who").textContent = `${data.recorded_by || "—"}, ${data.recorded_at}`;
