@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # WCAG 2.1 A and AA, and axe's best practices (headings in order, landmarks, one h1 ...).
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 FAILING = ("critical", "serious")
+SUMMARIES: list[Path] = []  # written this run; tests/browser/conftest.py names them at the end
 IMPACTS = ("critical", "serious", "moderate", "minor")
 
 

@@ -21,7 +21,7 @@ import pytest
 from django.test import Client
 
 from participants.models import AttendanceStatus
-from tests.browser.axe import ROOT, AxeReport, axe_core_path, axe_core_version
+from tests.browser.axe import ROOT, SUMMARIES, AxeReport, axe_core_path, axe_core_version
 from tests.conftest import require
 from tests.factories import (
     AttendanceFactory,
@@ -83,17 +83,6 @@ def axe_source() -> str:
     path = axe_core_path()
     require(path.exists(), f"needs axe-core at {path.relative_to(ROOT)}: run `make axe-core` (npm)")
     return path.read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="session")
-def axe_summaries(request):
-    """Write each run's summary under var/axe/ and print where."""
-    written = []
-    yield written
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    for path in written:
-        if reporter is not None:
-            reporter.write_line(f"axe-core summary: {path}")
 
 
 def a11y_world(staff, editor_upload) -> dict:
@@ -195,7 +184,7 @@ def _wrong_password(page, base: str, username: str) -> None:
 
 
 def test_every_page_meets_wcag_21_aa_for_every_role_language_and_viewport(
-    browser, live_server, axe_source, axe_summaries, staff, partner, officer, superuser, editor_upload
+    browser, live_server, axe_source, staff, partner, officer, superuser, editor_upload
 ):
     users = {
         "anonymous": None,
@@ -288,6 +277,6 @@ def test_every_page_meets_wcag_21_aa_for_every_role_language_and_viewport(
     SUMMARY_DIR.mkdir(parents=True, exist_ok=True)
     summary = SUMMARY_DIR / "summary.txt"
     summary.write_text(report.summary(axe_core_version()), encoding="utf-8")
-    axe_summaries.append(summary)
+    SUMMARIES.append(summary)
     failing = report.failing()
     assert not failing, f"{len(failing)} critical/serious axe finding(s):\n{report.describe(failing)}"
