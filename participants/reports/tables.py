@@ -219,7 +219,10 @@ def course_matrix(course: Course, filters: fig.ReportFilters, *, contact: bool, 
         (enrollment_id, session_id): status
         for enrollment_id, session_id, status in Attendance.objects.filter(
             enrollment__in=fig.active_enrolments(filters), session__in=fig.held_sessions(filters, now=now)
-        ).values_list("enrollment_id", "session_id", "status")
+        )
+        # Read into a dict: the model's default ordering would only add a sort of every mark.
+        .order_by()
+        .values_list("enrollment_id", "session_id", "status")
     }
     rows, matrix = [], []
     for enrollment in enrolments:
