@@ -51,6 +51,11 @@ class BadLinkToken(TelegramError):
     pass
 
 
+def enabled() -> bool:
+    """Whether the portal has a bot: without a token no link is shown and nothing goes by Telegram."""
+    return bool(settings.PCP_TELEGRAM_BOT_TOKEN)
+
+
 # Sending ------------------------------------------------------------------------------------------
 
 
@@ -150,9 +155,19 @@ class Stop:
     chat_id: int
 
 
-def read_update(update: dict) -> Start | Stop | None:
-    """What an update from the bot's webhook (or getUpdates) asks for; None, with a log line, for
-    anything else: no message, a group chat, an unknown command, a forged or expired token."""
+@dataclass(frozen=True)
+class Refused:
+    """`/start` in a private chat with a token that is forged, altered, malformed or expired: the
+    person is told so (they can open a fresh link), nothing is linked."""
+
+    chat_id: int
+    reason: str
+
+
+def read_update(update: dict) -> Start | Stop | Refused | None:
+    """What an update from the bot's webhook (or getUpdates) asks for; Refused for a forged or
+    expired token; None, with a log line, for anything else: no message, a group chat, an
+    unknown command."""
     message = update.get("message") if isinstance(update, dict) else None
     if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
         logger.info("telegram: update %s ignored: not a message", _update_id(update))
@@ -161,9 +176,11 @@ def read_update(update: dict) -> Start | Stop | None:
     if chat.get("type") != "private":
         logger.info("telegram: update %s ignored: from a %s chat", _update_id(update), chat.get("type"))
         return None
-    text = (message.get("text") or "").strip()
+    text = message.get("text")
+    text = text.strip() if isinstance(text, str) else ""
     chat_id = chat.get("id")
-    if not isinstance(chat_id, int):
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        logger.warning("telegram: update %s ignored: no chat id", _update_id(update))
         return None
     if text == "/stop":
         return Stop(chat_id)
@@ -172,7 +189,7 @@ def read_update(update: dict) -> Start | Stop | None:
             return Start(chat_id, read_link_token(text.removeprefix("/start ").strip()))
         except BadLinkToken as exc:
             logger.warning("telegram: /start from chat %s refused: %s token", chat_id, exc)
-            return None
+            return Refused(chat_id, str(exc))
     logger.info("telegram: update %s ignored: %r is no command we know", _update_id(update), text[:40])
     return None
 

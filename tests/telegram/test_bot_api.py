@@ -115,7 +115,7 @@ def test_updates_start_and_stop_and_everything_else_is_ignored_with_a_log_line(c
     assert telegram.read_update(_update(f"/start {token}")) == telegram.Start(555, 7)
     assert telegram.read_update(_update("/stop")) == telegram.Stop(555)
     assert telegram.read_update(_update(f"/start {token}", chat_type="group")) is None
-    assert telegram.read_update(_update("/start 7_abc_forged")) is None
+    assert telegram.read_update(_update("/start 7_abc_forged")) == telegram.Refused(555, "forged or altered")
     assert telegram.read_update({"update_id": 2, "edited_message": {}}) is None
     assert telegram.read_update(_update("hello")) is None
     logged = caplog.text
