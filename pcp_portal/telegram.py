@@ -59,9 +59,9 @@ def enabled() -> bool:
 # Sending ------------------------------------------------------------------------------------------
 
 
-def _call(method: str, payload: dict) -> tuple[int, dict]:
+def _call(method: str, payload: dict, *, read_timeout: float = 10) -> tuple[int, dict]:
     url = f"{settings.PCP_TELEGRAM_API_BASE.rstrip('/')}/bot{settings.PCP_TELEGRAM_BOT_TOKEN}/{method}"
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=10), retries=False)
+    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=read_timeout), retries=False)
     try:
         response = http.request(
             "POST", url, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
@@ -97,6 +97,19 @@ def send_message(chat_id: int, text: str, *, button: tuple[str, str] | None = No
                 continue
             raise TelegramUnavailable("Bot API rate limit", retry_after=retry_after)
         raise TelegramUnavailable(f"Bot API answered {status}: {body.get('description', '')}"[:300])
+
+
+def get_updates(offset: int | None, *, wait: int = 25) -> list[dict]:
+    """Long polling (the telegram_poll command, where no webhook can reach the portal): the updates
+    after `offset`, waiting up to `wait` seconds for one. TelegramUnavailable when it cannot."""
+    payload: dict = {"timeout": wait, "allowed_updates": ["message"]}
+    if offset is not None:
+        payload["offset"] = offset
+    status, body = _call("getUpdates", payload, read_timeout=wait + 10)
+    if status == 200 and body.get("ok") and isinstance(body.get("result"), list):
+        return [update for update in body["result"] if isinstance(update, dict)]
+    # 409: a webhook is set, and Telegram gives updates one way only (deleteWebhook to poll).
+    raise TelegramUnavailable(f"getUpdates answered {status}: {body.get('description', '')}"[:300])
 
 
 # Linking ------------------------------------------------------------------------------------------
