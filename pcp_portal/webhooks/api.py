@@ -43,7 +43,9 @@ class WebhookEventSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text=_("The event id: the same on every retry and replay."))
     event = serializers.ChoiceField(choices=EVENT_CHOICES)
     created_at = serializers.DateTimeField(help_text=_("When the change was made."))
-    resource = serializers.ChoiceField(choices=["sessions", "enrollments", "attendance", "officials"])
+    resource = serializers.ChoiceField(
+        choices=["sessions", "enrollments", "attendance", "officials", "certificates"]
+    )
     object_id = serializers.IntegerField(
         help_text=_("The changed object's id; for `attendance.changed`, the session's id.")
     )
