@@ -56,7 +56,10 @@ class WebhookEventSerializer(serializers.Serializer):
         allow_null=True,
         help_text=_(
             "The object as the API gives it to your key (partners get no contact details); for "
-            "`attendance.changed`, `{session, attendance: [rows]}`; null when the object was deleted."
+            "`attendance.changed`, `{session, attendance: [rows]}`; for `certificate.issued`, the "
+            "certificate as issued: `{id, code, verification_url, enrollment, enrollment_url, official, "
+            "official_url, course, course_url, holder_name, holder_name_km, course_title, completed_on, "
+            "issued_at}`; null when the object was deleted."
         ),
     )
 

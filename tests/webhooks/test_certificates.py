@@ -69,3 +69,14 @@ def test_a_certificate_issued_in_a_rolled_back_transaction_sends_nothing(db, rec
 def test_certificate_issued_is_an_event_a_subscription_may_name(db, partner_key, receiver):
     sub = services.subscription_create(api_key=partner_key, url=receiver.url, events=["certificate.issued"])
     assert sub.events == ["certificate.issued"]
+
+
+def test_the_api_schema_documents_the_subscriptions_and_the_certificate_payload(client):
+    schema = client.get("/api/schema/?format=json").json()
+    assert {"/api/v1/webhooks/subscriptions/", "/api/v1/webhooks/deliveries/"} <= set(schema["paths"])
+    event = schema["components"]["schemas"]["WebhookEvent"]
+    assert "certificate.issued" in schema["components"]["schemas"]["WebhookEventEnum"]["enum"]
+    resource = event["properties"]["resource"]["$ref"].rsplit("/", 1)[1]
+    assert "certificates" in schema["components"]["schemas"][resource]["enum"]
+    assert "`certificate.issued`" in event["properties"]["data"]["description"]
+    assert "PCP-Webhook-Signature" in event["description"]
