@@ -8,6 +8,10 @@ reach the official any more: it is switched off for them and the row goes on to 
 channel in their route). The route is the official's preferred channel, then their fallback,
 keeping only channels that can reach them; claiming, the ledger and the back-off are the same
 whatever the channel (delivery).
+
+Telegram has the SMTP gap too (the Bot API answered 200, the worker died before recording the
+row): the row is sent again after the claim times out, at least once, as for e-mail; Telegram
+has no Message-ID to fold the duplicate, so it shows twice in the chat.
 """
 
 from __future__ import annotations
@@ -178,6 +182,7 @@ class TelegramChannel:
             telegram.send_message(chat_id, text, button=button)
         except telegram.TelegramBlocked as exc:
             self.gone.add(delivery.official_id)
+            telegram_unlink(chat_id=chat_id, reason="The official blocked the Telegram bot")
             raise ChannelGone(f"Telegram: {exc}") from exc
         except telegram.TelegramUnavailable as exc:
             raise ChannelTransient(f"Telegram: {exc}", retry_after=exc.retry_after) from exc

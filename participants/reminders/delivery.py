@@ -26,7 +26,6 @@ from participants.reminders.channels import (
     ChannelPermanent,
     Channels,
     ChannelTransient,
-    telegram_unlink,
 )
 from participants.reminders.ledger import (
     REASON_CANCELLED,
@@ -169,9 +168,8 @@ def _deliver_claimed(delivery: ReminderDelivery, token: str, channels: Channels)
         except SoftTimeLimitExceeded:
             raise  # not the message's fault: deliver_batch hands the row back
         except ChannelGone as exc:
-            # The official blocked the bot: Telegram is off for them from now on, and this very
+            # The channel switched itself off for the official (the bot was blocked); this very
             # row goes on by the next channel of their route (e-mail), in this same claim.
-            telegram_unlink(chat_id=official.telegram_chat_id, reason="The official blocked the Telegram bot")
             logger.warning("reminder %s: %s; trying the next channel", delivery.pk, exc.reason)
             gone.append(exc.reason)
             continue
