@@ -197,6 +197,10 @@ def read_update(update: dict) -> Start | Stop | Refused | None:
         return None
     if text == "/stop":
         return Stop(chat_id)
+    if text == "/start":
+        # The bot opened by its name rather than by the portal's link: tell them to use the link.
+        logger.info("telegram: /start from chat %s without a token", chat_id)
+        return Refused(chat_id, "missing")
     if text.startswith("/start "):
         try:
             return Start(chat_id, read_link_token(text.removeprefix("/start ").strip()))

@@ -107,6 +107,13 @@ def test_a_bad_token_links_nothing_and_says_so_in_both_languages(
     assert not Official.objects.filter(telegram_chat_id__isnull=False).exists()
 
 
+def test_a_start_without_a_token_is_told_to_use_the_link(client, bot_api, caplog):
+    response = post(client, message("/start"))
+    assert response.status_code == 200 and "Open the Telegram link" in response.json()["text"]
+    assert "/start from chat 987654321 without a token" in caplog.text
+    assert not Official.objects.filter(telegram_chat_id__isnull=False).exists()
+
+
 def test_a_token_of_an_official_who_no_longer_exists_links_nothing(client, bot_api, caplog):
     official = OfficialFactory()
     update, official_id = start(official), official.pk
