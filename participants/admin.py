@@ -233,7 +233,17 @@ class AttendanceAdmin(ServiceAdmin):
 class ReminderDeliveryAdmin(admin.ModelAdmin):
     """The reminder ledger, read-only: rows are written by participants/reminders/ alone."""
 
-    list_display = ("official", "session", "kind", "key", "status", "attempts", "sent_at", "reason")
+    list_display = (
+        "official",
+        "session",
+        "kind",
+        "key",
+        "status",
+        "channel",
+        "attempts",
+        "sent_at",
+        "reason",
+    )
     search_fields = ("official__family_name", "official__given_name", "official__email", "session__title")
     list_filter = ("status", "kind")
     list_select_related = ("official", "session")

@@ -102,12 +102,17 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("POST", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("GET", "/reminders/opt-out/not-a-token/", cells(400, 400, 400, 400, 400)),
+    # The Telegram message's calendar button (signed token), and the bot's webhook: no bot is
+    # configured here, so it is not there (tests/telegram/test_webhook.py with a bot).
+    ("GET", "/reminders/calendar/{calendar}/session.ics", PUBLIC),
+    ("GET", "/reminders/calendar/not-a-token/session.ics", cells(404, 404, 404, 404, 404)),
+    ("POST", "/telegram/webhook/", cells(404, 404, 404, 404, 404)),
 ]
 
 
 def world_objects(uploader) -> dict:
     from participants.models import ImportBatch, ReminderDelivery
-    from participants.reminders import opt_out_token
+    from participants.reminders import calendar_token, opt_out_token
 
     session = SessionFactory()
     enrollment = EnrollmentFactory(course=session.course)
@@ -125,6 +130,7 @@ def world_objects(uploader) -> dict:
         "batch": batch.pk,
         "delivery": delivery.pk,
         "opt_out": opt_out_token(enrollment.official),
+        "calendar": calendar_token(delivery),
     }
 
 
@@ -171,7 +177,8 @@ def _covered_names() -> set[str]:
     from tests.api.test_permissions import resolve_path  # noqa: F401 - the API rows use its templates
 
     names = set()
-    sample = {"course": 1, "session": 1, "enrollment": 1, "batch": 1, "delivery": 1, "opt_out": "x"}
+    sample = {"course": 1, "session": 1, "enrollment": 1, "batch": 1, "delivery": 1}
+    sample |= {"opt_out": "x", "calendar": "x"}
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
     api_sample = dict.fromkeys(

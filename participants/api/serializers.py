@@ -7,13 +7,14 @@ Serializers validate and represent; participants.services does every write.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from courses.api.serializers import SESSION_YEAR_PATTERN
 from courses.models import Course
-from participants.models import Attendance, AttendanceStatus, Enrollment, Official
+from participants.models import Attendance, AttendanceStatus, Certificate, Enrollment, Official
 from participants.services import validate_attendance_status
 from pcp_portal.api import LinkField, PrimaryKeyRelatedField, datetime_formatter, detail_link
 from pcp_portal.api.bases import PortalSerializer
@@ -291,3 +292,40 @@ class RegisterSerializer(serializers.Serializer):
     @property
     def entries(self) -> list[dict]:
         return self.validated_data.get("attendance", self.validated_data.get("register"))
+
+
+class CertificateSerializer(PortalSerializer):
+    """A certificate of completion as issued (the `certificate.issued` webhook's `data`): the names
+    and course title as printed, and the public verification page of its code."""
+
+    official = serializers.IntegerField(source="enrollment.official_id", read_only=True)
+    official_url = LinkField("official-detail", source="enrollment.official_id")
+    course = serializers.IntegerField(source="enrollment.course_id", read_only=True)
+    course_url = LinkField("course-detail", source="enrollment.course_id")
+    enrollment_url = LinkField("enrollment-detail", source="enrollment_id")
+    verification_url = serializers.SerializerMethodField()
+
+    class Meta(PortalSerializer.Meta):
+        model = Certificate
+        fields = [
+            "id",
+            "code",
+            "verification_url",
+            "enrollment",
+            "enrollment_url",
+            "official",
+            "official_url",
+            "course",
+            "course_url",
+            "holder_name",
+            "holder_name_km",
+            "course_title",
+            "completed_on",
+            "issued_at",
+        ]
+        read_only_fields = fields
+
+    def get_verification_url(self, certificate: Certificate) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("certificate_verify_code", args=[certificate.code])
+        )

@@ -16,7 +16,7 @@ from courses.models import Session
 from participants import services
 from participants.api import serializers as api
 from participants.api.filters import AttendanceFilter, EnrollmentFilter, OfficialFilter
-from participants.models import Attendance, Enrollment, Official
+from participants.models import Attendance, Certificate, Enrollment, Official
 from pcp_portal.api import (
     READERS,
     WRITERS,
@@ -218,3 +218,11 @@ class SessionRegisterView(IdempotentWritesMixin, APIView):
             )
         changed = sum(outcome.changed for outcome in outcomes)
         return Response(_register(session, changed=changed))
+
+
+class CertificateViewSet(ReadOnlyResource):
+    """Certificates as webhook payloads (`certificate.issued`): the URL conf names it among the
+    webhook resources only, so it represents certificates without being an endpoint of its own."""
+
+    queryset = Certificate.objects.select_related("enrollment")
+    serializer_class = api.CertificateSerializer

@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 SEND_TASK = "pcp_portal.webhooks.tasks.send_deliveries"
 
 # The change rows of these resources become events; other resources' changes are skipped.
-WEBHOOK_RESOURCES = ("sessions", "enrollments", "attendance", "officials")
+WEBHOOK_RESOURCES = ("sessions", "enrollments", "attendance", "officials", "certificates")
 DELETED = {
     "sessions": "session.deleted",
     "enrollments": "enrollment.deleted",
@@ -55,12 +55,13 @@ DELETED = {
 
 
 def feed_resources() -> dict:
-    """{resource: viewset}: the map the change feed uses, from the root URL conf.
+    """{resource: viewset}: the map webhook payloads are represented with (the change feed's, and
+    certificates), from the root URL conf.
 
     The URL conf is the one module that imports every app; the platform takes the map from it at
     run time instead of importing the apps above it.
     """
-    return import_module(settings.ROOT_URLCONF).FEED_RESOURCES
+    return import_module(settings.ROOT_URLCONF).WEBHOOK_RESOURCES
 
 
 def api_request(api_key: APIAccessKey) -> Request:
@@ -90,7 +91,7 @@ def represent(request, resource: str, ids: list[int]) -> dict[int, tuple[object,
 
 
 def _version(obj) -> int:
-    stamp = getattr(obj, "updated_at", None)
+    stamp = getattr(obj, "updated_at", None) or getattr(obj, "issued_at", None)
     return int(stamp.timestamp() * 1_000_000) if stamp else 0
 
 
@@ -100,6 +101,11 @@ def _micros(moment: datetime.datetime) -> int:
 
 def _names(resource: str, obj, previous: str | None, sub: WebhookSubscription) -> list[str]:
     """The events one changed object makes for `sub`, given its state in the previous delivery."""
+    if resource == "certificates":
+        # Issued once and never changed or re-issued: one event, for certificates issued after
+        # the subscription (and none for a certificate removed, which only the admin can do).
+        issued = obj is not None and previous is None and obj.issued_at >= sub.created_at
+        return ["certificate.issued"] if issued else []
     if obj is None:
         return [DELETED[resource]]
     new = previous is None and obj.created_at >= sub.created_at
