@@ -50,6 +50,10 @@ class ReportFilters:
     ministry_id: int | None = None
     date_from: datetime.date | None = None
     date_to: datetime.date | None = None
+    # The series (participants.series) narrows the figures to one project's courses, and an
+    # official's page to some officials; the report forms offer neither.
+    project_id: int | None = None
+    official_ids: tuple[int, ...] | None = None
 
     @property
     def has_dates(self) -> bool:
@@ -61,6 +65,7 @@ class ReportFilters:
             "ministry": self.ministry_id,
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
+            "project": self.project_id,
         }
         return {key: str(value) for key, value in values.items() if value is not None}
 
@@ -163,6 +168,8 @@ def held_sessions(filters: ReportFilters, *, now=None):
     queryset = Session.objects.filter(sessions_held_filter(now=now or timezone.now()))
     if filters.course_id is not None:
         queryset = queryset.filter(course_id=filters.course_id)
+    if filters.project_id is not None:
+        queryset = queryset.filter(course__project_id=filters.project_id)
     tz = timezone.get_current_timezone()
     if filters.date_from is not None:
         start = datetime.datetime.combine(filters.date_from, datetime.time.min, tzinfo=tz)
@@ -179,6 +186,10 @@ def active_enrolments(filters: ReportFilters):
         queryset = queryset.filter(course_id=filters.course_id)
     if filters.ministry_id is not None:
         queryset = queryset.filter(ministry_id=filters.ministry_id)
+    if filters.project_id is not None:
+        queryset = queryset.filter(course__project_id=filters.project_id)
+    if filters.official_ids is not None:
+        queryset = queryset.filter(official_id__in=filters.official_ids)
     return queryset.order_by()
 
 
@@ -216,12 +227,15 @@ def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tup
     sql = f"""
     WITH held AS ({held_sql}),
     held_per_course AS (SELECT course_id, COUNT(*) AS n FROM held GROUP BY course_id),
+    enrol AS ({enrol_sql}),
     marks AS (
         SELECT a.enrollment_id,
                SUM(CASE WHEN a.status IN ({attended}) THEN 1 ELSE 0 END) AS attended,
                SUM(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END) AS excused,
                SUM(CASE WHEN a.status = 'absent' THEN 1 ELSE 0 END) AS absent
-        FROM {attendance} a INNER JOIN held h ON h.id = a.session_id
+        FROM {attendance} a
+        INNER JOIN held h ON h.id = a.session_id
+        INNER JOIN enrol en ON en.id = a.enrollment_id
         GROUP BY a.enrollment_id
     ),
     ef AS (
@@ -235,13 +249,14 @@ def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tup
                      AND COALESCE(m.attended, 0) * 100
                          >= CAST(ROUND(COALESCE(c.completion_threshold, %s) * 100) AS INTEGER) * hc.n
                     THEN 1 ELSE 0 END AS completed
-        FROM ({enrol_sql}) e
+        FROM enrol e
         INNER JOIN {course} c ON c.id = e.course_id
         LEFT JOIN held_per_course hc ON hc.course_id = e.course_id
         LEFT JOIN marks m ON m.enrollment_id = e.id
         {"WHERE hc.n > 0" if filters.has_dates else ""}
     )"""
-    return sql, (*held_params, default_threshold(), *enrol_params)
+    # Only the chosen enrolments' marks are summed: an official's page pays for their rows alone.
+    return sql, (*held_params, *enrol_params, default_threshold())
 
 
 GROUPS = {
