@@ -30,7 +30,7 @@ from django.utils import timezone
 from courses.models import Course, Project, SeriesCompletionRule, Session
 from courses.selectors import sessions_held_filter
 from ministries.models import Ministry
-from participants.models import Enrollment, Official
+from participants.models import Enrollment, Official, Sex
 from participants.reports import figures as fig
 
 
@@ -275,6 +275,10 @@ class MatrixRow:
     name_km: str
     sex: str
     status: SeriesStatus
+
+    @property
+    def sex_label(self) -> str:
+        return str(Sex(self.sex).label) if self.sex in Sex.values else self.sex
 
 
 @dataclass

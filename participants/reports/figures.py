@@ -440,4 +440,34 @@ def definitions() -> dict[str, str]:
         % {"default": round(settings.PCP_COMPLETION_THRESHOLD * 100)},
         "officials": _("Distinct officials; withdrawn enrolments are left out."),
         "trained": _("Officials who attended at least one held session."),
+        "enrolments": _(
+            "One official in one course: an official in two courses is one official and two "
+            "enrolments. Course completions count enrolments, not people."
+        ),
+        "series_completion": _(
+            "An official completes the series when they completed the number of its courses its rule "
+            "asks for (by default every course held so far); a course not held yet counts against "
+            "nobody. Counted in officials (people); the ministry is the one named on their first "
+            "enrolment in the series."
+        ),
     }
+
+
+def definition_terms() -> dict[str, str]:
+    """What each definition is called on a page: words, never the keys the API uses."""
+    return {
+        "held_session": _("Held session"),
+        "attendance_rate": _("Attendance rate (attendances)"),
+        "excused": _("Excused absences"),
+        "completion": _("Course completion (enrolments)"),
+        "officials": _("Officials (people)"),
+        "trained": _("Officials trained (people)"),
+        "enrolments": _("Enrolments"),
+        "series_completion": _("Series completion (people)"),
+    }
+
+
+def definition_items() -> list[tuple[str, str]]:
+    """(term, definition) pairs for the pages and the PDF."""
+    terms = definition_terms()
+    return [(terms[key], text) for key, text in definitions().items()]
