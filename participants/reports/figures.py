@@ -222,6 +222,10 @@ def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tup
     attendance = _q(Attendance._meta.db_table)
     course = _q(Course._meta.db_table)
     attended = ", ".join(f"'{status}'" for status in ATTENDED)
+    # An official's page sums only their enrolments' marks; otherwise every mark at a held session
+    # is summed and the left join below drops the others (cheaper than joining the enrolments:
+    # the small held sessions are hashed and the attendance streamed once).
+    narrow = "INNER JOIN enrol en ON en.id = a.enrollment_id" if filters.official_ids is not None else ""
     # The threshold is a share with two decimals: compare whole percentages, so 0.7 × 10 is
     # exactly 7 on SQLite's floats too.
     sql = f"""
@@ -235,7 +239,7 @@ def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tup
                SUM(CASE WHEN a.status = 'absent' THEN 1 ELSE 0 END) AS absent
         FROM {attendance} a
         INNER JOIN held h ON h.id = a.session_id
-        INNER JOIN enrol en ON en.id = a.enrollment_id
+        {narrow}
         GROUP BY a.enrollment_id
     ),
     ef AS (
@@ -255,7 +259,6 @@ def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tup
         LEFT JOIN marks m ON m.enrollment_id = e.id
         {"WHERE hc.n > 0" if filters.has_dates else ""}
     )"""
-    # Only the chosen enrolments' marks are summed: an official's page pays for their rows alone.
     return sql, (*held_params, *enrol_params, default_threshold())
 
 
