@@ -242,7 +242,7 @@ def series_rule(request, pk: int):
                 project=project, min_courses=form.cleaned_data["min_courses"], changed_by=request.user
             )
         except ValidationError as error:
-            form.add_error(None, error.message_dict.get("min_courses", error.messages))
+            form.add_error(None, error)
         else:
             messages.success(request, _("The series completion rule was saved."))
             return redirect("series_detail", pk=project.pk)
