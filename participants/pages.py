@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from courses.forms import SeriesRuleForm
 from courses.models import Course, Project, Session, series_rule_text
-from courses.selectors import next_sessions, sessions_today
+from courses.selectors import next_sessions, series_rule_history, sessions_today
 from courses.services import series_rule_set
 from participants.forms import OfficialSearchForm, SeriesFilterForm, WalkInForm, WithdrawForm
 from participants.models import AttendanceStatus
@@ -200,6 +200,10 @@ def series_page_context(request, project: Project, *, rule_form=None) -> tuple[d
         rule_text=series_rule_text(matrix.rule.min_courses, matrix.rule.courses),
         courses_not_held=[course for course in matrix.courses if not course.is_held],
         rule_form=rule_form or SeriesRuleForm(initial={"min_courses": matrix.rule.min_courses}),
+        rule_history=[
+            (record, series_rule_text(record.min_courses, matrix.rule.courses))
+            for record in series_rule_history(project)
+        ],
         definitions=definition_items(),
     )
     return context, 200

@@ -118,7 +118,7 @@ def test_the_csv_and_xlsx_hold_every_row_and_no_formula(series, officer_client):
     assert officer_client.get(f"{base}.pdf").status_code == 404
 
 
-def test_the_rule_is_set_on_the_page_and_refused_with_a_message(series, staff_client, officer_client):
+def test_the_rule_is_set_on_the_page_and_refused_with_a_message(series, staff, staff_client, officer_client):
     url = f"/series/{series['project'].pk}/rule/"
     response = staff_client.post(url, {"min_courses": "4"})
     assert response.status_code == 400
@@ -135,6 +135,12 @@ def test_the_rule_is_set_on_the_page_and_refused_with_a_message(series, staff_cl
     assert "1 of the 3 courses of the series" in page.content.decode()
     staff_client.post(url, {"min_courses": ""})
     assert SeriesCompletionRule.objects.get().min_courses is None
+    history = officer_client.get(f"/series/{series['project'].pk}/").context["rule_history"]
+    assert [text for _record, text in history] == [
+        "every course of the series that has been held",
+        "1 of the 3 courses of the series",
+    ]
+    assert {record.history_user for record, _text in history} == {staff}
 
 
 def _grow(project, officials: int):
