@@ -90,3 +90,21 @@ class SessionCancelForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=CANCELLATION_REASON_MAX_LENGTH,
     )
+
+
+class SeriesRuleForm(forms.Form):
+    """How many courses complete the series; blank keeps the default (every course held).
+    The most a series allows depends on its courses: the service refuses more, with a message."""
+
+    min_courses = forms.IntegerField(
+        label=_("Courses to complete"),
+        required=False,
+        min_value=1,
+        max_value=99,
+        help_text=_("Blank: every course of the series that has been held."),
+        error_messages={
+            "invalid": _("Give a whole number of courses, or leave it blank."),
+            "min_value": _("At least one course must be required."),
+            "max_value": _("A series has far fewer courses than that."),
+        },
+    )

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ministries.models import Ministry
-from participants.models import Attendance, AttendanceStatus, Official
+from participants.models import Attendance, AttendanceStatus, Official, Sex
 from participants.services import enrollment_date, ministry_refusal
 
 
@@ -103,3 +103,30 @@ class AttendanceRowForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), max_length=Attendance.NOTE_MAX_LENGTH, required=False)
     version = forms.IntegerField(label=_("Version"), min_value=0)
+
+
+SERIES_SORTS = [(key, key) for key in ("name", "ministry", "sex", "courses", "series")]
+
+
+class SeriesFilterForm(forms.Form):
+    """The series page's filters and sort, in the address so a view can be shared and exported."""
+
+    ministry = forms.ModelChoiceField(
+        label=_("Ministry"),
+        queryset=Ministry.objects.order_by("name_en"),
+        required=False,
+        empty_label=_("All ministries"),
+        error_messages={"invalid_choice": _("There is no ministry with this id.")},
+    )
+    sex = forms.ChoiceField(
+        label=_("Sex"),
+        choices=[("", _("Everyone")), *Sex.choices],
+        required=False,
+        error_messages={"invalid_choice": _("Choose women, men or other / not stated.")},
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        choices=[*SERIES_SORTS, *[(f"-{key}", key) for key, _label in SERIES_SORTS]],
+        required=False,
+        error_messages={"invalid_choice": _("This list cannot be sorted that way.")},
+    )

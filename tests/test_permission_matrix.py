@@ -71,6 +71,13 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/enrolments/{enrollment}/reinstate/", cells(302, 403, 403, 302, 302)),
     ("POST", "/sessions/{session}/register/", cells(302, 403, 403, 302, 302)),
     ("POST", "/sessions/{session}/register/{enrollment}/", cells(302, 403, 403, 400, 400)),
+    # The series: readers read and export, editors set its completion rule.
+    ("GET", "/series/{project}/", PAGE),
+    ("GET", "/series/{project}/export.csv", PAGE),
+    ("GET", "/series/{project}/export.xlsx", PAGE),
+    ("GET", "/series/{project}/export.pdf", cells(302, 403, 404, 404, 404)),
+    ("POST", "/series/{project}/rule/", cells(302, 403, 403, 302, 302)),  # blank: the default rule
+    ("GET", "/series/999999/", cells(302, 403, 404, 404, 404)),
     # Imports: editors only.
     ("GET", "/imports/", EDIT_PAGE),
     ("GET", "/imports/officials/new/", EDIT_PAGE),
@@ -91,6 +98,8 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reports/export/programme.csv", PAGE),
     ("GET", "/reports/export/programme.xlsx", PAGE),
     ("GET", "/reports/export/attendance.csv", PAGE),
+    ("GET", "/reports/export/series.csv", PAGE),
+    ("GET", "/reports/export/series.pdf", PAGE),
     ("GET", "/reports/export/nosuch.csv", cells(302, 403, 404, 404, 404)),
     ("GET", "/verify/", PUBLIC),
     ("GET", "/verify/NO-SUCH-CODE/", cells(404, 404, 404, 404, 404)),
@@ -125,6 +134,7 @@ def world_objects(uploader) -> dict:
     )
     return {
         "course": session.course_id,
+        "project": session.course.project_id,
         "session": session.pk,
         "enrollment": enrollment.pk,
         "batch": batch.pk,
@@ -177,8 +187,16 @@ def _covered_names() -> set[str]:
     from tests.api.test_permissions import resolve_path  # noqa: F401 - the API rows use its templates
 
     names = set()
-    sample = {"course": 1, "session": 1, "enrollment": 1, "batch": 1, "delivery": 1}
-    sample |= {"opt_out": "x", "calendar": "x"}
+    sample = {
+        "course": 1,
+        "project": 1,
+        "session": 1,
+        "enrollment": 1,
+        "batch": 1,
+        "delivery": 1,
+        "opt_out": "x",
+        "calendar": "x",
+    }
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
     api_sample = dict.fromkeys(
