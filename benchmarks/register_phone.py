@@ -5,9 +5,10 @@ HTML it costs, against the same page sent without compression.
 
 Everything runs on this machine: a throw-away portal (SQLite and collected static files in a
 temporary PCP_VAR_DIR, DEBUG off, gunicorn with the compose file's 3 sync workers on 127.0.0.1)
-and Debian's Chromium driven by Playwright, at 390 x 844 with a phone's user agent, under Chromium's own emulation of a
-poor link and a slow phone (DevTools protocol): Network.emulateNetworkConditions at 400 kbit/s
-both ways with 400 ms round-trip latency, and Emulation.setCPUThrottlingRate 4.
+and Debian's Chromium driven by Playwright, at 390 x 844 with a phone's user agent, under
+Chromium's own emulation of a poor link and a slow phone (DevTools protocol):
+Network.emulateNetworkConditions at 400 kbit/s both ways with 400 ms round-trip latency, and
+Emulation.setCPUThrottlingRate 4.
 
 Measured per visit (the performance timeline of the page, so from the start of its navigation):
 - usable: the "register-ready" mark that static/js/register.js sets once every control of the
