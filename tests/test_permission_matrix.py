@@ -102,6 +102,9 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("POST", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("GET", "/reminders/opt-out/not-a-token/", cells(400, 400, 400, 400, 400)),
+    # Officials: readers read (contact data on the page for editors only), editors change and merge.
+    ("GET", "/officials/", PAGE),
+    ("GET", "/officials/{official}/", PAGE),
 ]
 
 
@@ -125,6 +128,7 @@ def world_objects(uploader) -> dict:
         "batch": batch.pk,
         "delivery": delivery.pk,
         "opt_out": opt_out_token(enrollment.official),
+        "official": enrollment.official_id,
     }
 
 
@@ -171,7 +175,8 @@ def _covered_names() -> set[str]:
     from tests.api.test_permissions import resolve_path  # noqa: F401 - the API rows use its templates
 
     names = set()
-    sample = {"course": 1, "session": 1, "enrollment": 1, "batch": 1, "delivery": 1, "opt_out": "x"}
+    sample = dict.fromkeys(("course", "session", "enrollment", "batch", "delivery", "official"), 1)
+    sample["opt_out"] = "x"
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
     api_sample = dict.fromkeys(
