@@ -13,5 +13,6 @@ EVENTS = {
     "attendance.changed": "Attendance at one session changed (batched per session).",
     "official.updated": "An official was added or changed.",
     "official.deleted": "An official was deleted.",
+    "official.merged": "An official was merged into another record (`data.merged_into`); it is also deleted.",
 }
 EVENT_CHOICES = [(name, name) for name in EVENTS]
