@@ -74,7 +74,8 @@ class MergeComparison:
 
     survivor: Official
     other: Official
-    fields: list[tuple[str, str, object, object]] = field(default_factory=list)  # (name, label, a, b)
+    # (name, label, the survivor's value, the other's value), values as shown ("" for none)
+    fields: list[tuple[str, str, str, str]] = field(default_factory=list)
     conflicts: list[MergeConflict] = field(default_factory=list)
     survivor_enrollments: list[Enrollment] = field(default_factory=list)
     other_enrollments: list[Enrollment] = field(default_factory=list)
@@ -109,7 +110,9 @@ def merge_comparison(survivor_id: int, other_id: int) -> MergeComparison:
         model_field = Official._meta.get_field(name)
         a, b = getattr(comparison.survivor, name), getattr(comparison.other, name)
         if a != b:
-            comparison.fields.append((name, str(model_field.verbose_name), a, b))
+            comparison.fields.append(
+                (name, str(model_field.verbose_name), _shown(model_field, a), _shown(model_field, b))
+            )
     enrollments = (
         Enrollment.objects.filter(official_id__in=[survivor_id, other_id])
         .select_related("course", "certificate")
@@ -128,6 +131,15 @@ def merge_comparison(survivor_id: int, other_id: int) -> MergeComparison:
                 MergeConflict(pair[survivor_id].course, pair[survivor_id], pair[other_id])
             )
     return comparison
+
+
+def _shown(model_field, value) -> str:
+    """A value as the comparison shows it: a choice's label, a related row's name, "" for none."""
+    if value in ("", None):
+        return ""
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    return str(value)
 
 
 # --- the record of a merge -------------------------------------------------------------------

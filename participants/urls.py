@@ -17,4 +17,7 @@ urlpatterns = [
     path("sessions/<int:pk>/register/<int:enrollment_pk>/", views.register_row, name="register_row"),
     path("officials/", official_views.official_list, name="official_list"),
     path("officials/<int:pk>/", official_views.official_detail, name="official_detail"),
+    path("officials/<int:pk>/edit/", official_views.official_edit, name="official_edit"),
+    path("officials/merge/", official_views.official_merge, name="official_merge"),
+    path("officials/merges/<int:pk>/undo/", official_views.official_merge_undo, name="official_merge_undo"),
 ]

@@ -105,6 +105,11 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     # Officials: readers read (contact data on the page for editors only), editors change and merge.
     ("GET", "/officials/", PAGE),
     ("GET", "/officials/{official}/", PAGE),
+    ("GET", "/officials/{official}/edit/", EDIT_PAGE),
+    ("POST", "/officials/{official}/edit/", cells(302, 403, 403, 400, 400)),  # empty: the form's refusal
+    ("GET", "/officials/merge/", EDIT_PAGE),
+    ("POST", "/officials/merge/", cells(302, 403, 403, 400, 400)),  # no officials named: refused
+    ("POST", "/officials/merges/987654/undo/", cells(302, 403, 403, 404, 404)),
 ]
 
 
