@@ -185,6 +185,8 @@ class MergeForm(forms.Form):
                 choices=[("survivor", _display(survivor_value)), ("other", _display(other_value))],
                 initial="other" if survivor_value == "" else "survivor",
                 widget=forms.RadioSelect,
+                # Not sent: the survivor's value stays (the page always sends one of the two).
+                required=False,
             )
         for conflict in comparison.conflicts:
             self.fields[conflict.field_name] = forms.TypedChoiceField(
@@ -205,7 +207,7 @@ class MergeForm(forms.Form):
         return {
             name.removeprefix("field_"): value
             for name, value in self.cleaned_data.items()
-            if name.startswith("field_")
+            if name.startswith("field_") and value
         }
 
     def keep(self) -> dict[int, int]:

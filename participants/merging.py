@@ -200,6 +200,12 @@ def record_fingerprint(official_id: int) -> str:
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 
 
+def _touch_attendance(enrollment_ids: list[int], now) -> None:
+    """Stamp the attendance of enrolments that changed hands: the API shows each row with its
+    official, so partners must be told of every row (the change trigger fires on the update)."""
+    Attendance.objects.filter(enrollment_id__in=enrollment_ids).update(updated_at=now)
+
+
 def _lock(official_ids: list[int]) -> dict[int, Official]:
     """Lock the officials in id order (two merges of one pair, either way round, cannot deadlock)."""
     return {
@@ -332,6 +338,7 @@ def official_merge(
     )
     Enrollment.objects.filter(pk__in=moved["enrollments"]).update(official=survivor, updated_at=now)
     Enrollment.history.filter(history_id__in=moved["enrollment_history"]).update(official_id=survivor_id)
+    _touch_attendance(moved["enrollments"], now)
 
     # The reminder ledger: one row per official, session, kind and key; the survivor's row stays.
     deliveries = list(
@@ -423,6 +430,7 @@ def official_merge_undo(*, merge_id: int, undone_by=None) -> OfficialMerge:
     Enrollment.history.filter(history_id__in=moved["enrollment_history"]).update(official_id=other.pk)
     for attendance_id, enrollment_id in moved["attendance"].items():
         Attendance.objects.filter(pk=int(attendance_id)).update(enrollment_id=enrollment_id, updated_at=now)
+    _touch_attendance(moved["enrollments"], now)
     _restore(moved["removed_attendance"], user=undone_by)
     for certificate_id, enrollment_id in moved["certificates"].items():
         Certificate.objects.filter(pk=int(certificate_id)).update(enrollment_id=enrollment_id)
