@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,6 +23,7 @@ from participants.forms import (
 )
 from participants.models import Official, OfficialMerge
 from participants.selectors import official_page, officials_list, officials_search
+from participants.transcripts import Transcript, official_transcript, transcript_csv, transcript_pdf
 from pcp_portal import roles
 from pcp_portal.decorators import editor_required, reader_required
 
@@ -156,3 +157,31 @@ def official_merge_undo(request, pk: int):
             % {"official": merge.merged_name},
         )
     return redirect("official_detail", pk=merge.survivor_id)
+
+
+def _transcript_or_404(pk: int) -> Transcript:
+    transcript = official_transcript(pk)
+    if transcript is None:
+        raise Http404
+    return transcript
+
+
+@reader_required
+def official_transcript_page(request, pk: int):
+    return render(request, "participants/transcript.html", {"transcript": _transcript_or_404(pk)})
+
+
+@reader_required
+def official_transcript_csv(request, pk: int):
+    transcript = _transcript_or_404(pk)
+    response = HttpResponse(transcript_csv(transcript), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="transcript-{pk}.csv"'
+    return response
+
+
+@reader_required
+def official_transcript_pdf(request, pk: int):
+    transcript = _transcript_or_404(pk)
+    response = HttpResponse(transcript_pdf(transcript), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="transcript-{pk}.pdf"'
+    return response

@@ -105,6 +105,9 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     # Officials: readers read (contact data on the page for editors only), editors change and merge.
     ("GET", "/officials/", PAGE),
     ("GET", "/officials/{official}/", PAGE),
+    ("GET", "/officials/{official}/transcript/", PAGE),
+    ("GET", "/officials/{official}/transcript.csv", PAGE),
+    ("GET", "/officials/{official}/transcript.pdf", PAGE),
     ("GET", "/officials/{official}/edit/", EDIT_PAGE),
     ("POST", "/officials/{official}/edit/", cells(302, 403, 403, 400, 400)),  # empty: the form's refusal
     ("GET", "/officials/merge/", EDIT_PAGE),
