@@ -29,10 +29,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from simple_history.utils import bulk_update_with_history
 
 from courses.models import Course
 from participants.models import Attendance, Certificate, Enrollment, Official, OfficialMerge, ReminderDelivery
 from participants.services import official_update
+from pcp_portal.db import history_ip_address
 from pcp_portal.models import DeletedRecord
 
 # The fields a person chooses between, in the order the comparison shows them.
@@ -200,10 +202,41 @@ def record_fingerprint(official_id: int) -> str:
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 
 
-def _touch_attendance(enrollment_ids: list[int], now) -> None:
+def _history_attrs() -> dict:
+    """The client's address for history rows written in bulk (no signal adds it there)."""
+    address = history_ip_address()
+    return {"ip_address": address} if address is not None else {}
+
+
+def _save_in_bulk(model, rows: list, fields: list[str], user) -> None:
+    """Write changed rows with one history row each (who, from where), as the services do."""
+    if rows:
+        bulk_update_with_history(
+            rows, model, fields, default_user=user, custom_historical_attrs=_history_attrs()
+        )
+
+
+def _move(model, ids, *, now, user, **values) -> None:
+    """Point rows `ids` of an audited model elsewhere (`values`), stamped and with history rows."""
+    rows = list(model.objects.filter(pk__in=list(ids)).order_by("pk"))
+    for row in rows:
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = now  # a bulk update skips auto_now; partners' sync reads it
+    _save_in_bulk(model, rows, [*values, "updated_at"], user)
+
+
+def _touch_attendance(enrollment_ids: list[int], now, user) -> None:
     """Stamp the attendance of enrolments that changed hands: the API shows each row with its
     official, so partners must be told of every row (the change trigger fires on the update)."""
-    Attendance.objects.filter(enrollment_id__in=enrollment_ids).update(updated_at=now)
+    ids = Attendance.objects.filter(enrollment_id__in=enrollment_ids).values_list("pk", flat=True)
+    _move(Attendance, ids, now=now, user=user)
+
+
+# History rows are rewritten, not audited themselves: which person a past change belongs to moves
+# with the person's rows, and the merge record keeps the ids to move them back.
+HistoricalOfficial = Official.history.model
+HistoricalEnrollment = Enrollment.history.model
 
 
 def _lock(official_ids: list[int]) -> dict[int, Official]:
@@ -310,7 +343,7 @@ def official_merge(
             attendance.delete()
         for attendance in joining:
             moved["attendance"][str(attendance.pk)] = dropped.pk
-        Attendance.objects.filter(pk__in=[a.pk for a in joining]).update(enrollment=kept, updated_at=now)
+        _move(Attendance, [a.pk for a in joining], now=now, user=merged_by, enrollment=kept)
         certificate = certificates.get(dropped.pk)
         if certificate is not None:
             moved["certificates"][str(certificate.pk)] = dropped.pk
@@ -336,9 +369,11 @@ def official_merge(
             "history_id", flat=True
         )
     )
-    Enrollment.objects.filter(pk__in=moved["enrollments"]).update(official=survivor, updated_at=now)
-    Enrollment.history.filter(history_id__in=moved["enrollment_history"]).update(official_id=survivor_id)
-    _touch_attendance(moved["enrollments"], now)
+    HistoricalEnrollment.objects.filter(history_id__in=moved["enrollment_history"]).update(
+        official_id=survivor_id
+    )
+    _move(Enrollment, moved["enrollments"], now=now, user=merged_by, official=survivor)
+    _touch_attendance(moved["enrollments"], now, merged_by)
 
     # The reminder ledger: one row per official, session, kind and key; the survivor's row stays.
     deliveries = list(
@@ -359,10 +394,13 @@ def official_merge(
     moved["official_history"] = list(
         Official.history.filter(id=other_id).values_list("history_id", flat=True)
     )
-    Official.history.filter(history_id__in=moved["official_history"]).update(id=survivor_id)
+    HistoricalOfficial.objects.filter(history_id__in=moved["official_history"]).update(id=survivor_id)
     merged_data = _dump([other])
     merged_name = str(other)
     chosen = {name: getattr(other, name) for name, side in choices.items() if side == OTHER}
+    if other.reminders_opt_out_at and not survivor.reminders_opt_out_at:
+        # The person asked not to be sent reminders: that holds for the record that stays.
+        chosen["reminders_opt_out_at"] = other.reminders_opt_out_at
     other._history_user = merged_by
     other.delete()
     DeletedRecord.objects.filter(resource="officials", object_id=other_id, replaced_by__isnull=True).update(
@@ -411,6 +449,20 @@ def official_merge_undo(*, merge_id: int, undone_by=None) -> OfficialMerge:
             % {"id": merge.merged_official_id}
         )
     survivor = locked[merge.survivor_id]
+    # Hold the record still while it is compared and put back: a register write on one of its
+    # enrolments waits for this transaction (its row lock, or the key lock a new row takes).
+    enrollment_ids = list(
+        Enrollment.objects.select_for_update()
+        .filter(official=survivor)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    list(
+        Attendance.objects.select_for_update()
+        .filter(enrollment_id__in=enrollment_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
     if record_fingerprint(survivor.pk) != merge.fingerprint:
         raise MergeRefused(UNDO_CHANGED % {"official": survivor})
 
@@ -418,19 +470,23 @@ def official_merge_undo(*, merge_id: int, undone_by=None) -> OfficialMerge:
     now = timezone.now()
     # The survivor's own values first: it may hold the e-mail the other record had.
     before = next(serializers.deserialize("json", json.dumps(merge.survivor_before))).object
-    official_update(
-        official=survivor, changed_by=undone_by, **{name: getattr(before, name) for name in MERGE_FIELDS}
-    )
+    restored = {name: getattr(before, name) for name in (*MERGE_FIELDS, "reminders_opt_out_at")}
+    official_update(official=survivor, changed_by=undone_by, **restored)
     [other] = _restore(merge.merged_data, user=undone_by)
-    Official.history.filter(history_id__in=moved["official_history"]).update(id=other.pk)
+    HistoricalOfficial.objects.filter(history_id__in=moved["official_history"]).update(id=other.pk)
 
     # Moved back before the removed enrolments return: a kept one may hold their course meanwhile.
-    Enrollment.objects.filter(pk__in=moved["enrollments"]).update(official=other, updated_at=now)
+    _move(Enrollment, moved["enrollments"], now=now, user=undone_by, official=other)
     _restore(moved["removed_enrollments"], user=undone_by)
-    Enrollment.history.filter(history_id__in=moved["enrollment_history"]).update(official_id=other.pk)
-    for attendance_id, enrollment_id in moved["attendance"].items():
-        Attendance.objects.filter(pk=int(attendance_id)).update(enrollment_id=enrollment_id, updated_at=now)
-    _touch_attendance(moved["enrollments"], now)
+    HistoricalEnrollment.objects.filter(history_id__in=moved["enrollment_history"]).update(
+        official_id=other.pk
+    )
+    back = list(Attendance.objects.filter(pk__in=[int(pk) for pk in moved["attendance"]]).order_by("pk"))
+    for attendance in back:
+        attendance.enrollment_id = moved["attendance"][str(attendance.pk)]
+        attendance.updated_at = now
+    _save_in_bulk(Attendance, back, ["enrollment", "updated_at"], undone_by)
+    _touch_attendance(moved["enrollments"], now, undone_by)
     _restore(moved["removed_attendance"], user=undone_by)
     for certificate_id, enrollment_id in moved["certificates"].items():
         Certificate.objects.filter(pk=int(certificate_id)).update(enrollment_id=enrollment_id)

@@ -181,3 +181,14 @@ def test_an_edit_cannot_bring_back_a_merged_official(chan, chan_again, staff):
     with pytest.raises(Exception, match="no longer exists"):
         official_update(official=stale, position="Back again", changed_by=staff)
     assert not Official.objects.filter(pk=chan_again.pk).exists()
+
+
+def test_an_opt_out_of_reminders_holds_for_the_survivor_until_undone(chan, chan_again, staff):
+    from django.utils import timezone
+
+    Official.objects.filter(pk=chan_again.pk).update(reminders_opt_out_at=timezone.now())
+    merge = official_merge(survivor_id=chan.pk, other_id=chan_again.pk, merged_by=staff)
+    assert Official.objects.get(pk=chan.pk).reminders_opt_out_at is not None
+    official_merge_undo(merge_id=merge.pk, undone_by=staff)
+    assert Official.objects.get(pk=chan.pk).reminders_opt_out_at is None
+    assert Official.objects.get(pk=chan_again.pk).reminders_opt_out_at is not None
