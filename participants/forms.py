@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from ministries.models import Ministry
+from courses.models import Course
+from ministries.models import Department, Ministry
 from participants.models import Attendance, AttendanceStatus, Official, Sex
 from participants.services import enrollment_date, ministry_refusal
 
@@ -130,3 +132,126 @@ class SeriesFilterForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": _("This list cannot be sorted that way.")},
     )
+
+
+ORDER_CHOICES = [
+    ("name", _("Name (A to Z)")),
+    ("-name", _("Name (Z to A)")),
+    ("ministry", _("Ministry")),
+    ("-enrolments", _("Most enrolments")),
+    ("enrolments", _("Fewest enrolments")),
+    ("-created", _("Newest first")),
+    ("created", _("Oldest first")),
+]
+
+
+class OfficialFilterForm(forms.Form):
+    """The officials list's filters and order; a bad value is reported, never a 500."""
+
+    ministry = forms.ModelChoiceField(
+        label=_("Ministry"),
+        queryset=Ministry.objects.order_by("name_en"),
+        required=False,
+        empty_label=_("All ministries"),
+        error_messages={"invalid_choice": _("This ministry does not exist.")},
+    )
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", _("All")), *Sex.choices], required=False)
+    course = forms.ModelChoiceField(
+        label=_("Course"),
+        queryset=Course.objects.select_related("project").order_by("project_id", "number"),
+        required=False,
+        empty_label=_("All courses"),
+        error_messages={"invalid_choice": _("This course does not exist.")},
+    )
+    order = forms.ChoiceField(label=_("Sort by"), choices=ORDER_CHOICES, required=False)
+
+
+class OfficialEditForm(forms.ModelForm):
+    """An official's own fields; the enrolments keep the ministry and position they were made with."""
+
+    class Meta:
+        model = Official
+        fields = [
+            "family_name",
+            "given_name",
+            "name_km",
+            "sex",
+            "ministry",
+            "department",
+            "position",
+            "email",
+            "phone",
+            "preferred_language",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ministry"].queryset = Ministry.objects.order_by("name_en")
+        self.fields["department"].queryset = Department.objects.select_related("ministry").order_by(
+            "ministry__name_en", "name_en"
+        )
+
+
+class MergePickForm(forms.Form):
+    """The two records to compare: the survivor and the one merged into it, by id."""
+
+    survivor = forms.IntegerField(label=_("Official who stays"), min_value=1, max_value=2**63 - 1)
+    other = forms.IntegerField(label=_("Official merged into them"), min_value=1, max_value=2**63 - 1)
+
+
+class MergeForm(forms.Form):
+    """Whose value the survivor keeps for each differing field, and which enrolment stays in each
+    course both are enrolled in (no default there: the person must choose)."""
+
+    def __init__(self, *args, comparison, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.comparison = comparison
+        for name, label, survivor_value, other_value in comparison.fields:
+            self.fields[f"field_{name}"] = forms.ChoiceField(
+                label=label,
+                choices=[("survivor", _display(survivor_value)), ("other", _display(other_value))],
+                initial="other" if survivor_value == "" else "survivor",
+                widget=forms.RadioSelect,
+                # Not sent: the survivor's value stays (the page always sends one of the two).
+                required=False,
+            )
+        for conflict in comparison.conflicts:
+            self.fields[conflict.field_name] = forms.TypedChoiceField(
+                label=str(conflict.course),
+                coerce=int,
+                choices=[
+                    (enrollment.pk, _enrolment_choice(enrollment, official))
+                    for enrollment, official in (
+                        (conflict.survivor_enrollment, comparison.survivor),
+                        (conflict.other_enrollment, comparison.other),
+                    )
+                ],
+                widget=forms.RadioSelect,
+                error_messages={"required": _("Choose which enrolment stays in this course.")},
+            )
+
+    def choices(self) -> dict[str, str]:
+        return {
+            name.removeprefix("field_"): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("field_") and value
+        }
+
+    def keep(self) -> dict[int, int]:
+        return {
+            conflict.course.pk: self.cleaned_data[conflict.field_name]
+            for conflict in self.comparison.conflicts
+        }
+
+
+def _enrolment_choice(enrollment, official) -> str:
+    return _("The enrolment of %(official)s (#%(id)s), %(status)s, enrolled on %(date)s") % {
+        "official": official,
+        "id": official.pk,
+        "status": enrollment.get_status_display(),
+        "date": date_format(enrollment.enrolled_on),
+    }
+
+
+def _display(value: str) -> str:
+    return value or str(_("(empty)"))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from participants import pages, views
+from participants import official_views, pages, views
 
 urlpatterns = [
     path("dashboard/", pages.dashboard, name="dashboard"),
@@ -18,4 +18,22 @@ urlpatterns = [
     path("enrolments/<int:pk>/reinstate/", views.reinstate, name="enrollment_reinstate"),
     path("sessions/<int:pk>/register/", views.register_submit, name="register_submit"),
     path("sessions/<int:pk>/register/<int:enrollment_pk>/", views.register_row, name="register_row"),
+    path("officials/", official_views.official_list, name="official_list"),
+    path("officials/<int:pk>/", official_views.official_detail, name="official_detail"),
+    path(
+        "officials/<int:pk>/transcript/", official_views.official_transcript_page, name="official_transcript"
+    ),
+    path(
+        "officials/<int:pk>/transcript.csv",
+        official_views.official_transcript_csv,
+        name="official_transcript_csv",
+    ),
+    path(
+        "officials/<int:pk>/transcript.pdf",
+        official_views.official_transcript_pdf,
+        name="official_transcript_pdf",
+    ),
+    path("officials/<int:pk>/edit/", official_views.official_edit, name="official_edit"),
+    path("officials/merge/", official_views.official_merge, name="official_merge"),
+    path("officials/merges/<int:pk>/undo/", official_views.official_merge_undo, name="official_merge_undo"),
 ]

@@ -116,6 +116,17 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reminders/calendar/{calendar}/session.ics", PUBLIC),
     ("GET", "/reminders/calendar/not-a-token/session.ics", cells(404, 404, 404, 404, 404)),
     ("POST", "/telegram/webhook/", cells(404, 404, 404, 404, 404)),
+    # Officials: readers read (contact data on the page for editors only), editors change and merge.
+    ("GET", "/officials/", PAGE),
+    ("GET", "/officials/{official}/", PAGE),
+    ("GET", "/officials/{official}/transcript/", PAGE),
+    ("GET", "/officials/{official}/transcript.csv", PAGE),
+    ("GET", "/officials/{official}/transcript.pdf", PAGE),
+    ("GET", "/officials/{official}/edit/", EDIT_PAGE),
+    ("POST", "/officials/{official}/edit/", cells(302, 403, 403, 400, 400)),  # empty: the form's refusal
+    ("GET", "/officials/merge/", EDIT_PAGE),
+    ("POST", "/officials/merge/", cells(302, 403, 403, 400, 400)),  # no officials named: refused
+    ("POST", "/officials/merges/987654/undo/", cells(302, 403, 403, 404, 404)),
 ]
 
 
@@ -141,6 +152,7 @@ def world_objects(uploader) -> dict:
         "delivery": delivery.pk,
         "opt_out": opt_out_token(enrollment.official),
         "calendar": calendar_token(delivery),
+        "official": enrollment.official_id,
     }
 
 
@@ -194,6 +206,7 @@ def _covered_names() -> set[str]:
         "enrollment": 1,
         "batch": 1,
         "delivery": 1,
+        "official": 1,
         "opt_out": "x",
         "calendar": "x",
     }

@@ -329,3 +329,49 @@ class CertificateSerializer(PortalSerializer):
         return self.context["request"].build_absolute_uri(
             reverse("certificate_verify_code", args=[certificate.code])
         )
+
+
+class TranscriptSessionSerializer(serializers.Serializer):
+    session = serializers.IntegerField(source="session_id")
+    title = serializers.CharField()
+    starts_at = serializers.DateTimeField(allow_null=True)
+    cancelled = serializers.BooleanField()
+    held = serializers.BooleanField(help_text=_("Started and not cancelled."))
+    attendance = serializers.ChoiceField(
+        choices=AttendanceStatus.choices,
+        allow_blank=True,
+        help_text=_("The official's attendance at the session; empty when not marked."),
+    )
+
+
+class TranscriptCourseSerializer(serializers.Serializer):
+    enrollment = serializers.IntegerField(source="enrollment.pk")
+    course = serializers.IntegerField(source="enrollment.course_id")
+    course_title = serializers.CharField(source="enrollment.course.title")
+    course_number = serializers.IntegerField(source="enrollment.course.number")
+    status = serializers.ChoiceField(source="enrollment.status", choices=Enrollment.Status.choices)
+    enrolled_on = serializers.DateField(source="enrollment.enrolled_on")
+    ministry = serializers.IntegerField(source="enrollment.ministry_id")
+    ministry_name_en = serializers.CharField(source="enrollment.ministry_name_en")
+    ministry_name_km = serializers.CharField(source="enrollment.ministry_name_km")
+    sessions_held = serializers.IntegerField(source="held")
+    sessions_attended = serializers.IntegerField(source="attended")
+    completion = serializers.ChoiceField(
+        choices=["completed", "not_completed", "not_yet_held", "withdrawn"],
+        help_text=_(
+            "completed / not_completed against the course's threshold of held sessions (as in the "
+            "reports); not_yet_held when no session of the course has been held; withdrawn."
+        ),
+    )
+    sessions = TranscriptSessionSerializer(many=True)
+
+
+class TranscriptSerializer(serializers.Serializer):
+    """An official's transcript; the official as the caller's role sees them (partners: no contact)."""
+
+    official = serializers.SerializerMethodField()
+    courses = TranscriptCourseSerializer(many=True)
+
+    @extend_schema_field(OfficialSerializer)
+    def get_official(self, transcript) -> dict:
+        return self.context["official_serializer"](transcript.official, context=self.context).data

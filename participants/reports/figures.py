@@ -352,6 +352,36 @@ def grouped_figures(filters: ReportFilters, group: str, *, now=None) -> dict[tup
     return report_figures(filters, (group,), now=now).groups[group]
 
 
+@dataclass(frozen=True)
+class EnrolmentFigures:
+    """One active enrolment's figures, as every report counts them."""
+
+    held: int
+    attended: int
+    excused: int
+    absent: int
+    completed: bool
+
+
+def enrolment_figures(official_ids, *, now=None) -> dict[int, EnrolmentFigures]:
+    """{enrolment id: its figures} for the active enrolments of these officials, in one query, from
+    the same rows every report sums (a transcript and the reports cannot disagree)."""
+    official_ids = [int(pk) for pk in official_ids]
+    if not official_ids:
+        return {}
+    cte, params = enrolment_figures_cte(ReportFilters(), now=now)
+    marks = ", ".join(["%s"] * len(official_ids))
+    sql = (
+        f"{cte}\nSELECT id, held, attended, excused, absent, completed FROM ef WHERE official_id IN ({marks})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, *official_ids))
+        return {
+            row[0]: EnrolmentFigures(int(row[1]), int(row[2]), int(row[3]), int(row[4]), bool(row[5]))
+            for row in cursor.fetchall()
+        }
+
+
 def programme_figures(filters: ReportFilters, *, now=None) -> Figures:
     return grouped_figures(filters, "programme", now=now).get((), Figures())
 

@@ -38,7 +38,7 @@ from rest_framework.versioning import NamespaceVersioning
 from pcp_portal import outbox
 from pcp_portal.api import APIKeyUser
 from pcp_portal.changefeed import read_events
-from pcp_portal.models import APIAccessKey, OutboxEvent, WebhookDelivery, WebhookSubscription
+from pcp_portal.models import APIAccessKey, DeletedRecord, OutboxEvent, WebhookDelivery, WebhookSubscription
 from pcp_portal.webhooks.events import EVENTS  # noqa: F401 - re-exported for the services
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,21 @@ DELETED = {
     "enrollments": "enrollment.deleted",
     "officials": "official.deleted",
 }
+
+
+# A deleted row whose tombstone names the row it was merged into also makes this event.
+MERGED = {"officials": "official.merged"}
+
+
+def _merged_into(resource: str, object_ids: list[int]) -> dict[int, int]:
+    """{deleted id: the id it was merged into} from the tombstones (no query when none is gone)."""
+    if resource not in MERGED or not object_ids:
+        return {}
+    return dict(
+        DeletedRecord.objects.filter(resource=resource, object_id__in=object_ids, replaced_by__isnull=False)
+        .order_by("id")
+        .values_list("object_id", "replaced_by")
+    )
 
 
 def feed_resources() -> dict:
@@ -204,13 +219,20 @@ def _deliveries_for(sub: WebhookSubscription, events: list) -> int:
 
     for resource in plain:
         rows = represent(request, resource, by_resource[resource])
+        gone = [object_id for object_id in by_resource[resource] if object_id not in rows]
+        merged_into = _merged_into(resource, gone)
         for object_id in by_resource[resource]:
             obj, data = rows.get(object_id, (None, None))
             at = latest[(resource, object_id)]
             before = previous.get((resource, object_id))
-            for name in _names(resource, obj, before[1] if before else None, sub):
+            names = _names(resource, obj, before[1] if before else None, sub)
+            if object_id in merged_into:
+                names.append(MERGED[resource])
+            for name in names:
                 if not sub.wants(name):
                     continue
+                if name == MERGED.get(resource):
+                    data = {"id": object_id, "merged_into": merged_into[object_id]}
                 event_id = uuid.uuid4()
                 version = _version(obj) if obj is not None else _micros(at)
                 new.append(
