@@ -99,20 +99,30 @@ class SeriesStatus:
         return sum(1 for cell in self.cells.values() if cell.withdrawn)
 
 
-def series_courses(project: Project, *, now=None) -> list[Course]:
-    """The series' courses in order, with `sessions_held`, `sessions_planned`, `is_held` (one query)."""
-    held = sessions_held_filter(prefix="sessions__", now=now or timezone.now())
+def _courses_with_held(courses, now) -> list[Course]:
+    held = sessions_held_filter(prefix="sessions__", now=now)
     courses = list(
-        Course.objects.filter(project=project)
-        .annotate(
+        courses.annotate(
             sessions_held=Count("sessions", filter=held),
             sessions_planned=Count("sessions", filter=Q(sessions__status=Session.Status.SCHEDULED)),
-        )
-        .order_by("number", "id")
+        ).order_by("project_id", "number", "id")
     )
     for course in courses:
         course.is_held = course.sessions_held > 0
     return courses
+
+
+def series_courses(project: Project, *, now=None) -> list[Course]:
+    """The series' courses in order, with `sessions_held`, `sessions_planned`, `is_held` (one query)."""
+    return _courses_with_held(Course.objects.filter(project=project), now or timezone.now())
+
+
+def _rule(min_courses: int | None, courses: list[Course]) -> SeriesRule:
+    return SeriesRule(
+        min_courses=min_courses,
+        courses=len(courses),
+        courses_held=sum(1 for course in courses if course.is_held),
+    )
 
 
 def series_rule(project: Project, courses: list[Course]) -> SeriesRule:
@@ -120,11 +130,71 @@ def series_rule(project: Project, courses: list[Course]) -> SeriesRule:
     min_courses = (
         SeriesCompletionRule.objects.filter(project=project).values_list("min_courses", flat=True).first()
     )
-    return SeriesRule(
-        min_courses=min_courses,
-        courses=len(courses),
-        courses_held=sum(1 for course in courses if course.is_held),
+    return _rule(min_courses, courses)
+
+
+def _statuses(filters: fig.ReportFilters, enrolments, now) -> dict[tuple[int, int], SeriesStatus]:
+    """{(project id, official id): SeriesStatus without its totals}, in one statement joining the
+    enrolments to the figures' per-enrolment rows."""
+    cte, cte_params = fig.enrolment_figures_cte(filters, now=now)
+    enrol_sql, enrol_params = (
+        enrolments.order_by()
+        .values(
+            "id",
+            "official_id",
+            "course_id",
+            "status",
+            "enrolled_on",
+            "ministry_id",
+            "ministry_name_en",
+            "ministry_acronym",
+            official_sex=F("official__sex"),
+            project_id=F("course__project_id"),
+        )
+        .query.sql_with_params()
     )
+    sql = f"""{cte}
+    SELECT s.project_id, s.official_id, s.course_id, s.status, s.ministry_id, s.ministry_name_en,
+           s.ministry_acronym, s.official_sex,
+           COALESCE(ef.held, 0), COALESCE(ef.attended, 0), COALESCE(ef.completed, 0)
+    FROM ({enrol_sql}) s LEFT JOIN ef ON ef.id = s.id
+    ORDER BY s.official_id, s.enrolled_on, s.id"""
+    result: dict[tuple[int, int], SeriesStatus] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*cte_params, *enrol_params))
+        rows = cursor.fetchall()
+    for project_id, official_id, course_id, status, ministry_id, name_en, acronym, sex, *figures in rows:
+        held, attended, done = figures
+        entry = result.get((project_id, official_id))
+        if entry is None:
+            # Rows come in enrolment order: the first one names the official's ministry.
+            entry = result[project_id, official_id] = SeriesStatus(
+                official_id=official_id,
+                sex=sex,
+                ministry_id=ministry_id,
+                ministry_name_en=name_en,
+                ministry_acronym=acronym,
+            )
+        active = status == Enrollment.Status.ENROLLED
+        entry.cells[course_id] = CourseCell(
+            enrolled=active,
+            withdrawn=not active,
+            held=int(held),
+            attended=int(attended),
+            completed=active and bool(done),
+        )
+    return result
+
+
+def _judge(entry: SeriesStatus, courses: list[Course], rule: SeriesRule) -> SeriesStatus:
+    """The rule applied: completed courses that were held, against the number the rule asks for."""
+    held_courses = {course.pk for course in courses if course.is_held}
+    entry.courses_completed = sum(
+        1 for course_id, cell in entry.cells.items() if cell.completed and course_id in held_courses
+    )
+    entry.courses_required = rule.required
+    entry.completed = rule.courses_held > 0 and entry.courses_completed >= rule.required
+    return entry
 
 
 def series_status(
@@ -141,62 +211,63 @@ def series_status(
     ids = None if official_ids is None else tuple(sorted({int(pk) for pk in official_ids}))
     if ids == ():
         return {}
-    filters = fig.ReportFilters(project_id=project.pk, official_ids=ids)
-    cte, cte_params = fig.enrolment_figures_cte(filters, now=now)
     enrolments = Enrollment.objects.filter(course__project=project)
     if ids is not None:
         enrolments = enrolments.filter(official_id__in=ids)
-    enrol_sql, enrol_params = (
-        enrolments.order_by()
-        .values(
-            "id",
-            "official_id",
-            "course_id",
-            "status",
-            "enrolled_on",
-            "ministry_id",
-            "ministry_name_en",
-            "ministry_acronym",
-            official_sex=F("official__sex"),
-        )
-        .query.sql_with_params()
+    filters = fig.ReportFilters(project_id=project.pk, official_ids=ids)
+    return {
+        official_id: _judge(entry, courses, rule)
+        for (_project_id, official_id), entry in _statuses(filters, enrolments, now).items()
+    }
+
+
+@dataclass
+class OfficialSeries:
+    """One series an official is enrolled in, with the rule and where they stand (the transcript)."""
+
+    project: Project
+    courses: list[Course]
+    rule: SeriesRule
+    status: SeriesStatus
+
+
+def official_series(official_id: int, *, now=None) -> list[OfficialSeries]:
+    """Each series the official has an enrolment in, judged by the same rule as the series page.
+
+    Three queries whatever the number of series and courses: the courses of those series with
+    their projects, their rules, and the one statement of `series_status`.
+    """
+    now = now or timezone.now()
+    project_ids = Enrollment.objects.filter(official_id=official_id).values("course__project_id")
+    courses = _courses_with_held(
+        Course.objects.filter(project_id__in=project_ids).select_related("project"), now
     )
-    sql = f"""{cte}
-    SELECT s.official_id, s.course_id, s.status, s.ministry_id, s.ministry_name_en,
-           s.ministry_acronym, s.official_sex,
-           COALESCE(ef.held, 0), COALESCE(ef.attended, 0), COALESCE(ef.completed, 0)
-    FROM ({enrol_sql}) s LEFT JOIN ef ON ef.id = s.id
-    ORDER BY s.official_id, s.enrolled_on, s.id"""
-    result: dict[int, SeriesStatus] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*cte_params, *enrol_params))
-        rows = cursor.fetchall()
-    for official_id, course_id, status, ministry_id, name_en, acronym, sex, held, attended, done in rows:
-        entry = result.get(official_id)
+    if not courses:
+        return []
+    by_project: dict[int, list[Course]] = {}
+    for course in courses:
+        by_project.setdefault(course.project_id, []).append(course)
+    rules = dict(
+        SeriesCompletionRule.objects.filter(project_id__in=list(by_project)).values_list(
+            "project_id", "min_courses"
+        )
+    )
+    statuses = _statuses(
+        fig.ReportFilters(official_ids=(official_id,)),
+        Enrollment.objects.filter(official_id=official_id),
+        now,
+    )
+    result = []
+    for project_id, project_courses in by_project.items():
+        entry = statuses.get((project_id, official_id))
         if entry is None:
-            # Rows come in enrolment order: the first one names the official's ministry.
-            entry = result[official_id] = SeriesStatus(
-                official_id=official_id,
-                sex=sex,
-                ministry_id=ministry_id,
-                ministry_name_en=name_en,
-                ministry_acronym=acronym,
+            continue
+        rule = _rule(rules.get(project_id), project_courses)
+        result.append(
+            OfficialSeries(
+                project_courses[0].project, project_courses, rule, _judge(entry, project_courses, rule)
             )
-        active = status == Enrollment.Status.ENROLLED
-        entry.cells[course_id] = CourseCell(
-            enrolled=active,
-            withdrawn=not active,
-            held=int(held),
-            attended=int(attended),
-            completed=active and bool(done),
         )
-    held_courses = {course.pk for course in courses if course.is_held}
-    for entry in result.values():
-        entry.courses_completed = sum(
-            1 for course_id, cell in entry.cells.items() if cell.completed and course_id in held_courses
-        )
-        entry.courses_required = rule.required
-        entry.completed = rule.courses_held > 0 and entry.courses_completed >= rule.required
     return result
 
 

@@ -2,7 +2,7 @@
 official's attendance. One selector builds it; the page, the PDF, the CSV and the API all show it.
 
 Completion comes from participants.reports.figures (the rows every report sums), so a transcript
-never disagrees with the reports.
+never disagrees with the reports; series completion from participants.series, as on the series page.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from participants.models import AttendanceStatus, Enrollment, Official
 from participants.reports.exports import render_pdf
 from participants.reports.figures import enrolment_figures
 from participants.selectors import EnrolmentRecord, official_enrolments
+from participants.series import OfficialSeries, official_series
 from pcp_portal.spreadsheets import safe_row
 
 
@@ -80,13 +81,67 @@ class TranscriptCourse:
         return _in_khmer(Completion.LABELS[self.completion])
 
 
+class SeriesCompletion:
+    """What a transcript says of one series."""
+
+    COMPLETED = "completed"
+    NOT_COMPLETED = "not_completed"
+    NOT_YET_HELD = "not_yet_held"  # no course of the series held yet: nobody has completed it
+
+    LABELS = {
+        COMPLETED: gettext_lazy("Series completed"),
+        NOT_COMPLETED: gettext_lazy("Series not completed"),
+        NOT_YET_HELD: gettext_lazy("No course of the series held yet"),
+    }
+
+
+@dataclass
+class TranscriptSeries:
+    """One series (project) the official is enrolled in, judged by the series' own rule."""
+
+    project_id: int
+    title: str
+    courses: int
+    courses_held: int
+    courses_required: int
+    courses_completed: int
+    completion: str
+
+    @classmethod
+    def of(cls, series: OfficialSeries) -> TranscriptSeries:
+        if series.rule.courses_held == 0:
+            completion = SeriesCompletion.NOT_YET_HELD
+        elif series.status.completed:
+            completion = SeriesCompletion.COMPLETED
+        else:
+            completion = SeriesCompletion.NOT_COMPLETED
+        return cls(
+            project_id=series.project.pk,
+            title=str(series.project),
+            courses=series.rule.courses,
+            courses_held=series.rule.courses_held,
+            courses_required=series.status.courses_required,
+            courses_completed=series.status.courses_completed,
+            completion=completion,
+        )
+
+    @property
+    def completion_label(self) -> str:
+        return str(SeriesCompletion.LABELS[self.completion])
+
+    @property
+    def completion_km(self) -> str:
+        return _in_khmer(SeriesCompletion.LABELS[self.completion])
+
+
 @dataclass
 class Transcript:
     official: Official
     courses: list[TranscriptCourse]
-    # Series completion (participants/series.py, `series_status`) belongs here, beside the
-    # courses, once the series selector is part of the code base: the transcript shows and exports
-    # whatever this holds. Until then a transcript says nothing of the series.
+    series: list[TranscriptSeries] = field(default_factory=list)
+
+    def series_of(self, project_id: int) -> TranscriptSeries | None:
+        return next((entry for entry in self.series if entry.project_id == project_id), None)
 
 
 def _course(record: EnrolmentRecord, figures, now) -> TranscriptCourse:
@@ -117,8 +172,8 @@ def _course(record: EnrolmentRecord, figures, now) -> TranscriptCourse:
 
 
 def official_transcript(official_id: int, *, now=None) -> Transcript | None:
-    """The transcript of one official, or None if there is no such official. Six queries whatever
-    the number of courses and sessions."""
+    """The transcript of one official, or None if there is no such official. Nine queries whatever
+    the number of courses, sessions and series."""
     official = Official.objects.select_related("ministry").filter(pk=official_id).first()
     if official is None:
         return None
@@ -128,6 +183,7 @@ def official_transcript(official_id: int, *, now=None) -> Transcript | None:
     return Transcript(
         official=official,
         courses=[_course(record, figures.get(record.enrollment.pk), now) for record in records],
+        series=[TranscriptSeries.of(series) for series in official_series(official.pk, now=now)],
     )
 
 
@@ -148,6 +204,7 @@ def transcript_csv(transcript: Transcript) -> str:
             _("Sessions held"),
             _("Sessions attended"),
             _("Completion"),
+            _("Series completion"),
             _("Session"),
             _("Starts at"),
             _("Attendance"),
@@ -165,6 +222,7 @@ def transcript_csv(transcript: Transcript) -> str:
             course.held,
             course.attended,
             course.completion_label,
+            series.completion_label if (series := transcript.series_of(course.course.project_id)) else "",
         ]
         for session in course.sessions or [None]:
             if session is None:

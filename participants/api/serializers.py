@@ -366,10 +366,29 @@ class TranscriptCourseSerializer(serializers.Serializer):
     sessions = TranscriptSessionSerializer(many=True)
 
 
+class TranscriptSeriesSerializer(serializers.Serializer):
+    series = serializers.IntegerField(source="project_id", help_text=_("The series (project) id."))
+    title = serializers.CharField()
+    courses = serializers.IntegerField(help_text=_("Courses in the series."))
+    courses_held = serializers.IntegerField(help_text=_("Courses of the series with a session held."))
+    courses_required = serializers.IntegerField(
+        help_text=_("Completed courses the series' rule asks for today (never more than those held).")
+    )
+    courses_completed = serializers.IntegerField()
+    completion = serializers.ChoiceField(
+        choices=["completed", "not_completed", "not_yet_held"],
+        help_text=_(
+            "completed when the official completed the courses the series' rule asks for, as on "
+            "the series page; not_yet_held while no course of the series has been held."
+        ),
+    )
+
+
 class TranscriptSerializer(serializers.Serializer):
     """An official's transcript; the official as the caller's role sees them (partners: no contact)."""
 
     official = serializers.SerializerMethodField()
+    series = TranscriptSeriesSerializer(many=True)
     courses = TranscriptCourseSerializer(many=True)
 
     @extend_schema_field(OfficialSerializer)
