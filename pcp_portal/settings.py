@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "ministries",
     "courses",
     "participants",
+    "participants.surveys.apps.SurveysConfig",
 ]
 
 MIDDLEWARE = [

@@ -102,12 +102,17 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("POST", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("GET", "/reminders/opt-out/not-a-token/", cells(400, 400, 400, 400, 400)),
+    # Surveys: the answering page is public behind a personal signed link.
+    ("GET", "/survey/{survey_link}/", PUBLIC),
+    ("POST", "/survey/{survey_link}/", cells(400, 400, 400, 400, 400)),  # nothing answered: refused
+    ("GET", "/survey/not-a-token/", cells(404, 404, 404, 404, 404)),
 ]
 
 
 def world_objects(uploader) -> dict:
     from participants.models import ImportBatch, ReminderDelivery
     from participants.reminders import opt_out_token
+    from participants.surveys import services as survey_services
 
     session = SessionFactory()
     enrollment = EnrollmentFactory(course=session.course)
@@ -118,7 +123,17 @@ def world_objects(uploader) -> dict:
     delivery = ReminderDelivery.objects.create(
         official=enrollment.official, session=session, kind="reminder", key="2h@matrix", status="failed"
     )
+    instrument = survey_services.instrument_create(course=session.course, kind="pre", title_en="Matrix test")
+    survey_services.question_add(
+        instrument=instrument,
+        type="single",
+        text_en="Q",
+        points=1,
+        choices=[("A", "", True), ("B", "", False)],
+    )
     return {
+        "instrument": instrument.pk,
+        "survey_link": survey_services.link_token(instrument=instrument, official=enrollment.official),
         "course": session.course_id,
         "session": session.pk,
         "enrollment": enrollment.pk,
@@ -172,6 +187,7 @@ def _covered_names() -> set[str]:
 
     names = set()
     sample = {"course": 1, "session": 1, "enrollment": 1, "batch": 1, "delivery": 1, "opt_out": "x"}
+    sample |= {"instrument": 1, "survey_link": "x"}
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
     api_sample = dict.fromkeys(
