@@ -106,6 +106,16 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/survey/{survey_link}/", PUBLIC),
     ("POST", "/survey/{survey_link}/", cells(400, 400, 400, 400, 400)),  # nothing answered: refused
     ("GET", "/survey/not-a-token/", cells(404, 404, 404, 404, 404)),
+    ("GET", "/courses/{course}/surveys/", PAGE),
+    ("POST", "/courses/{course}/surveys/", cells(302, 403, 403, 400, 400)),  # no title: refused
+    ("GET", "/surveys/{instrument}/", PAGE),
+    ("POST", "/surveys/{instrument}/edit/", cells(302, 403, 403, 400, 400)),
+    ("POST", "/surveys/{instrument}/questions/", cells(302, 403, 403, 400, 400)),
+    ("POST", "/surveys/questions/{question}/delete/", cells(302, 403, 403, 302, 404)),  # gone: removed once
+    ("POST", "/surveys/{instrument}/new-version/", cells(302, 403, 403, 302, 302)),
+    ("GET", "/surveys/{instrument}/results/", PAGE),
+    ("GET", "/surveys/{instrument}/results.csv", PAGE),
+    ("GET", "/surveys/{instrument}/results.xlsx", PAGE),
 ]
 
 
@@ -124,7 +134,7 @@ def world_objects(uploader) -> dict:
         official=enrollment.official, session=session, kind="reminder", key="2h@matrix", status="failed"
     )
     instrument = survey_services.instrument_create(course=session.course, kind="pre", title_en="Matrix test")
-    survey_services.question_add(
+    question = survey_services.question_add(
         instrument=instrument,
         type="single",
         text_en="Q",
@@ -133,6 +143,7 @@ def world_objects(uploader) -> dict:
     )
     return {
         "instrument": instrument.pk,
+        "question": question.pk,
         "survey_link": survey_services.link_token(instrument=instrument, official=enrollment.official),
         "course": session.course_id,
         "session": session.pk,
@@ -187,7 +198,7 @@ def _covered_names() -> set[str]:
 
     names = set()
     sample = {"course": 1, "session": 1, "enrollment": 1, "batch": 1, "delivery": 1, "opt_out": "x"}
-    sample |= {"instrument": 1, "survey_link": "x"}
+    sample |= {"instrument": 1, "question": 1, "survey_link": "x"}
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
     api_sample = dict.fromkeys(

@@ -79,13 +79,17 @@ class Instrument(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(kind="feedback", session__isnull=False) | ~Q(kind="feedback"),
                 name="instrument_feedback_has_session",
+                violation_error_message=_("Session feedback asks about one session: choose it."),
             ),
             models.CheckConstraint(
                 condition=Q(kind="follow_up", follow_up_months__gte=1) | ~Q(kind="follow_up"),
                 name="instrument_follow_up_has_months",
+                violation_error_message=_("Say how many months after the course the follow-up goes out."),
             ),
             models.CheckConstraint(
-                condition=Q(pre_test__isnull=True) | Q(kind="post"), name="instrument_only_post_pairs"
+                condition=Q(pre_test__isnull=True) | Q(kind="post"),
+                name="instrument_only_post_pairs",
+                violation_error_message=_("Only a post-test is paired with a pre-test."),
             ),
         ]
 
