@@ -113,6 +113,8 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/surveys/{instrument}/questions/", cells(302, 403, 403, 400, 400)),
     ("POST", "/surveys/questions/{question}/delete/", cells(302, 403, 403, 302, 404)),  # gone: removed once
     ("POST", "/surveys/{instrument}/new-version/", cells(302, 403, 403, 302, 302)),
+    ("GET", "/surveys/{instrument}/tablet/", EDIT_PAGE),
+    ("POST", "/surveys/{instrument}/tablet/", cells(302, 403, 403, 302, 302)),  # no name: asked again
     ("GET", "/surveys/{instrument}/results/", PAGE),
     ("GET", "/surveys/{instrument}/results.csv", PAGE),
     ("GET", "/surveys/{instrument}/results.xlsx", PAGE),

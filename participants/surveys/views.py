@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from courses.models import Course
+from participants.models import Enrollment
 from participants.surveys import exports, selectors, services
 from participants.surveys.forms import InstrumentForm, QuestionForm
 from participants.surveys.models import Instrument, Question
@@ -191,3 +192,33 @@ def survey_export(request, pk: int, fmt: str):
     name = f"pcp-survey-{instrument.pk}-v{instrument.version}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@editor_required
+@require_http_methods(["GET", "POST"])
+def survey_tablet(request, pk: int):
+    """At the session on a shared tablet: staff open this page, each official picks their name and
+    answers on the same personal page their link opens (so every rule of answering holds)."""
+    instrument = _instrument(pk)
+    enrolled = (
+        Enrollment.objects.filter(course_id=instrument.course_id, status=Enrollment.Status.ENROLLED)
+        .select_related("official")
+        .order_by("official__family_name", "official__given_name", "official_id")
+    )
+    if request.method == "POST":
+        picked = request.POST.get("official") or ""
+        chosen = enrolled.filter(official_id=int(picked)).first() if picked.isdigit() else None
+        if chosen is None:
+            messages.error(request, _("Choose a name from the list of enrolled officials."))
+            return redirect("survey_tablet", pk=pk)
+        token = services.link_token(instrument=instrument, official=chosen.official)
+        return redirect("survey_answer", token=token)
+    answered = set(instrument.participations.values_list("official_id", flat=True))
+    return render(
+        request,
+        "surveys/tablet.html",
+        {
+            "instrument": instrument,
+            "officials": [(e.official, e.official_id in answered) for e in enrolled],
+        },
+    )
