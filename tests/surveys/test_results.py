@@ -107,3 +107,11 @@ def test_the_exports_hold_the_same_answers_and_no_formula(answered, staff_client
     rate = list(book["Response rate"].iter_rows(values_only=True))
     assert rate[1][:3] == ("All", 3, 3)
     assert staff_client.get(reverse("survey_export", args=[pre.pk, "pdf"])).status_code == 404
+
+
+def test_the_results_page_reads_a_fixed_number_of_queries_whatever_the_answers(
+    answered, staff_client, django_assert_max_num_queries
+):
+    _course, _officials, _pre, post = answered
+    with django_assert_max_num_queries(20):
+        assert staff_client.get(reverse("survey_results", args=[post.pk])).status_code == 200
