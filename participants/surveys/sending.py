@@ -126,7 +126,14 @@ def _write_rows(instrument: Instrument, now: datetime.datetime) -> int:
     enrolled = Enrollment.objects.filter(
         course_id=instrument.course_id, status=Enrollment.Status.ENROLLED
     ).values_list("official_id", flat=True)
-    answered = set(Participation.objects.filter(instrument=instrument).values_list("official_id", flat=True))
+    # Whoever answered an earlier version of it has answered it: a new version is not a new survey.
+    versions, earlier = [instrument.pk], instrument.previous_id
+    while earlier is not None:
+        versions.append(earlier)
+        earlier = Instrument.objects.filter(pk=earlier).values_list("previous_id", flat=True).first()
+    answered = set(
+        Participation.objects.filter(instrument_id__in=versions).values_list("official_id", flat=True)
+    )
     rows = {
         official_id: Invitation(instrument=instrument, official_id=official_id, key=Key.LINK)
         for official_id in enrolled

@@ -120,3 +120,17 @@ def test_a_closed_or_replaced_instrument_sends_nothing_more(cast):
     other = make_test(course, kind="post", title="Other")
     services.instrument_new_version(instrument=other)
     assert other.pk not in {i.pk for i in sending.due_instruments(now)}
+
+
+def test_who_answered_an_earlier_version_gets_no_link_to_the_new_one(cast):
+    course, officials = cast
+    now = timezone.now()
+    session_at(course, now - 5 * HOUR)
+    post = make_test(course, kind="post")
+    services.response_submit(
+        instrument=post, official=officials[0], data=answers_for(post, single=2, multiple=[1])
+    )
+    newer = services.instrument_new_version(instrument=post)
+    sending.dispatch(now=now)
+    invited = set(Invitation.objects.filter(instrument=newer).values_list("official_id", flat=True))
+    assert invited == {officials[1].pk, officials[2].pk}
