@@ -115,3 +115,12 @@ def test_the_results_page_reads_a_fixed_number_of_queries_whatever_the_answers(
     _course, _officials, _pre, post = answered
     with django_assert_max_num_queries(20):
         assert staff_client.get(reverse("survey_results", args=[post.pk])).status_code == 200
+
+
+def test_the_staff_pages_read_in_khmer(answered, staff_client):
+    _course, _officials, pre, post = answered
+    staff_client.cookies["django_language"] = "km"
+    results = staff_client.get(reverse("survey_results", args=[post.pk])).content.decode()
+    assert "ការកើនឡើងចំណេះដឹង (ផ្គូផ្គង)" in results and "អត្រាឆ្លើយតប" in results
+    detail = staff_client.get(reverse("survey_detail", args=[pre.pk])).content.decode()
+    assert "បង្កើតកំណែថ្មី" in detail and "តេស្តមុនវគ្គ" in detail
