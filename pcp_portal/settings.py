@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "ministries",
     "courses",
     "participants",
+    "participants.surveys.apps.SurveysConfig",
 ]
 
 MIDDLEWARE = [
@@ -260,6 +261,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env_int("REMINDER_DISPATCH_INTERVAL_SECONDS", 300, minimum=10),
         "options": {"expires": env_int("REMINDER_DISPATCH_INTERVAL_SECONDS", 300, minimum=10)},
     },
+    # Survey links (participants/surveys/sending.py): the same rules as reminders, own ledger.
+    "survey-links-dispatch": {
+        "task": "participants.surveys.tasks.dispatch_survey_links",
+        "schedule": env_int("REMINDER_DISPATCH_INTERVAL_SECONDS", 300, minimum=10),
+        "options": {"expires": env_int("REMINDER_DISPATCH_INTERVAL_SECONDS", 300, minimum=10)},
+    },
     # The transactional outbox (pcp_portal/outbox.py): tasks whose hand-over right after their
     # commit failed (the broker was down) are handed over by this relay, every few seconds.
     "outbox-relay": {
@@ -289,6 +296,10 @@ REMINDER_RETRY_BACKOFF_MAX_SECONDS = env_float("REMINDER_RETRY_BACKOFF_MAX_SECON
 REMINDER_NOTICE_SUPERSEDES_HOURS = env_int("REMINDER_NOTICE_SUPERSEDES_HOURS", 12, minimum=0)
 # Messages one send task claims and sends over one SMTP connection.
 REMINDER_SEND_BATCH_SIZE = env_int("REMINDER_SEND_BATCH_SIZE", 50, minimum=1)
+# A pre-test link goes out this long before the course's first session (and not after it starts).
+SURVEY_PRE_TEST_LEAD_HOURS = env_int("SURVEY_PRE_TEST_LEAD_HOURS", 72, minimum=1)
+# An unanswered survey is recalled this long after its link, and once more after twice as long.
+SURVEY_REMINDER_AFTER_HOURS = env_int("SURVEY_REMINDER_AFTER_HOURS", 72, minimum=1)
 
 # Domain settings.
 PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0.0, maximum=1.0)

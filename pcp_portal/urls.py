@@ -101,6 +101,7 @@ urlpatterns = [
     path("", include("participants.urls")),
     path("imports/", include("participants.imports.urls")),
     path("", include("participants.reminder_urls")),
+    path("", include("participants.surveys.urls")),
 ]
 
 # A real 500 page; for a dead database or broker, 503 with Retry-After (pcp_portal/degrade.py).

@@ -127,12 +127,29 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/officials/merge/", EDIT_PAGE),
     ("POST", "/officials/merge/", cells(302, 403, 403, 400, 400)),  # no officials named: refused
     ("POST", "/officials/merges/987654/undo/", cells(302, 403, 403, 404, 404)),
+    # Surveys: the answering page is public behind a personal signed link.
+    ("GET", "/survey/{survey_link}/", PUBLIC),
+    ("POST", "/survey/{survey_link}/", cells(400, 400, 400, 400, 400)),  # nothing answered: refused
+    ("GET", "/survey/not-a-token/", cells(404, 404, 404, 404, 404)),
+    ("GET", "/courses/{course}/surveys/", PAGE),
+    ("POST", "/courses/{course}/surveys/", cells(302, 403, 403, 400, 400)),  # no title: refused
+    ("GET", "/surveys/{instrument}/", PAGE),
+    ("POST", "/surveys/{instrument}/edit/", cells(302, 403, 403, 400, 400)),
+    ("POST", "/surveys/{instrument}/questions/", cells(302, 403, 403, 400, 400)),
+    ("POST", "/surveys/questions/{question}/delete/", cells(302, 403, 403, 302, 404)),  # gone: removed once
+    ("POST", "/surveys/{instrument}/new-version/", cells(302, 403, 403, 302, 302)),
+    ("GET", "/surveys/{instrument}/tablet/", EDIT_PAGE),
+    ("POST", "/surveys/{instrument}/tablet/", cells(302, 403, 403, 302, 302)),  # no name: asked again
+    ("GET", "/surveys/{instrument}/results/", PAGE),
+    ("GET", "/surveys/{instrument}/results.csv", PAGE),
+    ("GET", "/surveys/{instrument}/results.xlsx", PAGE),
 ]
 
 
 def world_objects(uploader) -> dict:
     from participants.models import ImportBatch, ReminderDelivery
     from participants.reminders import calendar_token, opt_out_token
+    from participants.surveys import services as survey_services
 
     session = SessionFactory()
     enrollment = EnrollmentFactory(course=session.course)
@@ -143,7 +160,18 @@ def world_objects(uploader) -> dict:
     delivery = ReminderDelivery.objects.create(
         official=enrollment.official, session=session, kind="reminder", key="2h@matrix", status="failed"
     )
+    instrument = survey_services.instrument_create(course=session.course, kind="pre", title_en="Matrix test")
+    question = survey_services.question_add(
+        instrument=instrument,
+        type="single",
+        text_en="Q",
+        points=1,
+        choices=[("A", "", True), ("B", "", False)],
+    )
     return {
+        "instrument": instrument.pk,
+        "question": question.pk,
+        "survey_link": survey_services.link_token(instrument=instrument, official=enrollment.official),
         "course": session.course_id,
         "project": session.course.project_id,
         "session": session.pk,
@@ -209,6 +237,9 @@ def _covered_names() -> set[str]:
         "official": 1,
         "opt_out": "x",
         "calendar": "x",
+        "instrument": 1,
+        "question": 1,
+        "survey_link": "x",
     }
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
