@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from participants import pages, views
+from participants import feeds, pages, views
 
 urlpatterns = [
     path("dashboard/", pages.dashboard, name="dashboard"),
@@ -15,4 +15,5 @@ urlpatterns = [
     path("enrolments/<int:pk>/reinstate/", views.reinstate, name="enrollment_reinstate"),
     path("sessions/<int:pk>/register/", views.register_submit, name="register_submit"),
     path("sessions/<int:pk>/register/<int:enrollment_pk>/", views.register_row, name="register_row"),
+    path("calendar/feed/<str:secret>.ics", feeds.calendar_feed, name="calendar_feed"),
 ]
