@@ -5,8 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ministries.models import Ministry
-from participants.models import Attendance, AttendanceStatus, Official
+from courses.models import Course
+from ministries.models import Department, Ministry
+from participants.models import Attendance, AttendanceStatus, Official, Sex
 from participants.services import enrollment_date, ministry_refusal
 
 
@@ -103,3 +104,61 @@ class AttendanceRowForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), max_length=Attendance.NOTE_MAX_LENGTH, required=False)
     version = forms.IntegerField(label=_("Version"), min_value=0)
+
+
+ORDER_CHOICES = [
+    ("name", _("Name (A to Z)")),
+    ("-name", _("Name (Z to A)")),
+    ("ministry", _("Ministry")),
+    ("-enrolments", _("Most enrolments")),
+    ("enrolments", _("Fewest enrolments")),
+    ("-created", _("Newest first")),
+    ("created", _("Oldest first")),
+]
+
+
+class OfficialFilterForm(forms.Form):
+    """The officials list's filters and order; a bad value is reported, never a 500."""
+
+    ministry = forms.ModelChoiceField(
+        label=_("Ministry"),
+        queryset=Ministry.objects.order_by("name_en"),
+        required=False,
+        empty_label=_("All ministries"),
+        error_messages={"invalid_choice": _("This ministry does not exist.")},
+    )
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", _("All")), *Sex.choices], required=False)
+    course = forms.ModelChoiceField(
+        label=_("Course"),
+        queryset=Course.objects.select_related("project").order_by("project_id", "number"),
+        required=False,
+        empty_label=_("All courses"),
+        error_messages={"invalid_choice": _("This course does not exist.")},
+    )
+    order = forms.ChoiceField(label=_("Sort by"), choices=ORDER_CHOICES, required=False)
+
+
+class OfficialEditForm(forms.ModelForm):
+    """An official's own fields; the enrolments keep the ministry and position they were made with."""
+
+    class Meta:
+        model = Official
+        fields = [
+            "family_name",
+            "given_name",
+            "name_km",
+            "sex",
+            "ministry",
+            "department",
+            "position",
+            "email",
+            "phone",
+            "preferred_language",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ministry"].queryset = Ministry.objects.order_by("name_en")
+        self.fields["department"].queryset = Department.objects.select_related("ministry").order_by(
+            "ministry__name_en", "name_en"
+        )

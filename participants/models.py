@@ -441,3 +441,64 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.holder_name} — {self.course_title}"
+
+
+class OfficialMerge(models.Model):
+    """Two records of one person made one (participants/merging.py), recorded so it can be undone.
+
+    `merged_official` is the record that went away (its row is deleted, so partners' copies get a
+    deletion); `merged_data` holds that row as it was and `survivor_before` the survivor's fields
+    before the chosen values were written. `moved` lists every row that changed hands (enrolments,
+    attendance, reminder ledger rows, history rows) and every row the resolved conflicts removed,
+    in full. `fingerprint` is the state of the survivor's record right after the merge: undo is
+    refused once it differs (someone changed the record since, and undoing would lose that).
+    """
+
+    survivor = models.ForeignKey(
+        Official, verbose_name=_("surviving official"), on_delete=models.PROTECT, related_name="merges"
+    )
+    merged_official_id = models.BigIntegerField(_("merged official's id"), db_index=True)
+    merged_name = models.CharField(_("merged official's name"), max_length=220)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    merged_data = models.JSONField(_("merged official as it was"), default=dict)
+    survivor_before = models.JSONField(_("surviving official before the merge"), default=dict)
+    moved = models.JSONField(_("what moved"), default=dict)
+    fingerprint = models.CharField(max_length=64, editable=False)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        verbose_name = _("merge of officials")
+        verbose_name_plural = _("merges of officials")
+        constraints = [
+            # A merged-away id can be merged (and so deleted) once while not undone: a second tab's
+            # merge of the same pair fails here even if it slipped past the row locks.
+            models.UniqueConstraint(
+                fields=["merged_official_id"],
+                condition=Q(undone_at__isnull=True),
+                name="official_merge_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} → {self.survivor_id}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None

@@ -13,6 +13,8 @@ from courses.selectors import next_sessions, sessions_today
 from participants.forms import OfficialSearchForm, WalkInForm, WithdrawForm
 from participants.models import AttendanceStatus
 from participants.reports.figures import ReportFilters, grouped_figures
+from participants.search import QUERY_MAX_LENGTH
+from participants.search import search as portal_search
 from participants.selectors import (
     attendance_history,
     course_enrollments,
@@ -23,6 +25,7 @@ from participants.selectors import (
     programme_overview,
     register_for_session,
 )
+from pcp_portal import roles
 from pcp_portal.decorators import reader_required
 
 
@@ -110,3 +113,20 @@ def session_page_context(session: Session, **extra) -> dict:
 def session_detail(request, pk: int):
     session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
     return render(request, "courses/session_detail.html", session_page_context(session))
+
+
+@reader_required
+def search(request):
+    """The header's search box: results grouped by kind, each a link."""
+    text = request.GET.get("q", "")
+    results = portal_search(text, user=request.user)
+    return render(
+        request,
+        "participants/search.html",
+        {
+            "results": results,
+            "searched": bool(results.query),
+            "max_length": QUERY_MAX_LENGTH,
+            "shows_contact": roles.can_edit(request.user),
+        },
+    )

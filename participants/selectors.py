@@ -8,10 +8,18 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from courses.models import Course, Programme, Project, Session
 from courses.selectors import sessions_held_filter
-from participants.models import Attendance, AttendanceStatus, Enrollment, Official
+from participants.models import (
+    Attendance,
+    AttendanceStatus,
+    Enrollment,
+    Official,
+    OfficialMerge,
+    ReminderDelivery,
+)
 
 
 def user_label(user) -> str:
@@ -255,3 +263,153 @@ def calendar_feed_sessions(token) -> QuerySet[Session]:
         courses = Enrollment.objects.filter(ministry_id=token.ministry_id, status=Enrollment.Status.ENROLLED)
         return sessions.filter(course_id__in=courses.values("course_id"))
     return sessions
+
+
+# --- officials: the list and one official's page ----------------------------------------------
+
+# The orders the officials list offers: {key in the address: the columns it sorts by}. Each ends
+# with the id, so a page boundary never moves between two requests.
+OFFICIAL_ORDERS = {
+    "name": ("family_name", "given_name", "name_km", "id"),
+    "-name": ("-family_name", "-given_name", "-name_km", "-id"),
+    "ministry": ("ministry__name_en", "family_name", "given_name", "id"),
+    "-ministry": ("-ministry__name_en", "-family_name", "-given_name", "-id"),
+    "enrolments": ("enrolment_count", "family_name", "given_name", "id"),
+    "-enrolments": ("-enrolment_count", "-family_name", "-given_name", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+}
+
+
+def officials_list(*, ministry=None, sex: str = "", course=None, order: str = "name") -> QuerySet[Official]:
+    """Officials for the list page, filtered and sorted, each with its ministry and number of
+    enrolments: one query per page (plus the paginator's count), whatever the page size."""
+    enrolments = (
+        Enrollment.objects.filter(official=OuterRef("pk"))
+        .order_by()
+        .values("official")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    officials = Official.objects.select_related("ministry").annotate(
+        enrolment_count=Coalesce(Subquery(enrolments, output_field=IntegerField()), 0)
+    )
+    if ministry is not None:
+        officials = officials.filter(ministry=ministry)
+    if sex:
+        officials = officials.filter(sex=sex)
+    if course is not None:
+        officials = officials.filter(
+            Exists(Enrollment.objects.filter(official=OuterRef("pk"), course=course))
+        )
+    return officials.order_by(*OFFICIAL_ORDERS.get(order, OFFICIAL_ORDERS["name"]))
+
+
+@dataclass
+class SessionMark:
+    """One session of an enrolled course and the official's attendance at it (None: not marked)."""
+
+    session: Session
+    attendance: Attendance | None
+
+    @property
+    def status_label(self) -> str:
+        return str(self.attendance.get_status_display()) if self.attendance else ""
+
+
+@dataclass
+class EnrolmentRecord:
+    enrollment: Enrollment
+    marks: list[SessionMark]
+
+    @property
+    def certificate(self):
+        # Reverse one-to-one read through select_related: no query, None when none was issued.
+        return getattr(self.enrollment, "certificate", None)
+
+
+@dataclass
+class OfficialPage:
+    official: Official
+    enrolments: list[EnrolmentRecord]
+    deliveries: list
+    history: list[HistoryEntry]
+    merges: list
+
+
+def _describe_official(record) -> str:
+    names = " / ".join(
+        part for part in (f"{record.family_name} {record.given_name}".strip(), record.name_km) if part
+    )
+    return f"{names} — {record.position}" if record.position else names
+
+
+def official_enrolments(official_ids) -> dict[int, list[EnrolmentRecord]]:
+    """Each official's enrolments with every session of the course and the attendance at it:
+    three queries whatever the number of officials, enrolments and sessions."""
+    enrollments = list(
+        Enrollment.objects.filter(official_id__in=official_ids)
+        .select_related("course__project", "ministry", "certificate")
+        .order_by("course__start_date", "course__number", "id")
+    )
+    course_ids = {enrollment.course_id for enrollment in enrollments}
+    sessions: dict[int, list[Session]] = {}
+    for session in Session.objects.filter(course_id__in=course_ids).order_by("starts_at", "id"):
+        sessions.setdefault(session.course_id, []).append(session)
+    marks = {
+        (attendance.enrollment_id, attendance.session_id): attendance
+        for attendance in Attendance.objects.filter(enrollment__in=[e.pk for e in enrollments]).order_by()
+    }
+    records: dict[int, list[EnrolmentRecord]] = {}
+    for enrollment in enrollments:
+        rows = [
+            SessionMark(s, marks.get((enrollment.pk, s.pk))) for s in sessions.get(enrollment.course_id, [])
+        ]
+        records.setdefault(enrollment.official_id, []).append(EnrolmentRecord(enrollment, rows))
+    return records
+
+
+def official_history(official: Official, *, limit: int = 100) -> list[HistoryEntry]:
+    """The official's own changes and their enrolments', newest first: two queries, each limited in SQL."""
+    own = list(
+        Official.history.filter(id=official.pk)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")[:limit]
+    )
+    enrolments = list(
+        Enrollment.history.filter(official_id=official.pk)
+        .select_related("history_user", "course")
+        .order_by("-history_date", "-history_id")[:limit]
+    )
+    # _entries pairs each row with the one before it, so it reads them oldest first.
+    entries = _entries(
+        reversed(own), subject=lambda r: str(_("Official")), describe=_describe_official, limit=limit
+    ) + _entries(
+        reversed(enrolments), subject=lambda r: str(r.course), describe=_describe_enrollment, limit=limit
+    )
+    entries.sort(key=lambda entry: entry.when, reverse=True)
+    return entries[:limit]
+
+
+def official_page(official_id: int, *, deliveries_limit: int = 100) -> OfficialPage | None:
+    """Everything an official's page shows, in a fixed number of queries (none per enrolment)."""
+    official = Official.objects.select_related("ministry", "department").filter(pk=official_id).first()
+    if official is None:
+        return None
+    deliveries = list(
+        ReminderDelivery.objects.filter(official=official)
+        .select_related("session__course")
+        .order_by("-created_at", "-id")[:deliveries_limit]
+    )
+    merges = list(
+        OfficialMerge.objects.filter(survivor=official)
+        .select_related("merged_by", "undone_by")
+        .order_by("-merged_at")[:20]
+    )
+    return OfficialPage(
+        official=official,
+        enrolments=official_enrolments([official.pk]).get(official.pk, []),
+        deliveries=deliveries,
+        history=official_history(official),
+        merges=merges,
+    )

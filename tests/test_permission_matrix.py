@@ -113,6 +113,12 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/calendar/feeds/{feed}/revoke/", cells(302, 403, 404, 302, 404)),  # the staff user's feed
     ("GET", "/calendar/feed/{feed_secret}.ics", PUBLIC),
     ("GET", "/calendar/feed/not-a-token.ics", cells(404, 404, 404, 404, 404)),
+    # Search: readers search (contact data is matched for editors only, tests/search/).
+    ("GET", "/search/", PAGE),
+    ("GET", "/search/?q=chan", PAGE),
+    # Officials: readers read (contact data on the page for editors only), editors change and merge.
+    ("GET", "/officials/", PAGE),
+    ("GET", "/officials/{official}/", PAGE),
 ]
 
 
@@ -140,6 +146,7 @@ def world_objects(uploader) -> dict:
         "opt_out": opt_out_token(enrollment.official),
         "feed": feed.pk,
         "feed_secret": feed_secret,
+        "official": enrollment.official_id,
     }
 
 
@@ -186,16 +193,8 @@ def _covered_names() -> set[str]:
     from tests.api.test_permissions import resolve_path  # noqa: F401 - the API rows use its templates
 
     names = set()
-    sample = {
-        "course": 1,
-        "session": 1,
-        "enrollment": 1,
-        "batch": 1,
-        "delivery": 1,
-        "opt_out": "x",
-        "feed": 1,
-        "feed_secret": "x",
-    }
+    sample = dict.fromkeys(("course", "session", "enrollment", "batch", "delivery", "official", "feed"), 1)
+    sample["opt_out"] = sample["feed_secret"] = "x"
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
     api_sample = dict.fromkeys(

@@ -44,7 +44,7 @@ def drop_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("participants", "0008_import_batch_background_apply"),
+        ("participants", "0009_official_merge"),
     ]
 
     operations = [
