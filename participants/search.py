@@ -65,22 +65,24 @@ def _is_postgres() -> bool:
 
 
 def officials_matching(query: str, *, with_contact: bool) -> QuerySet[Official]:
+    officials = Official.objects.select_related("ministry")
+    by_name = ("family_name", "given_name", "id")
+    digits = phone_key(query)
+    if with_contact and PHONE_TYPED.fullmatch(latin_digits(query)) and len(digits) >= PHONE_MIN_DIGITS:
+        # A phone number: only the phone column can hold it (one LIKE, one index).
+        return officials.filter(search_contact__contains=digits).order_by(*by_name)
     key = name_key(query)
-    condition = Q(search_names__contains=key) if key else Q()
-    if with_contact:
-        digits = phone_key(query)
-        if PHONE_TYPED.fullmatch(latin_digits(query)) and len(digits) >= PHONE_MIN_DIGITS:
-            condition |= Q(search_contact__contains=digits)
-        elif "@" in query or "." in query:
-            condition |= Q(search_contact__contains=query.lower().replace(" ", ""))
-    if not condition:
-        return Official.objects.none()
-    officials = Official.objects.filter(condition).select_related("ministry")
-    if _is_postgres() and key:
+    if not key:
+        return officials.none()
+    condition = Q(search_names__contains=key)
+    if with_contact and ("@" in query or "." in query):
+        condition |= Q(search_contact__contains=query.lower().replace(" ", ""))
+    officials = officials.filter(condition)
+    if _is_postgres():
         return officials.annotate(rank=TrigramWordSimilarity(Value(key), "search_names")).order_by(
-            "-rank", "family_name", "given_name", "id"
+            "-rank", *by_name
         )
-    return officials.order_by("family_name", "given_name", "id")
+    return officials.order_by(*by_name)
 
 
 def _every_word(query: str, fields: tuple[str, ...]) -> Q:
