@@ -65,7 +65,8 @@ def _is_postgres() -> bool:
 
 
 def officials_matching(query: str, *, with_contact: bool) -> QuerySet[Official]:
-    officials = Official.objects.select_related("ministry")
+    # Only what the results page shows: a ministry row carries its sources (JSON) otherwise.
+    officials = Official.objects.select_related("ministry").only(*OFFICIAL_COLUMNS)
     by_name = ("family_name", "given_name", "id")
     digits = phone_key(query)
     if with_contact and PHONE_TYPED.fullmatch(latin_digits(query)) and len(digits) >= PHONE_MIN_DIGITS:
@@ -104,17 +105,32 @@ def _ranked(rows: QuerySet, query: str, fields: tuple[str, ...], order: tuple[st
     return rows.annotate(rank=SearchRank(vector, words)).order_by("-rank", *order)
 
 
+OFFICIAL_COLUMNS = (
+    "family_name",
+    "given_name",
+    "name_km",
+    "phone",
+    "ministry__name_en",
+    "ministry__name_km",
+    "ministry__acronym",
+)
 COURSE_FIELDS = ("title", "topic", "venue")
 SESSION_FIELDS = ("title", "topic", "venue", "course__title")
 
 
 def courses_matching(query: str) -> QuerySet[Course]:
-    rows = Course.objects.filter(_every_word(query, COURSE_FIELDS)).select_related("project")
-    return _ranked(rows, query, COURSE_FIELDS, ("project", "number"))
+    rows = Course.objects.filter(_every_word(query, COURSE_FIELDS)).only(
+        "project", "number", "title", "venue", "status"
+    )
+    return _ranked(rows, query, COURSE_FIELDS, ("project_id", "number"))
 
 
 def sessions_matching(query: str) -> QuerySet[Session]:
-    rows = Session.objects.filter(_every_word(query, SESSION_FIELDS)).select_related("course")
+    rows = (
+        Session.objects.filter(_every_word(query, SESSION_FIELDS))
+        .select_related("course")
+        .only("title", "starts_at", "venue", "status", "course__number")
+    )
     return _ranked(rows, query, SESSION_FIELDS, ("starts_at", "id"))
 
 
@@ -130,11 +146,13 @@ def ministries_matching(query: str) -> list[tuple[Ministry, list[MinistryName]]]
         return any(key in name_key(text) for text in texts if text)
 
     former: dict[int, list[MinistryName]] = {}
-    for name in MinistryName.objects.order_by("-valid_to"):
+    for name in MinistryName.objects.only("ministry", "name_en", "name_km", "acronym", "valid_to").order_by(
+        "-valid_to"
+    ):
         if hit(name.name_en, name.name_km, name.acronym):
             former.setdefault(name.ministry_id, []).append(name)
     found = []
-    for ministry in Ministry.objects.order_by("name_en"):
+    for ministry in Ministry.objects.only("code", "name_en", "name_km", "acronym").order_by("name_en"):
         if ministry.pk in former or hit(ministry.name_en, ministry.name_km, ministry.acronym, ministry.code):
             found.append((ministry, former.get(ministry.pk, [])))
     return found
