@@ -136,8 +136,8 @@ def sessions_matching(query: str) -> QuerySet[Session]:
 
 def ministries_matching(query: str) -> list[tuple[Ministry, list[MinistryName]]]:
     """Ministries whose current or a former name or acronym contains the query, each with the
-    former names that matched. Compared in Python with name_key: there are a few dozen ministries,
-    and so both databases answer exactly alike."""
+    former names that matched. Compared in Python with name_key: there are a few dozen ministries
+    (one query reads them with their former names), and so both databases answer exactly alike."""
     key = name_key(query)
     if not key:
         return []
@@ -145,17 +145,26 @@ def ministries_matching(query: str) -> list[tuple[Ministry, list[MinistryName]]]
     def hit(*texts: str) -> bool:
         return any(key in name_key(text) for text in texts if text)
 
-    former: dict[int, list[MinistryName]] = {}
-    for name in MinistryName.objects.only("ministry", "name_en", "name_km", "acronym", "valid_to").order_by(
-        "-valid_to"
-    ):
-        if hit(name.name_en, name.name_km, name.acronym):
-            former.setdefault(name.ministry_id, []).append(name)
-    found = []
-    for ministry in Ministry.objects.only("code", "name_en", "name_km", "acronym").order_by("name_en"):
-        if ministry.pk in former or hit(ministry.name_en, ministry.name_km, ministry.acronym, ministry.code):
-            found.append((ministry, former.get(ministry.pk, [])))
-    return found
+    rows = Ministry.objects.values_list(
+        "pk", "code", "name_en", "name_km", "acronym", *(f"former_names__{name}" for name in FORMER)
+    ).order_by("name_en", "pk", "-former_names__valid_to")
+    found: dict[int, tuple[Ministry, list[MinistryName]]] = {}
+    for pk, code, name_en, name_km, acronym, *former in rows:
+        ministry_hit = hit(name_en, name_km, acronym, code)
+        former_name = MinistryName(ministry_id=pk, **dict(zip(FORMER, former, strict=True)))
+        former_hit = former_name.name_en is not None and hit(
+            former_name.name_en, former_name.name_km, former_name.acronym
+        )
+        if ministry_hit or former_hit:
+            ministry = Ministry(pk=pk, code=code, name_en=name_en, name_km=name_km, acronym=acronym)
+            entry = found.setdefault(pk, (ministry, []))
+            if former_hit:
+                entry[1].append(former_name)
+    return list(found.values())
+
+
+# The former names' columns the results page shows.
+FORMER = ("name_en", "name_km", "acronym", "valid_to")
 
 
 def _first(rows, limit: int, kind: str, more: set[str]) -> list:
