@@ -40,13 +40,12 @@ from ministries.models import Ministry
 from participants.models import Official, official_search_keys
 from participants.search import (
     LIMIT,
-    PHONE_MIN_DIGITS,
-    PHONE_TYPED,
     clean_query,
     officials_matching,
     search,
+    typed_phone_digits,
 )
-from pcp_portal.text import latin_digits, name_key, phone_key
+from pcp_portal.text import name_key
 
 OFFICIALS = int(os.environ.get("BENCH_SEARCH_OFFICIALS", "50000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
@@ -121,12 +120,11 @@ def _like(text: str) -> str:
 def baseline(text: str) -> list:
     """The bare pg_trgm query: the same officials through the same index, nothing else."""
     query, _cut = clean_query(text)
-    digits = phone_key(query)
-    phone = PHONE_TYPED.fullmatch(latin_digits(query)) and len(digits) >= PHONE_MIN_DIGITS
-    key = digits if phone else name_key(query)
+    digits = typed_phone_digits(query)
+    key = digits or name_key(query)
     with connection.cursor() as cursor:
         cursor.execute(
-            BASELINE_PHONE if phone else BASELINE_NAMES,
+            BASELINE_PHONE if digits else BASELINE_NAMES,
             {"pattern": _like(key), "key": key, "limit": LIMIT + 1},
         )
         return cursor.fetchall()

@@ -64,12 +64,25 @@ def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def typed_phone_digits(query: str) -> str:
+    """The digits of a phone number as search compares them (pcp_portal.text.phone_key), or "" if
+    the text is not a phone number. A part of a number typed with its country code ("+855 12 40")
+    loses the code too: phone_key keeps it on numbers too short to be whole ones."""
+    typed = latin_digits(query).strip()
+    if not PHONE_TYPED.fullmatch(typed):
+        return ""
+    digits = phone_key(typed)
+    if typed.startswith(("+855", "00855")) and digits.startswith("855"):
+        digits = digits[3:].lstrip("0")
+    return digits if len(digits) >= PHONE_MIN_DIGITS else ""
+
+
 def officials_matching(query: str, *, with_contact: bool) -> QuerySet[Official]:
     # Only what the results page shows: a ministry row carries its sources (JSON) otherwise.
     officials = Official.objects.select_related("ministry").only(*OFFICIAL_COLUMNS)
     by_name = ("family_name", "given_name", "id")
-    digits = phone_key(query)
-    if with_contact and PHONE_TYPED.fullmatch(latin_digits(query)) and len(digits) >= PHONE_MIN_DIGITS:
+    digits = typed_phone_digits(query)
+    if with_contact and digits:
         # A phone number: only the phone column can hold it (one LIKE, one index).
         return officials.filter(search_contact__contains=digits).order_by(*by_name)
     key = name_key(query)
