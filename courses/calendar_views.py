@@ -5,6 +5,7 @@ The feeds themselves are served by participants/feeds.py: a ministry's feed need
 from __future__ import annotations
 
 import datetime
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -53,12 +54,12 @@ def _filter_query(form: CalendarFilterForm) -> str:
     """The filters as a query-string tail, kept by the period links."""
     if not (form.is_bound and form.is_valid()):
         return ""
-    parts = []
+    parts = {}
     if form.cleaned_data["course"]:
-        parts.append(f"course={form.cleaned_data['course'].pk}")
+        parts["course"] = form.cleaned_data["course"].pk
     if form.cleaned_data["venue"]:
-        parts.append(f"venue={form.data['venue']}")
-    return "&".join(parts)
+        parts["venue"] = form.cleaned_data["venue"]
+    return urlencode(parts)
 
 
 @reader_required
@@ -137,7 +138,8 @@ def calendar_feeds(request):
                 expires_at=expires_at,
             )
         except ValidationError as error:
-            form.add_error("expires_on" if "expires_at" in error.message_dict else None, error.messages)
+            field = "expires_on" if "expires_at" in getattr(error, "error_dict", {}) else None
+            form.add_error(field, error.messages)
         else:
             request.session[NEW_FEED_KEY] = {
                 "pk": token.pk,

@@ -4,6 +4,11 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from pcp_portal import outbox
+
+# SQLite rebuilds courses_session to add the column, dropping its change-feed triggers: put back.
+SESSION_TRIGGERS = {"courses_session": "sessions"}
+
 
 class Migration(migrations.Migration):
 
@@ -14,6 +19,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        outbox.change_triggers_kept(SESSION_TRIGGERS),
         migrations.AddField(
             model_name='historicalsession',
             name='sequence',
@@ -24,6 +30,7 @@ class Migration(migrations.Migration):
             name='sequence',
             field=models.PositiveIntegerField(default=0, editable=False, verbose_name='calendar revision'),
         ),
+        outbox.change_triggers_kept(SESSION_TRIGGERS),
         migrations.CreateModel(
             name='CalendarFeedToken',
             fields=[

@@ -5,7 +5,11 @@ trigram index stays fast at tens of thousands of officials. SQLite gets the colu
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
+from pcp_portal import outbox
 from pcp_portal.text import name_key, phone_key
+
+# SQLite rebuilds the table to add a column, dropping its change-feed triggers: they are put back.
+OFFICIAL_TRIGGERS = {"participants_official": "officials"}
 
 INDEXES = {
     "official_search_names_trgm": "search_names",
@@ -49,6 +53,7 @@ class Migration(migrations.Migration):
 
     operations = [
         TrigramExtension(),  # does nothing on other databases than PostgreSQL
+        outbox.change_triggers_kept(OFFICIAL_TRIGGERS),
         migrations.AddField(
             model_name="official",
             name="search_contact",
@@ -59,6 +64,7 @@ class Migration(migrations.Migration):
             name="search_names",
             field=models.CharField(blank=True, editable=False, max_length=620),
         ),
+        outbox.change_triggers_kept(OFFICIAL_TRIGGERS),
         migrations.RunPython(fill, migrations.RunPython.noop),
         migrations.RunPython(create_indexes, drop_indexes),
     ]
