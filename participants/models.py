@@ -73,9 +73,7 @@ class Official(TimeStampedModel):
     search_names = models.CharField(max_length=620, blank=True, editable=False)
     search_contact = models.CharField(max_length=300, blank=True, editable=False)
 
-    history = HistoricalRecords(
-        bases=[HistoryWithIPAddress], excluded_fields=["search_names", "search_contact"]
-    )
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]

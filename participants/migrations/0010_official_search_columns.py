@@ -64,6 +64,16 @@ class Migration(migrations.Migration):
             name="search_names",
             field=models.CharField(blank=True, editable=False, max_length=620),
         ),
+        migrations.AddField(
+            model_name="historicalofficial",
+            name="search_contact",
+            field=models.CharField(blank=True, editable=False, max_length=300),
+        ),
+        migrations.AddField(
+            model_name="historicalofficial",
+            name="search_names",
+            field=models.CharField(blank=True, editable=False, max_length=620),
+        ),
         outbox.change_triggers_kept(OFFICIAL_TRIGGERS),
         migrations.RunPython(fill, migrations.RunPython.noop),
         migrations.RunPython(create_indexes, drop_indexes),

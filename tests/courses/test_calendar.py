@@ -117,6 +117,8 @@ def test_the_calendar_speaks_khmer(officer_client):
     ):
         assert f">{english}" not in body and f"{english}<" not in body, english
     assert "ប្រតិទិន" in body
+    # The weekday names too (Django's Khmer catalogue lacks the abbreviated ones: "Mon" stays English).
+    assert ">Mon<" not in body and "ច័ន្ទ" in body
 
 
 # --- the feeds ------------------------------------------------------------------------------------
