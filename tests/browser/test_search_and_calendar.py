@@ -109,3 +109,11 @@ def test_the_month_is_a_seven_day_grid_on_a_desktop_and_its_sessions_are_reached
     assert link  # the link the keyboard reached is the one on the page
     page.goto(page.base_url + "/calendar/")
     screenshot(page, "calendar-month-desktop")
+    # The week too is one row of seven days.
+    page.goto(page.base_url + f"/calendar/week/?week={start.date().isoformat()}")
+    days = page.locator(".calendar-week").first.locator(".calendar-day")
+    assert days.count() == 7
+    assert len({round(days.nth(index).bounding_box()["y"]) for index in range(7)}) == 1
+    widths = [days.nth(index).bounding_box()["width"] for index in range(7)]
+    assert min(widths) > 100
+    screenshot(page, "calendar-week-desktop")
