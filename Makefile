@@ -67,6 +67,7 @@ run: $(VENV)/.deps var/secret_key
 	trap 'kill 0' INT TERM; \
 	$(BIN)/celery -A pcp_portal worker -Q default,reminders,imports,exports,webhooks --loglevel=INFO --concurrency=2 --without-gossip --without-mingle & \
 	$(BIN)/celery -A pcp_portal beat --loglevel=INFO & \
+	if [ -n "$$PCP_TELEGRAM_BOT_TOKEN" ] && [ -z "$$PCP_TELEGRAM_WEBHOOK_SECRET" ]; then $(BIN)/python manage.py telegram_poll & fi; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000 & \
 	wait
 

@@ -4,10 +4,11 @@ HTML it costs, against the same page sent without compression.
     .venv/bin/python benchmarks/register_phone.py [--runs 5]
 
 Everything runs on this machine: a throw-away portal (SQLite and collected static files in a
-temporary PCP_VAR_DIR, DEBUG off, gunicorn with 2 workers on 127.0.0.1) and Debian's Chromium
-driven by Playwright, at 390 x 844 with a phone's user agent, under Chromium's own emulation of a
-poor link and a slow phone (DevTools protocol): Network.emulateNetworkConditions at 400 kbit/s
-both ways with 400 ms round-trip latency, and Emulation.setCPUThrottlingRate 4.
+temporary PCP_VAR_DIR, DEBUG off, gunicorn with the compose file's 3 sync workers on 127.0.0.1)
+and Debian's Chromium driven by Playwright, at 390 x 844 with a phone's user agent, under
+Chromium's own emulation of a poor link and a slow phone (DevTools protocol):
+Network.emulateNetworkConditions at 400 kbit/s both ways with 400 ms round-trip latency, and
+Emulation.setCPUThrottlingRate 4.
 
 Measured per visit (the performance timeline of the page, so from the start of its navigation):
 - usable: the "register-ready" mark that static/js/register.js sets once every control of the
@@ -193,7 +194,9 @@ def main() -> None:
         f"{version}; {kbits:.0f} kbit/s, {NETWORK['latency']} ms RTT, CPU x{CPU_SLOWDOWN}; {args.runs} rounds"
     )
     path = f"/sessions/{session_pk}/"
-    with server.gunicorn("benchmarks.register_phone", port=PORT, workers=2), sync_playwright() as playwright:
+    # As many sync workers as the compose file's web service: a page and its three static files come
+    # at once, and with fewer workers than requests the last one waits for a free worker.
+    with server.gunicorn("benchmarks.register_phone", port=PORT, workers=3), sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,

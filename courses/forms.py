@@ -137,3 +137,21 @@ class CalendarFeedTokenForm(forms.Form):
         if scope == CalendarFeedToken.Scope.MINISTRY and not data.get("ministry"):
             self.add_error("ministry", _("Choose the ministry this feed shows."))
         return data
+
+
+class SeriesRuleForm(forms.Form):
+    """How many courses complete the series; blank keeps the default (every course held).
+    The most a series allows depends on its courses: the service refuses more, with a message."""
+
+    min_courses = forms.IntegerField(
+        label=_("Courses to complete"),
+        required=False,
+        min_value=1,
+        max_value=99,
+        help_text=_("Blank: every course of the series that has been held."),
+        error_messages={
+            "invalid": _("Give a whole number of courses, or leave it blank."),
+            "min_value": _("At least one course must be required."),
+            "max_value": _("A series has far fewer courses than that."),
+        },
+    )

@@ -310,6 +310,51 @@ class Session(TimeStampedModel):
         return not self.is_cancelled and self.starts_at is not None and self.starts_at <= timezone.now()
 
 
+class SeriesCompletionRule(TimeStampedModel):
+    """How many of a project's courses (its series) an official must complete to complete the series.
+
+    No row, or a row with `min_courses` blank, is the default: every course of the series that has
+    been held. A course not held yet never counts against anyone: the number required is capped
+    at the courses held so far (participants.series applies the rule). Changes keep their history.
+    """
+
+    project = models.OneToOneField(
+        Project, verbose_name=_("project"), on_delete=models.PROTECT, related_name="completion_rule"
+    )
+    min_courses = models.PositiveSmallIntegerField(
+        _("courses to complete"),
+        null=True,
+        blank=True,
+        help_text=_("Blank: every course of the series that has been held."),
+    )
+
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+
+    class Meta:
+        verbose_name = _("series completion rule")
+        verbose_name_plural = _("series completion rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_courses__isnull=True) | Q(min_courses__gte=1),
+                name="series_rule_min_courses_positive",
+                violation_error_message=_("At least one course must be required."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.describe()}"
+
+    def describe(self) -> str:
+        return series_rule_text(self.min_courses, self.project.courses.count())
+
+
+def series_rule_text(min_courses: int | None, courses: int) -> str:
+    """The rule in words, as the series page and the definitions say it."""
+    if min_courses is None:
+        return str(_("every course of the series that has been held"))
+    return str(_("%(min)s of the %(total)s courses of the series") % {"min": min_courses, "total": courses})
+
+
 class CalendarFeedToken(TimeStampedModel):
     """A secret address at which a calendar application reads sessions as iCalendar.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from courses.models import Session
+from courses.models import SeriesCompletionRule, Session
 
 
 def sessions_held_filter(prefix: str = "", now=None) -> Q:
@@ -35,3 +35,9 @@ def sessions_not_started(course, *, now=None) -> QuerySet[Session]:
     return course.sessions.filter(
         Q(starts_at__isnull=True) | Q(starts_at__gt=now), status=Session.Status.SCHEDULED
     ).order_by(F("starts_at").asc(nulls_last=True), "id")
+
+
+def series_rule_history(project, *, limit: int = 20):
+    """The changes to a project's series completion rule, newest first, with who made them (one query)."""
+    records = SeriesCompletionRule.history.filter(project_id=project.pk).select_related("history_user")
+    return records.order_by("-history_date", "-history_id")[:limit]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.calendar import new_feed_secret, secret_hash
-from courses.models import CalendarFeedToken, Course, Session
+from courses.models import CalendarFeedToken, Course, Project, SeriesCompletionRule, Session
 from courses.selectors import sessions_not_started
 from courses.signals import session_changed
 
@@ -148,3 +148,36 @@ def calendar_feed_token_revoke(*, token: CalendarFeedToken) -> CalendarFeedToken
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at", "updated_at"])
     return token
+
+
+@transaction.atomic
+def series_rule_set(*, project: Project, min_courses: int | None, changed_by=None) -> SeriesCompletionRule:
+    """Set how many courses of the project's series complete it (None: every course held).
+
+    Refused with a message, changing nothing, when more courses are required than the series
+    has. Setting the rule it already has writes nothing (no empty history row).
+    """
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    if min_courses is not None:
+        total = project.courses.count()
+        if min_courses < 1:
+            raise ValidationError({"min_courses": [_("At least one course must be required.")]})
+        if min_courses > total:
+            raise ValidationError(
+                {
+                    "min_courses": [
+                        _("The series has %(total)s courses: no more than %(total)s can be required.")
+                        % {"total": total}
+                    ]
+                }
+            )
+    rule = SeriesCompletionRule.objects.filter(project=project).first()
+    if rule is None:
+        rule = SeriesCompletionRule(project=project)
+    elif rule.min_courses == min_courses:
+        return rule
+    rule.min_courses = min_courses
+    rule._history_user = changed_by
+    rule.full_clean()
+    rule.save()
+    return rule

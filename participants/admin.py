@@ -19,6 +19,7 @@ from participants.models import (
     Enrollment,
     ImportBatch,
     Official,
+    OfficialMerge,
     ReminderDelivery,
 )
 from participants.views import stale_message
@@ -233,7 +234,17 @@ class AttendanceAdmin(ServiceAdmin):
 class ReminderDeliveryAdmin(admin.ModelAdmin):
     """The reminder ledger, read-only: rows are written by participants/reminders/ alone."""
 
-    list_display = ("official", "session", "kind", "key", "status", "attempts", "sent_at", "reason")
+    list_display = (
+        "official",
+        "session",
+        "kind",
+        "key",
+        "status",
+        "channel",
+        "attempts",
+        "sent_at",
+        "reason",
+    )
     search_fields = ("official__family_name", "official__given_name", "official__email", "session__title")
     list_filter = ("status", "kind")
     list_select_related = ("official", "session")
@@ -274,4 +285,24 @@ class CertificateAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OfficialMerge)
+class OfficialMergeAdmin(admin.ModelAdmin):
+    """The record of merges, read-only: written and undone by participants/merging.py alone (from
+    the officials' pages), since only it knows how to put the moved rows back."""
+
+    list_display = ("merged_at", "merged_name", "merged_official_id", "survivor", "merged_by", "undone_at")
+    search_fields = ("merged_name", "survivor__family_name", "survivor__given_name", "survivor__name_km")
+    list_select_related = ("survivor", "merged_by")
+    exclude = ("merged_data", "survivor_before", "moved")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

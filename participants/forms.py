@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course
@@ -106,6 +107,33 @@ class AttendanceRowForm(forms.Form):
     version = forms.IntegerField(label=_("Version"), min_value=0)
 
 
+SERIES_SORTS = [(key, key) for key in ("name", "ministry", "sex", "courses", "series")]
+
+
+class SeriesFilterForm(forms.Form):
+    """The series page's filters and sort, in the address so a view can be shared and exported."""
+
+    ministry = forms.ModelChoiceField(
+        label=_("Ministry"),
+        queryset=Ministry.objects.order_by("name_en"),
+        required=False,
+        empty_label=_("All ministries"),
+        error_messages={"invalid_choice": _("There is no ministry with this id.")},
+    )
+    sex = forms.ChoiceField(
+        label=_("Sex"),
+        choices=[("", _("Everyone")), *Sex.choices],
+        required=False,
+        error_messages={"invalid_choice": _("Choose women, men or other / not stated.")},
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        choices=[*SERIES_SORTS, *[(f"-{key}", key) for key, _label in SERIES_SORTS]],
+        required=False,
+        error_messages={"invalid_choice": _("This list cannot be sorted that way.")},
+    )
+
+
 ORDER_CHOICES = [
     ("name", _("Name (A to Z)")),
     ("-name", _("Name (Z to A)")),
@@ -162,3 +190,68 @@ class OfficialEditForm(forms.ModelForm):
         self.fields["department"].queryset = Department.objects.select_related("ministry").order_by(
             "ministry__name_en", "name_en"
         )
+
+
+class MergePickForm(forms.Form):
+    """The two records to compare: the survivor and the one merged into it, by id."""
+
+    survivor = forms.IntegerField(label=_("Official who stays"), min_value=1, max_value=2**63 - 1)
+    other = forms.IntegerField(label=_("Official merged into them"), min_value=1, max_value=2**63 - 1)
+
+
+class MergeForm(forms.Form):
+    """Whose value the survivor keeps for each differing field, and which enrolment stays in each
+    course both are enrolled in (no default there: the person must choose)."""
+
+    def __init__(self, *args, comparison, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.comparison = comparison
+        for name, label, survivor_value, other_value in comparison.fields:
+            self.fields[f"field_{name}"] = forms.ChoiceField(
+                label=label,
+                choices=[("survivor", _display(survivor_value)), ("other", _display(other_value))],
+                initial="other" if survivor_value == "" else "survivor",
+                widget=forms.RadioSelect,
+                # Not sent: the survivor's value stays (the page always sends one of the two).
+                required=False,
+            )
+        for conflict in comparison.conflicts:
+            self.fields[conflict.field_name] = forms.TypedChoiceField(
+                label=str(conflict.course),
+                coerce=int,
+                choices=[
+                    (enrollment.pk, _enrolment_choice(enrollment, official))
+                    for enrollment, official in (
+                        (conflict.survivor_enrollment, comparison.survivor),
+                        (conflict.other_enrollment, comparison.other),
+                    )
+                ],
+                widget=forms.RadioSelect,
+                error_messages={"required": _("Choose which enrolment stays in this course.")},
+            )
+
+    def choices(self) -> dict[str, str]:
+        return {
+            name.removeprefix("field_"): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("field_") and value
+        }
+
+    def keep(self) -> dict[int, int]:
+        return {
+            conflict.course.pk: self.cleaned_data[conflict.field_name]
+            for conflict in self.comparison.conflicts
+        }
+
+
+def _enrolment_choice(enrollment, official) -> str:
+    return _("The enrolment of %(official)s (#%(id)s), %(status)s, enrolled on %(date)s") % {
+        "official": official,
+        "id": official.pk,
+        "status": enrollment.get_status_display(),
+        "date": date_format(enrollment.enrolled_on),
+    }
+
+
+def _display(value: str) -> str:
+    return value or str(_("(empty)"))

@@ -37,6 +37,13 @@ def official_search_keys(official) -> tuple[str, str]:
     return " ".join(dict.fromkeys(key for key in names if key)), " ".join(part for part in contact if part)
 
 
+class Channel(models.TextChoices):
+    """Where a message to an official goes (participants.reminders.channels sends by each)."""
+
+    EMAIL = "email", _("E-mail")
+    TELEGRAM = "telegram", _("Telegram")
+
+
 class Official(TimeStampedModel):
     # A name in either script will do (official_has_a_name): many officials sign in Khmer only.
     family_name = models.CharField(_("family name (Latin script)"), max_length=100, blank=True)
@@ -72,6 +79,21 @@ class Official(TimeStampedModel):
     # e-mail. Stored so that PostgreSQL's trigram index and SQLite's LIKE find the same officials.
     search_names = models.CharField(max_length=620, blank=True, editable=False)
     search_contact = models.CharField(max_length=300, blank=True, editable=False)
+    # Telegram is chosen by the official, never typed in: /start with a signed link stores the
+    # chat and makes Telegram the first channel; /stop, or the bot blocked, makes it e-mail again.
+    reminder_channel = models.CharField(
+        _("reminder channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL
+    )
+    reminder_fallback = models.CharField(
+        _("fallback channel"),
+        max_length=10,
+        choices=Channel.choices,
+        blank=True,
+        default=Channel.EMAIL,
+        help_text=_("Where a message goes when the first channel cannot take it; empty for none."),
+    )
+    telegram_chat_id = models.BigIntegerField(_("Telegram chat"), null=True, blank=True, unique=True)
+    telegram_linked_at = models.DateTimeField(_("Telegram linked at"), null=True, blank=True)
 
     history = HistoricalRecords(bases=[HistoryWithIPAddress])
 
@@ -90,6 +112,11 @@ class Official(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=~Q(family_name="") | ~Q(given_name="") | ~Q(name_km=""), name="official_has_a_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_channel__in=["email", "telegram"])
+                & Q(reminder_fallback__in=["", "email", "telegram"]),
+                name="official_channels_valid",
             ),
         ]
         indexes = [models.Index(fields=["ministry", "sex"], name="official_ministry_sex")]
@@ -275,6 +302,9 @@ class ReminderDelivery(models.Model):
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     email = models.CharField(_("sent to"), max_length=254, blank=True)
+    # The channel that delivered the row (or last tried it); one row whatever the channel, so the
+    # unique constraint keeps "exactly once" across e-mail and Telegram.
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, blank=True)
     language = models.CharField(_("language"), max_length=2, blank=True)
     queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)

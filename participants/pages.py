@@ -6,13 +6,27 @@ course and session forms (create, edit, cancel) stay in courses/views.py. Thin: 
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404, render
+from urllib.parse import urlencode
 
-from courses.models import Course, Session
-from courses.selectors import next_sessions, sessions_today
-from participants.forms import OfficialSearchForm, WalkInForm, WithdrawForm
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from courses.forms import SeriesRuleForm
+from courses.models import Course, Project, Session, series_rule_text
+from courses.selectors import next_sessions, series_rule_history, sessions_today
+from courses.services import series_rule_set
+from participants.forms import OfficialSearchForm, SeriesFilterForm, WalkInForm, WithdrawForm
 from participants.models import AttendanceStatus
-from participants.reports.figures import ReportFilters, grouped_figures
+from participants.reports import exports
+from participants.reports.figures import ReportFilters, definition_items, grouped_figures
+from participants.reports.forms import error_messages
+from participants.reports.tables import course_cell_state, series_matrix_table
 from participants.search import QUERY_MAX_LENGTH
 from participants.search import search as portal_search
 from participants.selectors import (
@@ -25,8 +39,9 @@ from participants.selectors import (
     programme_overview,
     register_for_session,
 )
+from participants.series import series_matrix
 from pcp_portal import roles
-from pcp_portal.decorators import reader_required
+from pcp_portal.decorators import editor_required, reader_required
 
 
 def home(request):
@@ -130,3 +145,130 @@ def search(request):
             "shows_contact": roles.can_edit(request.user),
         },
     )
+
+
+# --- the series: a project's courses and its officials --------------------------------------------
+
+SERIES_PAGE_SIZE = 50
+SERIES_EXPORTS = ("csv", "xlsx")
+
+
+def _series_filters(request):
+    """(form, filters or None when the form has errors)."""
+    form = SeriesFilterForm(request.GET)
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    return form, {
+        "ministry_id": data["ministry"].pk if data.get("ministry") else None,
+        "sex": data.get("sex") or None,
+        "sort": data.get("sort") or "name",
+    }
+
+
+def _series_query(filters: dict, **changes) -> str:
+    values = {"ministry": filters["ministry_id"], "sex": filters["sex"], "sort": filters["sort"], **changes}
+    values = {key: value for key, value in values.items() if value not in (None, "", "name")}
+    return f"?{urlencode(values)}" if values else ""
+
+
+def series_page_context(request, project: Project, *, rule_form=None) -> tuple[dict, int]:
+    """The series page: (context, status). A bad filter shows the page's form with its errors (400)."""
+    form, filters = _series_filters(request)
+    context = {"project": project, "form": form, "errors": error_messages(form)}
+    if filters is None:
+        return context, 400
+    matrix = series_matrix(
+        project, ministry_id=filters["ministry_id"], sex=filters["sex"], sort=filters["sort"]
+    )
+    page = Paginator(matrix.rows, SERIES_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = []
+    for row in page.object_list:
+        cells = []
+        for course in matrix.courses:
+            cell = row.status.cells.get(course.pk)
+            cells.append((course, cell, course_cell_state(cell, course)))
+        rows.append((row, cells))
+    sorts = []
+    for key, label in (
+        ("name", _("Official")),
+        ("sex", _("Sex")),
+        ("ministry", _("Ministry at first enrolment")),
+        ("courses", _("Courses completed")),
+        ("series", _("Series")),
+    ):
+        current = filters["sort"].lstrip("-") == key
+        descending = filters["sort"].startswith("-")
+        target = f"-{key}" if current and not descending else key
+        sorts.append(
+            {
+                "key": key,
+                "label": label,
+                "url": _series_query(filters, sort=target, page=None),
+                "aria": ("descending" if descending else "ascending") if current else "none",
+            }
+        )
+    query = _series_query(filters)
+    context.update(
+        matrix=matrix,
+        page=page,
+        rows=rows,
+        sorts=sorts,
+        page_prefix=f"{query}&" if query else "?",
+        ministries=matrix.ministries,
+        exports=[(fmt.upper(), f"{request.path}export.{fmt}{query}") for fmt in SERIES_EXPORTS],
+        rule_text=series_rule_text(matrix.rule.min_courses, matrix.rule.courses),
+        courses_not_held=[course for course in matrix.courses if not course.is_held],
+        rule_form=rule_form or SeriesRuleForm(initial={"min_courses": matrix.rule.min_courses}),
+        rule_history=[
+            (record, series_rule_text(record.min_courses, matrix.rule.courses))
+            for record in series_rule_history(project)
+        ],
+        definitions=definition_items(),
+    )
+    return context, 200
+
+
+@reader_required
+@require_GET
+def series_detail(request, pk: int):
+    project = get_object_or_404(Project, pk=pk)
+    context, status = series_page_context(request, project)
+    return render(request, "series/series_detail.html", context, status=status)
+
+
+@reader_required
+@require_GET
+def series_export(request, pk: int, fmt: str):
+    if fmt not in SERIES_EXPORTS:
+        raise Http404(_("There is no such export."))
+    project = get_object_or_404(Project, pk=pk)
+    form, filters = _series_filters(request)
+    if filters is None:
+        return HttpResponseBadRequest(
+            "\n".join(error_messages(form)) + "\n", content_type="text/plain; charset=utf-8"
+        )
+    table = series_matrix_table(series_matrix(project, **filters))
+    name = f"pcp-series-{project.pk}-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
+    if fmt == "csv":
+        return exports.csv_response(name, table.headers, table.rows)
+    return exports.xlsx_response(name, table.title, table.columns, table.rows)
+
+
+@editor_required
+@require_POST
+def series_rule(request, pk: int):
+    project = get_object_or_404(Project, pk=pk)
+    form = SeriesRuleForm(request.POST)
+    if form.is_valid():
+        try:
+            series_rule_set(
+                project=project, min_courses=form.cleaned_data["min_courses"], changed_by=request.user
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The series completion rule was saved."))
+            return redirect("series_detail", pk=project.pk)
+    context, _status = series_page_context(request, project, rule_form=form)
+    return render(request, "series/series_detail.html", context, status=400)

@@ -1,4 +1,5 @@
-"""Reminder URLs: staff send failed reminders again; the public opt-out link."""
+"""Reminder URLs: staff send failed reminders again; the public opt-out and calendar links; the
+Telegram bot's webhook."""
 
 from django.urls import path
 
@@ -17,4 +18,6 @@ urlpatterns = [
         name="course_reminders_resend_failed",
     ),
     path("reminders/opt-out/<str:token>/", reminder_views.opt_out, name="reminder_opt_out"),
+    path("reminders/calendar/<str:token>/session.ics", reminder_views.calendar, name="reminder_calendar"),
+    path("telegram/webhook/", reminder_views.telegram_webhook, name="telegram_webhook"),
 ]

@@ -55,12 +55,30 @@ def official_create(*, changed_by=None, **fields) -> Official:
 
 @transaction.atomic
 def official_update(*, official: Official, changed_by=None, **fields) -> Official:
+    """Change an official's own fields, with a history row naming `changed_by` (the audit trail).
+
+    Enrolments are not touched: each keeps the ministry and position it was made with. The row is
+    locked first, so an edit cannot bring back an official that a merge removed meanwhile (a plain
+    save of a vanished row would insert it again), and a changed ministry must exist today.
+    """
+    if not Official.objects.select_for_update().filter(pk=official.pk).exists():
+        raise ValidationError(
+            _("This official no longer exists: it was merged into another record or deleted.")
+        )
+    ministry_changed = (
+        "ministry" in fields and getattr(fields["ministry"], "pk", None) != official.ministry_id
+    )
     for name, value in fields.items():
         setattr(official, name, value)
     if official.department_id and official.department.ministry_id != official.ministry_id:
         raise ValidationError({"department": _("This department belongs to another ministry.")})
+    if ministry_changed:
+        refusal = ministry_refusal(official.ministry, timezone.localdate())
+        if refusal:
+            raise ValidationError({"ministry": refusal})
     official._history_user = changed_by
-    _clean_and_save(official)
+    official.full_clean()
+    official.save(force_update=True)
     return official
 
 

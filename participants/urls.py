@@ -9,6 +9,9 @@ urlpatterns = [
     path("courses/", pages.course_list, name="course_list"),
     path("courses/<int:pk>/", pages.course_detail, name="course_detail"),
     path("sessions/<int:pk>/", pages.session_detail, name="session_detail"),
+    path("series/<int:pk>/", pages.series_detail, name="series_detail"),
+    path("series/<int:pk>/export.<str:fmt>", pages.series_export, name="series_export"),
+    path("series/<int:pk>/rule/", pages.series_rule, name="series_rule"),
     path("courses/<int:course_pk>/enrol/", views.enrol, name="enrol"),
     path("courses/<int:course_pk>/walk-in/", views.walk_in, name="walk_in"),
     path("enrolments/<int:pk>/withdraw/", views.withdraw, name="enrollment_withdraw"),
@@ -19,4 +22,20 @@ urlpatterns = [
     path("officials/", official_views.official_list, name="official_list"),
     path("officials/<int:pk>/", official_views.official_detail, name="official_detail"),
     path("search/", pages.search, name="search"),
+    path(
+        "officials/<int:pk>/transcript/", official_views.official_transcript_page, name="official_transcript"
+    ),
+    path(
+        "officials/<int:pk>/transcript.csv",
+        official_views.official_transcript_csv,
+        name="official_transcript_csv",
+    ),
+    path(
+        "officials/<int:pk>/transcript.pdf",
+        official_views.official_transcript_pdf,
+        name="official_transcript_pdf",
+    ),
+    path("officials/<int:pk>/edit/", official_views.official_edit, name="official_edit"),
+    path("officials/merge/", official_views.official_merge, name="official_merge"),
+    path("officials/merges/<int:pk>/undo/", official_views.official_merge_undo, name="official_merge_undo"),
 ]

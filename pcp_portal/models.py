@@ -155,6 +155,9 @@ class DeletedRecord(models.Model):
     resource = models.CharField(_("resource"), max_length=30)
     object_id = models.BigIntegerField(_("object id"))
     deleted_at = models.DateTimeField(_("deleted at"), default=timezone.now, db_index=True)
+    # Set when the row was merged into another of the same resource (two records of one official):
+    # a partner repoints what referred to `object_id` to this id.
+    replaced_by = models.BigIntegerField(_("merged into"), null=True, blank=True)
 
     class Meta:
         db_table = "courses_deletedrecord"

@@ -512,3 +512,6 @@ PCP_TELEGRAM_BOT_TOKEN = env_str("PCP_TELEGRAM_BOT_TOKEN", "")
 PCP_TELEGRAM_BOT_USERNAME = env_str("PCP_TELEGRAM_BOT_USERNAME", "pcp_portal_bot")
 PCP_TELEGRAM_LINK_MAX_AGE_SECONDS = env_int("PCP_TELEGRAM_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600, minimum=60)
 PCP_TELEGRAM_MAX_RETRY_AFTER_SECONDS = env_float("PCP_TELEGRAM_MAX_RETRY_AFTER_SECONDS", 30.0, minimum=0.0)
+# The bot's webhook (/telegram/webhook/) answers only requests carrying this secret in the
+# X-Telegram-Bot-Api-Secret-Token header (setWebhook's secret_token); empty: no webhook (404).
+PCP_TELEGRAM_WEBHOOK_SECRET = env_str("PCP_TELEGRAM_WEBHOOK_SECRET", "")

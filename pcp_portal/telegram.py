@@ -51,12 +51,17 @@ class BadLinkToken(TelegramError):
     pass
 
 
+def enabled() -> bool:
+    """Whether the portal has a bot: without a token no link is shown and nothing goes by Telegram."""
+    return bool(settings.PCP_TELEGRAM_BOT_TOKEN)
+
+
 # Sending ------------------------------------------------------------------------------------------
 
 
-def _call(method: str, payload: dict) -> tuple[int, dict]:
+def _call(method: str, payload: dict, *, read_timeout: float = 10) -> tuple[int, dict]:
     url = f"{settings.PCP_TELEGRAM_API_BASE.rstrip('/')}/bot{settings.PCP_TELEGRAM_BOT_TOKEN}/{method}"
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=10), retries=False)
+    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=read_timeout), retries=False)
     try:
         response = http.request(
             "POST", url, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
@@ -92,6 +97,19 @@ def send_message(chat_id: int, text: str, *, button: tuple[str, str] | None = No
                 continue
             raise TelegramUnavailable("Bot API rate limit", retry_after=retry_after)
         raise TelegramUnavailable(f"Bot API answered {status}: {body.get('description', '')}"[:300])
+
+
+def get_updates(offset: int | None, *, wait: int = 25) -> list[dict]:
+    """Long polling (the telegram_poll command, where no webhook can reach the portal): the updates
+    after `offset`, waiting up to `wait` seconds for one. TelegramUnavailable when it cannot."""
+    payload: dict = {"timeout": wait, "allowed_updates": ["message"]}
+    if offset is not None:
+        payload["offset"] = offset
+    status, body = _call("getUpdates", payload, read_timeout=wait + 10)
+    if status == 200 and body.get("ok") and isinstance(body.get("result"), list):
+        return [update for update in body["result"] if isinstance(update, dict)]
+    # 409: a webhook is set, and Telegram gives updates one way only (deleteWebhook to poll).
+    raise TelegramUnavailable(f"getUpdates answered {status}: {body.get('description', '')}"[:300])
 
 
 # Linking ------------------------------------------------------------------------------------------
@@ -150,9 +168,19 @@ class Stop:
     chat_id: int
 
 
-def read_update(update: dict) -> Start | Stop | None:
-    """What an update from the bot's webhook (or getUpdates) asks for; None, with a log line, for
-    anything else: no message, a group chat, an unknown command, a forged or expired token."""
+@dataclass(frozen=True)
+class Refused:
+    """`/start` in a private chat with a token that is forged, altered, malformed or expired: the
+    person is told so (they can open a fresh link), nothing is linked."""
+
+    chat_id: int
+    reason: str
+
+
+def read_update(update: dict) -> Start | Stop | Refused | None:
+    """What an update from the bot's webhook (or getUpdates) asks for; Refused for a forged or
+    expired token; None, with a log line, for anything else: no message, a group chat, an
+    unknown command."""
     message = update.get("message") if isinstance(update, dict) else None
     if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
         logger.info("telegram: update %s ignored: not a message", _update_id(update))
@@ -161,18 +189,24 @@ def read_update(update: dict) -> Start | Stop | None:
     if chat.get("type") != "private":
         logger.info("telegram: update %s ignored: from a %s chat", _update_id(update), chat.get("type"))
         return None
-    text = (message.get("text") or "").strip()
+    text = message.get("text")
+    text = text.strip() if isinstance(text, str) else ""
     chat_id = chat.get("id")
-    if not isinstance(chat_id, int):
+    if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+        logger.warning("telegram: update %s ignored: no chat id", _update_id(update))
         return None
     if text == "/stop":
         return Stop(chat_id)
+    if text == "/start":
+        # The bot opened by its name rather than by the portal's link: tell them to use the link.
+        logger.info("telegram: /start from chat %s without a token", chat_id)
+        return Refused(chat_id, "missing")
     if text.startswith("/start "):
         try:
             return Start(chat_id, read_link_token(text.removeprefix("/start ").strip()))
         except BadLinkToken as exc:
             logger.warning("telegram: /start from chat %s refused: %s token", chat_id, exc)
-            return None
+            return Refused(chat_id, str(exc))
     logger.info("telegram: update %s ignored: %r is no command we know", _update_id(update), text[:40])
     return None
 

@@ -48,6 +48,9 @@ FEED_RESOURCES = {
     "enrollments": participant_api.EnrollmentViewSet,
     "attendance": participant_api.AttendanceViewSet,
 }
+# What webhook payloads are made of: the change feed's resources, and certificates (issued once,
+# never changed: an event without an endpoint of its own).
+WEBHOOK_RESOURCES = {**FEED_RESOURCES, "certificates": participant_api.CertificateViewSet}
 for _prefix, _viewset in FEED_RESOURCES.items():
     router.register(_prefix, _viewset, basename=_viewset.queryset.model._meta.model_name)
 router.register("deleted", course_api.DeletedRecordViewSet, basename="deleted")

@@ -72,6 +72,13 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/enrolments/{enrollment}/reinstate/", cells(302, 403, 403, 302, 302)),
     ("POST", "/sessions/{session}/register/", cells(302, 403, 403, 302, 302)),
     ("POST", "/sessions/{session}/register/{enrollment}/", cells(302, 403, 403, 400, 400)),
+    # The series: readers read and export, editors set its completion rule.
+    ("GET", "/series/{project}/", PAGE),
+    ("GET", "/series/{project}/export.csv", PAGE),
+    ("GET", "/series/{project}/export.xlsx", PAGE),
+    ("GET", "/series/{project}/export.pdf", cells(302, 403, 404, 404, 404)),
+    ("POST", "/series/{project}/rule/", cells(302, 403, 403, 302, 302)),  # blank: the default rule
+    ("GET", "/series/999999/", cells(302, 403, 404, 404, 404)),
     # Imports: editors only.
     ("GET", "/imports/", EDIT_PAGE),
     ("GET", "/imports/officials/new/", EDIT_PAGE),
@@ -92,6 +99,8 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reports/export/programme.csv", PAGE),
     ("GET", "/reports/export/programme.xlsx", PAGE),
     ("GET", "/reports/export/attendance.csv", PAGE),
+    ("GET", "/reports/export/series.csv", PAGE),
+    ("GET", "/reports/export/series.pdf", PAGE),
     ("GET", "/reports/export/nosuch.csv", cells(302, 403, 404, 404, 404)),
     ("GET", "/verify/", PUBLIC),
     ("GET", "/verify/NO-SUCH-CODE/", cells(404, 404, 404, 404, 404)),
@@ -116,15 +125,28 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     # Search: readers search (contact data is matched for editors only, tests/search/).
     ("GET", "/search/", PAGE),
     ("GET", "/search/?q=chan", PAGE),
+    # The Telegram message's calendar button (signed token), and the bot's webhook: no bot is
+    # configured here, so it is not there (tests/telegram/test_webhook.py with a bot).
+    ("GET", "/reminders/calendar/{calendar}/session.ics", PUBLIC),
+    ("GET", "/reminders/calendar/not-a-token/session.ics", cells(404, 404, 404, 404, 404)),
+    ("POST", "/telegram/webhook/", cells(404, 404, 404, 404, 404)),
     # Officials: readers read (contact data on the page for editors only), editors change and merge.
     ("GET", "/officials/", PAGE),
     ("GET", "/officials/{official}/", PAGE),
+    ("GET", "/officials/{official}/transcript/", PAGE),
+    ("GET", "/officials/{official}/transcript.csv", PAGE),
+    ("GET", "/officials/{official}/transcript.pdf", PAGE),
+    ("GET", "/officials/{official}/edit/", EDIT_PAGE),
+    ("POST", "/officials/{official}/edit/", cells(302, 403, 403, 400, 400)),  # empty: the form's refusal
+    ("GET", "/officials/merge/", EDIT_PAGE),
+    ("POST", "/officials/merge/", cells(302, 403, 403, 400, 400)),  # no officials named: refused
+    ("POST", "/officials/merges/987654/undo/", cells(302, 403, 403, 404, 404)),
 ]
 
 
 def world_objects(uploader) -> dict:
     from participants.models import ImportBatch, ReminderDelivery
-    from participants.reminders import opt_out_token
+    from participants.reminders import calendar_token, opt_out_token
 
     feed, feed_secret = calendar_feed_token_create(owner=uploader, scope="personal")
 
@@ -139,6 +161,7 @@ def world_objects(uploader) -> dict:
     )
     return {
         "course": session.course_id,
+        "project": session.course.project_id,
         "session": session.pk,
         "enrollment": enrollment.pk,
         "batch": batch.pk,
@@ -146,6 +169,7 @@ def world_objects(uploader) -> dict:
         "opt_out": opt_out_token(enrollment.official),
         "feed": feed.pk,
         "feed_secret": feed_secret,
+        "calendar": calendar_token(delivery),
         "official": enrollment.official_id,
     }
 
@@ -193,8 +217,19 @@ def _covered_names() -> set[str]:
     from tests.api.test_permissions import resolve_path  # noqa: F401 - the API rows use its templates
 
     names = set()
-    sample = dict.fromkeys(("course", "session", "enrollment", "batch", "delivery", "official", "feed"), 1)
-    sample["opt_out"] = sample["feed_secret"] = "x"
+    sample = {
+        "course": 1,
+        "project": 1,
+        "session": 1,
+        "enrollment": 1,
+        "batch": 1,
+        "delivery": 1,
+        "official": 1,
+        "opt_out": "x",
+        "calendar": "x",
+        "feed": 1,
+        "feed_secret": "x",
+    }
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
     api_sample = dict.fromkeys(

@@ -6,6 +6,7 @@ Serializers validate and represent. Writes go through courses.services.
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -179,4 +180,7 @@ class SessionSerializer(PortalSerializer):
 class DeletedRecordSerializer(PortalSerializer):
     class Meta(PortalSerializer.Meta):
         model = DeletedRecord
-        fields = ["id", "resource", "object_id", "deleted_at"]
+        fields = ["id", "resource", "object_id", "deleted_at", "replaced_by"]
+        extra_kwargs = {
+            "replaced_by": {"help_text": gettext_lazy("The id the deleted row was merged into, if it was.")}
+        }

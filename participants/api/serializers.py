@@ -7,13 +7,14 @@ Serializers validate and represent; participants.services does every write.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from courses.api.serializers import SESSION_YEAR_PATTERN
 from courses.models import Course
-from participants.models import Attendance, AttendanceStatus, Enrollment, Official
+from participants.models import Attendance, AttendanceStatus, Certificate, Enrollment, Official
 from participants.services import validate_attendance_status
 from pcp_portal.api import LinkField, PrimaryKeyRelatedField, datetime_formatter, detail_link
 from pcp_portal.api.bases import PortalSerializer
@@ -291,3 +292,86 @@ class RegisterSerializer(serializers.Serializer):
     @property
     def entries(self) -> list[dict]:
         return self.validated_data.get("attendance", self.validated_data.get("register"))
+
+
+class CertificateSerializer(PortalSerializer):
+    """A certificate of completion as issued (the `certificate.issued` webhook's `data`): the names
+    and course title as printed, and the public verification page of its code."""
+
+    official = serializers.IntegerField(source="enrollment.official_id", read_only=True)
+    official_url = LinkField("official-detail", source="enrollment.official_id")
+    course = serializers.IntegerField(source="enrollment.course_id", read_only=True)
+    course_url = LinkField("course-detail", source="enrollment.course_id")
+    enrollment_url = LinkField("enrollment-detail", source="enrollment_id")
+    verification_url = serializers.SerializerMethodField()
+
+    class Meta(PortalSerializer.Meta):
+        model = Certificate
+        fields = [
+            "id",
+            "code",
+            "verification_url",
+            "enrollment",
+            "enrollment_url",
+            "official",
+            "official_url",
+            "course",
+            "course_url",
+            "holder_name",
+            "holder_name_km",
+            "course_title",
+            "completed_on",
+            "issued_at",
+        ]
+        read_only_fields = fields
+
+    def get_verification_url(self, certificate: Certificate) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("certificate_verify_code", args=[certificate.code])
+        )
+
+
+class TranscriptSessionSerializer(serializers.Serializer):
+    session = serializers.IntegerField(source="session_id")
+    title = serializers.CharField()
+    starts_at = serializers.DateTimeField(allow_null=True)
+    cancelled = serializers.BooleanField()
+    held = serializers.BooleanField(help_text=_("Started and not cancelled."))
+    attendance = serializers.ChoiceField(
+        choices=AttendanceStatus.choices,
+        allow_blank=True,
+        help_text=_("The official's attendance at the session; empty when not marked."),
+    )
+
+
+class TranscriptCourseSerializer(serializers.Serializer):
+    enrollment = serializers.IntegerField(source="enrollment.pk")
+    course = serializers.IntegerField(source="enrollment.course_id")
+    course_title = serializers.CharField(source="enrollment.course.title")
+    course_number = serializers.IntegerField(source="enrollment.course.number")
+    status = serializers.ChoiceField(source="enrollment.status", choices=Enrollment.Status.choices)
+    enrolled_on = serializers.DateField(source="enrollment.enrolled_on")
+    ministry = serializers.IntegerField(source="enrollment.ministry_id")
+    ministry_name_en = serializers.CharField(source="enrollment.ministry_name_en")
+    ministry_name_km = serializers.CharField(source="enrollment.ministry_name_km")
+    sessions_held = serializers.IntegerField(source="held")
+    sessions_attended = serializers.IntegerField(source="attended")
+    completion = serializers.ChoiceField(
+        choices=["completed", "not_completed", "not_yet_held", "withdrawn"],
+        help_text=_(
+            "completed / not_completed against the course's threshold of held sessions (as in the "
+            "reports); not_yet_held when no session of the course has been held; withdrawn."
+        ),
+    )
+    sessions = TranscriptSessionSerializer(many=True)
+
+
+class TranscriptSerializer(serializers.Serializer):
+    """An official's transcript; the official as the caller's role sees them (partners: no contact)."""
+
+    official = serializers.SerializerMethodField()
+    courses = TranscriptCourseSerializer(many=True)
+
+    @extend_schema_field(OfficialSerializer)
+    def get_official(self, transcript) -> dict:
+        return self.context["official_serializer"](transcript.official, context=self.context).data

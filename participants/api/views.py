@@ -4,11 +4,13 @@ participants.services."""
 from __future__ import annotations
 
 from django.db.models import F
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,7 +18,8 @@ from courses.models import Session
 from participants import services
 from participants.api import serializers as api
 from participants.api.filters import AttendanceFilter, EnrollmentFilter, OfficialFilter
-from participants.models import Attendance, Enrollment, Official
+from participants.models import Attendance, Certificate, Enrollment, Official
+from participants.transcripts import official_transcript
 from pcp_portal.api import (
     READERS,
     WRITERS,
@@ -49,6 +52,27 @@ class OfficialViewSet(ReadOnlyResource):
         if sees_contact_details(self.request) or getattr(self, "swagger_fake_view", False):
             return api.OfficialSerializer
         return api.PartnerOfficialSerializer
+
+    @extend_schema(
+        summary=gettext_lazy("An official's transcript"),
+        description=gettext_lazy(
+            "Each course the official was enrolled in, with the ministry at enrolment, the sessions "
+            "held and attended and the completion as the reports count it, and each session with "
+            "the official's attendance. The same transcript as the portal's page, PDF and CSV. "
+            "Partner keys get the official without `email` and `phone`."
+        ),
+        responses={
+            200: api.TranscriptSerializer,
+            404: OpenApiResponse(description=gettext_lazy("No such official.")),
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="transcript")
+    def transcript(self, request, pk=None):
+        transcript = official_transcript(self.get_object().pk)
+        if transcript is None:  # deleted between the two reads (a merge)
+            raise Http404
+        context = {**self.get_serializer_context(), "official_serializer": self.get_serializer_class()}
+        return Response(api.TranscriptSerializer(transcript, context=context).data)
 
 
 @extend_schema_view(
@@ -218,3 +242,11 @@ class SessionRegisterView(IdempotentWritesMixin, APIView):
             )
         changed = sum(outcome.changed for outcome in outcomes)
         return Response(_register(session, changed=changed))
+
+
+class CertificateViewSet(ReadOnlyResource):
+    """Certificates as webhook payloads (`certificate.issued`): the URL conf names it among the
+    webhook resources only, so it represents certificates without being an endpoint of its own."""
+
+    queryset = Certificate.objects.select_related("enrollment")
+    serializer_class = api.CertificateSerializer

@@ -9,12 +9,17 @@ Where things are:
   the claim and its completion, staff sending failed rows again, opt-out links, the session panel.
 * `delivery` — sending a claimed batch over one SMTP connection, the checks at the claim, which
   mail-server errors are retried and after how long.
-* `messages` — the e-mail in the official's language, dates in Phnom Penh time, the .ics file.
+* `messages` — the e-mail and the Telegram message in the official's language, dates in Phnom
+  Penh time, the .ics file (attached to the e-mail, a signed link behind Telegram's button).
+* `channels` — e-mail and Telegram: each sends one row and says whether to retry, fail, or move
+  on to the official's next channel; the official's route (preferred channel, then fallback);
+  the Telegram link made by `/start <signed token>` and undone by `/stop` or a blocked bot.
 
-E-mail is the one channel. Another (a Telegram message, say) would need a ledger column naming
-the channel and what to address it to, its own message builder beside `messages`, and its own
-sender and error classification in place of delivery's `_Mailer` and `classify_smtp_error`;
-claiming, the checks at the claim, recording outcomes and the back-off stay as they are.
+One ledger row per (official, session, kind, key) whatever the channel: the row records which
+channel delivered it (`channel`) and where (`email`: the address, or the Telegram chat). A row
+tried on Telegram whose bot was blocked (403) switches the official back to e-mail and goes on
+by e-mail in the same claim; a 429 is waited out once when short, or becomes the row's
+`next_attempt_at` when Telegram asks for longer.
 
 This package is the public face: callers import the names below from `participants.reminders`;
 participants.tasks holds the Celery adapters that call it, and it imports nothing from them.
@@ -83,11 +88,18 @@ written to the ledger as skipped (REASON_COVERED_BY_NOTICE), so a moved session 
 """
 
 from participants.reminders.changes import notify_change, on_session_changed, session_saved
+from participants.reminders.channels import (
+    Channels,
+    classify_smtp_error,
+    telegram_enabled,
+    telegram_link,
+    telegram_unlink,
+    telegram_update,
+)
 from participants.reminders.delivery import (
     DeliverResult,
     Outcome,
     backoff_seconds,
-    classify_smtp_error,
     deliver,
     deliver_batch,
     skip_reason,
@@ -120,7 +132,16 @@ from participants.reminders.ledger import (
     schedule_fingerprint,
     session_panel,
 )
-from participants.reminders.messages import build_ics, build_message, format_when, message_context
+from participants.reminders.messages import (
+    build_ics,
+    build_message,
+    build_telegram,
+    calendar_token,
+    delivery_from_calendar_token,
+    format_when,
+    message_context,
+    telegram_link_url,
+)
 from participants.reminders.planning import (
     BULK_BATCH,
     QUEUE_CHUNK,
@@ -148,6 +169,7 @@ __all__ = [
     "REASON_STARTED",
     "REASON_WITHDRAWN",
     "TARGET_CHUNK",
+    "Channels",
     "DeliverResult",
     "Delivery",
     "DispatchResult",
@@ -159,11 +181,14 @@ __all__ = [
     "backoff_seconds",
     "build_ics",
     "build_message",
+    "build_telegram",
+    "calendar_token",
     "claim",
     "claim_batch",
     "classify_smtp_error",
     "deliver",
     "deliver_batch",
+    "delivery_from_calendar_token",
     "dispatch",
     "due_reminders",
     "failed_to_resend",
@@ -185,4 +210,9 @@ __all__ = [
     "session_panel",
     "session_saved",
     "skip_reason",
+    "telegram_enabled",
+    "telegram_link",
+    "telegram_link_url",
+    "telegram_unlink",
+    "telegram_update",
 ]

@@ -1,5 +1,6 @@
-"""Sending: claim a batch of ledger rows, check each again, send each over one SMTP connection and
-record each outcome at once; which mail-server errors are worth a retry, and after how long.
+"""Sending: claim a batch of ledger rows, check each again, send each by the official's channels
+(channels: one SMTP connection for the batch, Telegram) and record each outcome at once; the
+back-off after a transient failure.
 
 The order of the steps, the SMTP gap and the retry rules are told in the package docstring.
 """
@@ -10,19 +11,22 @@ import contextlib
 import dataclasses
 import datetime
 import logging
-import smtplib
-import socket
 from collections.abc import Sequence
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError
 from django.db import connection as db_connection
 from django.utils import timezone
 
 from participants.models import ReminderDelivery
 from participants.reminders import ledger
+from participants.reminders.channels import (
+    ChannelGone,
+    ChannelPermanent,
+    Channels,
+    ChannelTransient,
+)
 from participants.reminders.ledger import (
     REASON_CANCELLED,
     REASON_MOVED,
@@ -35,7 +39,6 @@ from participants.reminders.ledger import (
     Status,
     start_stamp,
 )
-from participants.reminders.messages import build_message
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ class DeliverResult:
 def skip_reason(delivery: ReminderDelivery, now: datetime.datetime) -> str:
     """Why this claimed row must not be sent now ("" to send): what changed since it was written."""
     official, session = delivery.official, delivery.session
-    if not official.email:
+    if not official.email and official.telegram_chat_id is None:
         return REASON_NO_EMAIL
     if official.reminders_opt_out_at:
         return REASON_OPTED_OUT
@@ -75,87 +78,10 @@ def skip_reason(delivery: ReminderDelivery, now: datetime.datetime) -> str:
     return ""
 
 
-def classify_smtp_error(exc: BaseException) -> tuple[bool, str]:
-    """(transient?, reason): 4xx replies and connection trouble are transient, 5xx permanent."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _msg in exc.recipients.values()]
-        reason = "; ".join(
-            f"{addr}: {code} {msg.decode(errors='replace')}" for addr, (code, msg) in exc.recipients.items()
-        )
-        return all(400 <= c < 500 for c in codes), f"Recipient refused: {reason}"
-    if isinstance(exc, smtplib.SMTPResponseException):
-        message = (
-            exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
-        )
-        return 400 <= exc.smtp_code < 500, f"Mail server replied {exc.smtp_code} {message}"
-    if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | socket.timeout | OSError):
-        return True, f"Could not talk to the mail server: {exc.__class__.__name__}: {exc}"
-    return False, f"{exc.__class__.__name__}: {exc}"
-
-
 def backoff_seconds(attempts: int) -> float:
     """Exponential back-off after the n-th failed try, capped."""
     base = settings.REMINDER_RETRY_BACKOFF_SECONDS
     return min(base * 2 ** max(attempts - 1, 0), settings.REMINDER_RETRY_BACKOFF_MAX_SECONDS)
-
-
-# A reply from the server (4xx/5xx) leaves the conversation usable; anything else OSError-like
-# (smtplib's exceptions are OSErrors too) means the connection is gone.
-_REPLY_ERRORS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
-
-
-class _Mailer:
-    """One SMTP connection for a batch: opened at the first message, reopened once when the server
-    dropped it (an idle timeout, a 421), and given up for the rest of the batch when even a fresh
-    connection cannot be made, so an outage costs one connection attempt per batch, not per row."""
-
-    def __init__(self, connection=None) -> None:
-        self.connection = connection or get_connection()
-        self.is_open = False
-        self.down: BaseException | None = None
-
-    def _open(self) -> None:
-        try:
-            self.connection.open()
-        except OSError as exc:
-            self.down = exc
-            raise
-        self.is_open = True
-
-    def close(self) -> None:
-        if self.is_open:
-            try:
-                self.connection.close()
-            except OSError:
-                logger.info("closing the SMTP connection failed", exc_info=True)
-            self.is_open = False
-
-    def send(self, message: EmailMultiAlternatives) -> None:
-        if self.down is not None:
-            raise self.down
-        fresh = not self.is_open
-        if fresh:
-            self._open()
-        try:
-            self.connection.send_messages([message])
-            return
-        except _REPLY_ERRORS:
-            raise
-        except OSError as exc:
-            self.close()
-            if fresh:
-                self.down = exc  # dropped on a connection opened just now: the server is unwell
-                raise
-            logger.info("the SMTP connection was dropped; opening a new one")
-        self._open()
-        try:
-            self.connection.send_messages([message])
-        except _REPLY_ERRORS:
-            raise
-        except OSError as exc:
-            self.close()
-            self.down = exc
-            raise
 
 
 def deliver_batch(delivery_ids: Sequence[int], *, connection=None) -> dict[int, DeliverResult]:
@@ -207,11 +133,11 @@ def _deliver_batch(ids: list[int], results: dict[int, DeliverResult], connection
     if token is None:
         return
     rows = ledger.claimed_rows(token)
-    mailer = _Mailer(connection)
+    channels = Channels(connection)
     try:
         for position, row in enumerate(rows):
             try:
-                results[row.pk] = _deliver_claimed(row, token, mailer)
+                results[row.pk] = _deliver_claimed(row, token, channels)
             except Exception:
                 # A soft time limit or a database error mid-batch: this row (whether the server
                 # took it is unknown: at least once) and the rest go back to the dispatcher's next
@@ -219,28 +145,39 @@ def _deliver_batch(ids: list[int], results: dict[int, DeliverResult], connection
                 ledger.hand_back([r.pk for r in rows[position:]], token)
                 raise
     finally:
-        mailer.close()
+        channels.close()
 
 
-def _deliver_claimed(delivery: ReminderDelivery, token: str, mailer: _Mailer) -> DeliverResult:
+def _deliver_claimed(delivery: ReminderDelivery, token: str, channels: Channels) -> DeliverResult:
     now = timezone.now()
     skip = skip_reason(delivery, now)
+    route = channels.route(delivery.official) if not skip else []
+    if not skip and not route:
+        skip = REASON_NO_EMAIL  # linked to Telegram only, and the bot is switched off here
     if skip:
         ledger.finish(delivery.pk, token, status=Status.SKIPPED, reason=skip, next_attempt_at=None)
         logger.info("reminder %s skipped: %s", delivery.pk, skip)
         return DeliverResult(Outcome.SKIPPED, detail=skip)
     official = delivery.official
-    addressed = {"email": official.email, "language": official.preferred_language}
-    try:
-        mailer.send(build_message(delivery, connection=mailer.connection))
-    except SoftTimeLimitExceeded:
-        raise  # not the message's fault: deliver_batch hands the row back
-    except Exception as exc:
-        transient, reason = classify_smtp_error(exc)
-        reason = reason[: ReminderDelivery._meta.get_field("reason").max_length]
-        if transient:
-            # Tried again by the dispatcher once the back-off has passed, until the session starts.
-            delay = backoff_seconds(delivery.attempts)
+    max_reason = ReminderDelivery._meta.get_field("reason").max_length
+    gone: list[str] = []
+    for channel in route:
+        addressed = {"channel": channel.name, "language": official.preferred_language}
+        try:
+            address = channel.send(delivery)
+        except SoftTimeLimitExceeded:
+            raise  # not the message's fault: deliver_batch hands the row back
+        except ChannelGone as exc:
+            # The channel switched itself off for the official (the bot was blocked); this very
+            # row goes on by the next channel of their route (e-mail), in this same claim.
+            logger.warning("reminder %s: %s; trying the next channel", delivery.pk, exc.reason)
+            gone.append(exc.reason)
+            continue
+        except ChannelTransient as exc:
+            # Tried again by the dispatcher once the wait has passed, until the session starts; a
+            # wait the channel asked for (Telegram's retry_after) is honoured over our back-off.
+            delay = exc.retry_after if exc.retry_after is not None else backoff_seconds(delivery.attempts)
+            reason = exc.reason[:max_reason]
             ledger.finish(
                 delivery.pk,
                 token,
@@ -252,19 +189,29 @@ def _deliver_claimed(delivery: ReminderDelivery, token: str, mailer: _Mailer) ->
             )
             logger.warning("reminder %s: %s; next try in %ss", delivery.pk, reason, delay)
             return DeliverResult(Outcome.RETRY, retry_in=delay, detail=reason)
+        except Exception as exc:
+            reason = (
+                exc.reason if isinstance(exc, ChannelPermanent) else f"{exc.__class__.__name__}: {exc}"
+            )[:max_reason]
+            ledger.finish(
+                delivery.pk, token, status=Status.FAILED, reason=reason, next_attempt_at=None, **addressed
+            )
+            logger.error("reminder %s failed: %s", delivery.pk, reason)
+            return DeliverResult(Outcome.FAILED, detail=reason)
+        # The SMTP gap is here: accepted by the server, not yet recorded (see the package docstring).
         ledger.finish(
-            delivery.pk, token, status=Status.FAILED, reason=reason, next_attempt_at=None, **addressed
+            delivery.pk,
+            token,
+            status=Status.SENT,
+            sent_at=timezone.now(),
+            reason="",
+            next_attempt_at=None,
+            email=address,
+            **addressed,
         )
-        logger.error("reminder %s failed: %s", delivery.pk, reason)
-        return DeliverResult(Outcome.FAILED, detail=reason)
-    # The SMTP gap is here: accepted by the server, not yet recorded (see the package docstring).
-    ledger.finish(
-        delivery.pk,
-        token,
-        status=Status.SENT,
-        sent_at=timezone.now(),
-        reason="",
-        next_attempt_at=None,
-        **addressed,
-    )
-    return DeliverResult(Outcome.SENT)
+        return DeliverResult(Outcome.SENT)
+    # Every channel of the route is gone (Telegram alone, and the bot blocked).
+    reason = "; ".join(gone)[:max_reason]
+    ledger.finish(delivery.pk, token, status=Status.FAILED, reason=reason, next_attempt_at=None)
+    logger.error("reminder %s failed: %s", delivery.pk, reason)
+    return DeliverResult(Outcome.FAILED, detail=reason)

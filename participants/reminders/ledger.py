@@ -282,6 +282,7 @@ def session_panel(session: Session) -> dict:
             "sent_at",
             "next_attempt_at",
             "email",
+            "channel",
             "official__family_name",
             "official__given_name",
             "official__name_km",

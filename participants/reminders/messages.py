@@ -1,5 +1,6 @@
-"""The reminder e-mail: its context in the official's language, the date and time spelt for the
-reader in Phnom Penh time, the plain-text and HTML bodies, and the session as an .ics attachment."""
+"""The reminder e-mail and Telegram message: their context in the official's language, the date and
+time spelt for the reader in Phnom Penh time, the bodies, and the session as an .ics file
+(attached to the e-mail; behind a signed link on the Telegram message's button)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import datetime
 
 import babel.dates
 from django.conf import settings
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from courses.calendar import new_calendar, portal_host, session_event
-from participants.models import ReminderDelivery
+from participants.models import Official, ReminderDelivery
 from participants.reminders.ledger import Kind, opt_out_token
+from pcp_portal import telegram
+
+CALENDAR_SALT = "participants.reminders.calendar"
 
 # CLDR patterns (Babel spells the month and day names): the formal Khmer date, "day 5, month of
 # March, year 2026, hour 14:30", and the English one, "Thursday 5 March 2026, 14:30".
@@ -75,6 +81,7 @@ def message_context(delivery: ReminderDelivery) -> dict:
         "venue": session.venue or course.venue,
         "reason": session.cancellation_reason,
         "opt_out_url": opt_out_url,
+        "telegram_url": telegram_link_url(official),
     }
 
 
@@ -102,3 +109,39 @@ def build_message(delivery: ReminderDelivery, *, connection=None) -> EmailMultiA
     method = "CANCEL" if delivery.kind == Kind.CANCELLATION else "PUBLISH"
     message.attach("session.ics", build_ics(delivery), f"text/calendar; charset=utf-8; method={method}")
     return message
+
+
+def telegram_link_url(official: Official) -> str:
+    """The deep link that links the official's Telegram chat; "" without a bot or once linked."""
+    if not telegram.enabled() or official.telegram_chat_id is not None:
+        return ""
+    return telegram.deep_link(official.pk)
+
+
+def calendar_token(delivery: ReminderDelivery) -> str:
+    return signing.dumps(delivery.pk, salt=CALENDAR_SALT)
+
+
+def delivery_from_calendar_token(token: str) -> ReminderDelivery | None:
+    """The ledger row a calendar link was made for, or None for a tampered or unknown link."""
+    try:
+        delivery_id = signing.loads(token, salt=CALENDAR_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(delivery_id, int):
+        return None
+    return ReminderDelivery.objects.select_related("session__course").filter(pk=delivery_id).first()
+
+
+def build_telegram(delivery: ReminderDelivery) -> tuple[str, tuple[str, str] | None]:
+    """The Telegram message in the official's language, and its button (label, url) that opens the
+    session's .ics (none for a cancellation: there is nothing to add to a calendar)."""
+    context = message_context(delivery)
+    language = context["language"]
+    text = render_to_string(f"telegram/reminder.{language}.txt", context).strip()
+    if delivery.kind == Kind.CANCELLATION:
+        return text, None
+    url = settings.PORTAL_BASE_URL + reverse("reminder_calendar", args=[calendar_token(delivery)])
+    with translation.override(language):
+        label = _("Add to calendar")
+    return text, (label, url)

@@ -65,7 +65,7 @@ def due_reminders(now: datetime.datetime) -> list[tuple[int, int, str]]:
 
 
 def _missing_rows(targets: Sequence[Target]) -> Iterable[tuple]:
-    """(official id, session id, kind, key, e-mail, opted out at) for every active enrolment of each
+    """(official id, session id, kind, key, reachable, opted out at) for every active enrolment of each
     target's course that has no ledger row for that (session, kind, key) yet.
 
     An anti-join, not a comparison of counts: "3 rows, 3 enrolled" says nothing when one row is a
@@ -79,7 +79,8 @@ def _missing_rows(targets: Sequence[Target]) -> Iterable[tuple]:
         values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
         sql = f"""
             WITH target (session_id, course_id, kind, key) AS (VALUES {values})
-            SELECT e.official_id, t.session_id, t.kind, t.key, o.email, o.reminders_opt_out_at
+            SELECT e.official_id, t.session_id, t.kind, t.key,
+                   (o.email <> '' OR o.telegram_chat_id IS NOT NULL), o.reminders_opt_out_at
               FROM target t
               JOIN {enrolment} e ON e.course_id = t.course_id AND e.status = %s
               JOIN {official} o ON o.id = e.official_id
@@ -104,10 +105,10 @@ def write_missing_rows(targets: Sequence[Target], *, skip_reason: str = "") -> i
     if not targets:
         return 0
     rows = []
-    for official_id, session_id, kind, key, email, opted_out in _missing_rows(targets):
+    for official_id, session_id, kind, key, reachable, opted_out in _missing_rows(targets):
         if skip_reason:
             status, reason = Status.SKIPPED, skip_reason
-        elif not email:
+        elif not reachable:
             status, reason = Status.SKIPPED, REASON_NO_EMAIL
         elif opted_out:
             status, reason = Status.SKIPPED, REASON_OPTED_OUT
@@ -205,7 +206,9 @@ def preview(*, now: datetime.datetime | None = None, hours: int = 72) -> tuple[l
         .annotate(
             n=Count("id"),
             unreachable=Count(
-                "id", filter=Q(official__email="") | Q(official__reminders_opt_out_at__isnull=False)
+                "id",
+                filter=Q(official__email="", official__telegram_chat_id__isnull=True)
+                | Q(official__reminders_opt_out_at__isnull=False),
             ),
         )
     }

@@ -16,6 +16,7 @@ from courses.models import Course, Session
 from ministries.models import Ministry
 from participants.reports import figures as fig
 from participants.reports.forms import ReportFilterForm
+from participants.series import SeriesFigures, all_series_figures
 from pcp_portal.api import MAX_ID, READERS
 
 GROUP_BY = ("course", "ministry", "sex", "session")
@@ -99,12 +100,46 @@ class DefinitionsSerializer(serializers.Serializer):
     completion = serializers.CharField(help_text="What completing a course means.")
     officials = serializers.CharField(help_text="Who counts as an official.")
     trained = serializers.CharField(help_text="Who counts as trained.")
+    enrolments = serializers.CharField(help_text="What an enrolment is, and what counts enrolments.")
+    series_completion = serializers.CharField(help_text="What completing a series means.")
+
+
+class SeriesGroupSerializer(serializers.Serializer):
+    officials = SexSplitSerializer(help_text="Officials (people) with an active enrolment in the series.")
+    completed = SexSplitSerializer(help_text="Officials (people) who completed the series.")
+    completion_rate = _share("completed.total / officials.total; null when nobody is in the series.")
+
+
+class SeriesMinistrySerializer(SeriesGroupSerializer):
+    ministry = serializers.IntegerField(help_text="The ministry's id.")
+    name_en = serializers.CharField(
+        help_text="The ministry's English name on the first enrolment in the series."
+    )
+    acronym = serializers.CharField(allow_blank=True, help_text="Its acronym on that enrolment.")
+
+
+class SeriesRuleSerializer(serializers.Serializer):
+    min_courses = serializers.IntegerField(
+        allow_null=True, help_text="Courses to complete; null: every course of the series held."
+    )
+    courses = _count("Courses in the series.")
+    courses_held = _count("Courses with a held session.")
+    courses_required = _count("Completed courses needed today (never more than the courses held).")
+
+
+class SeriesSummarySerializer(serializers.Serializer):
+    project = serializers.IntegerField(help_text="The project whose courses form the series.")
+    title = serializers.CharField(help_text="The project's title.")
+    rule = SeriesRuleSerializer(help_text="The series' completion rule.")
+    total = SeriesGroupSerializer(help_text="The whole series (report filters do not narrow it).")
+    by_ministry = SeriesMinistrySerializer(many=True, help_text="Per ministry named at first enrolment.")
 
 
 class AttendanceSummarySerializer(serializers.Serializer):
     filters = SummaryFiltersSerializer(help_text="The filters applied.")
     group_by = serializers.ChoiceField(choices=GROUP_BY, help_text="The grouping of `groups`.")
     definitions = DefinitionsSerializer(help_text="The definitions of the figures, in words.")
+    series = SeriesSummarySerializer(many=True, help_text="Series completion, per series (project).")
     total = FiguresSerializer(help_text="The figures of the whole selection.")
     groups = PolymorphicProxySerializer(
         component_name="AttendanceSummaryGroup",
@@ -171,6 +206,7 @@ class AttendanceSummaryView(APIView):
                 },
                 "group_by": group_by,
                 "definitions": fig.definitions(),
+                "series": [_series(figures) for figures in all_series_figures()],
                 **_total_and_groups(filters, group_by),
             }
         )
@@ -214,3 +250,22 @@ def _groups(grouped: dict[tuple, fig.Figures], group_by: str) -> list[dict]:
         {"ministry": m.pk, "name_en": m.name_en, "acronym": m.acronym, **grouped[(m.pk,)].as_dict()}
         for m in ministries
     ]
+
+
+def _series(figures: SeriesFigures) -> dict:
+    rule = figures.rule
+    return {
+        "project": figures.project.pk,
+        "title": str(figures.project),
+        "rule": {
+            "min_courses": rule.min_courses,
+            "courses": rule.courses,
+            "courses_held": rule.courses_held,
+            "courses_required": rule.required,
+        },
+        "total": figures.total.as_dict(),
+        "by_ministry": [
+            {"ministry": pk, "name_en": name_en, "acronym": acronym, **group.as_dict()}
+            for (pk, name_en, acronym), group in figures.by_ministry.items()
+        ],
+    }

@@ -319,7 +319,7 @@ def table_pdf(table: Table, filters: fig.ReportFilters, *, filter_labels: list[s
             "numeric": [column.kind in (INT, SHARE) for column in table.columns],
             "filter_labels": filter_labels,
             "generated_at": timezone.localtime(),
-            "definitions": fig.definitions(),
+            "definitions": fig.definition_items(),
             "wide": len(table.columns) > 12,
         },
     )

@@ -50,6 +50,10 @@ class ReportFilters:
     ministry_id: int | None = None
     date_from: datetime.date | None = None
     date_to: datetime.date | None = None
+    # The series (participants.series) narrows the figures to one project's courses, and an
+    # official's page to some officials; the report forms offer neither.
+    project_id: int | None = None
+    official_ids: tuple[int, ...] | None = None
 
     @property
     def has_dates(self) -> bool:
@@ -61,6 +65,7 @@ class ReportFilters:
             "ministry": self.ministry_id,
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
+            "project": self.project_id,
         }
         return {key: str(value) for key, value in values.items() if value is not None}
 
@@ -163,6 +168,8 @@ def held_sessions(filters: ReportFilters, *, now=None):
     queryset = Session.objects.filter(sessions_held_filter(now=now or timezone.now()))
     if filters.course_id is not None:
         queryset = queryset.filter(course_id=filters.course_id)
+    if filters.project_id is not None:
+        queryset = queryset.filter(course__project_id=filters.project_id)
     tz = timezone.get_current_timezone()
     if filters.date_from is not None:
         start = datetime.datetime.combine(filters.date_from, datetime.time.min, tzinfo=tz)
@@ -179,6 +186,10 @@ def active_enrolments(filters: ReportFilters):
         queryset = queryset.filter(course_id=filters.course_id)
     if filters.ministry_id is not None:
         queryset = queryset.filter(ministry_id=filters.ministry_id)
+    if filters.project_id is not None:
+        queryset = queryset.filter(course__project_id=filters.project_id)
+    if filters.official_ids is not None:
+        queryset = queryset.filter(official_id__in=filters.official_ids)
     return queryset.order_by()
 
 
@@ -211,17 +222,24 @@ def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tup
     attendance = _q(Attendance._meta.db_table)
     course = _q(Course._meta.db_table)
     attended = ", ".join(f"'{status}'" for status in ATTENDED)
+    # An official's page sums only their enrolments' marks; otherwise every mark at a held session
+    # is summed and the left join below drops the others (cheaper than joining the enrolments:
+    # the small held sessions are hashed and the attendance streamed once).
+    narrow = "INNER JOIN enrol en ON en.id = a.enrollment_id" if filters.official_ids is not None else ""
     # The threshold is a share with two decimals: compare whole percentages, so 0.7 × 10 is
     # exactly 7 on SQLite's floats too.
     sql = f"""
     WITH held AS ({held_sql}),
     held_per_course AS (SELECT course_id, COUNT(*) AS n FROM held GROUP BY course_id),
+    enrol AS ({enrol_sql}),
     marks AS (
         SELECT a.enrollment_id,
                SUM(CASE WHEN a.status IN ({attended}) THEN 1 ELSE 0 END) AS attended,
                SUM(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END) AS excused,
                SUM(CASE WHEN a.status = 'absent' THEN 1 ELSE 0 END) AS absent
-        FROM {attendance} a INNER JOIN held h ON h.id = a.session_id
+        FROM {attendance} a
+        INNER JOIN held h ON h.id = a.session_id
+        {narrow}
         GROUP BY a.enrollment_id
     ),
     ef AS (
@@ -235,13 +253,13 @@ def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tup
                      AND COALESCE(m.attended, 0) * 100
                          >= CAST(ROUND(COALESCE(c.completion_threshold, %s) * 100) AS INTEGER) * hc.n
                     THEN 1 ELSE 0 END AS completed
-        FROM ({enrol_sql}) e
+        FROM enrol e
         INNER JOIN {course} c ON c.id = e.course_id
         LEFT JOIN held_per_course hc ON hc.course_id = e.course_id
         LEFT JOIN marks m ON m.enrollment_id = e.id
         {"WHERE hc.n > 0" if filters.has_dates else ""}
     )"""
-    return sql, (*held_params, default_threshold(), *enrol_params)
+    return sql, (*held_params, *enrol_params, default_threshold())
 
 
 GROUPS = {
@@ -332,6 +350,36 @@ def report_figures(
 def grouped_figures(filters: ReportFilters, group: str, *, now=None) -> dict[tuple, Figures]:
     """{group key: Figures} in one query; the key is a tuple of the group's columns."""
     return report_figures(filters, (group,), now=now).groups[group]
+
+
+@dataclass(frozen=True)
+class EnrolmentFigures:
+    """One active enrolment's figures, as every report counts them."""
+
+    held: int
+    attended: int
+    excused: int
+    absent: int
+    completed: bool
+
+
+def enrolment_figures(official_ids, *, now=None) -> dict[int, EnrolmentFigures]:
+    """{enrolment id: its figures} for the active enrolments of these officials, in one query, from
+    the same rows every report sums (a transcript and the reports cannot disagree)."""
+    official_ids = [int(pk) for pk in official_ids]
+    if not official_ids:
+        return {}
+    cte, params = enrolment_figures_cte(ReportFilters(), now=now)
+    marks = ", ".join(["%s"] * len(official_ids))
+    sql = (
+        f"{cte}\nSELECT id, held, attended, excused, absent, completed FROM ef WHERE official_id IN ({marks})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, *official_ids))
+        return {
+            row[0]: EnrolmentFigures(int(row[1]), int(row[2]), int(row[3]), int(row[4]), bool(row[5]))
+            for row in cursor.fetchall()
+        }
 
 
 def programme_figures(filters: ReportFilters, *, now=None) -> Figures:
@@ -425,4 +473,34 @@ def definitions() -> dict[str, str]:
         % {"default": round(settings.PCP_COMPLETION_THRESHOLD * 100)},
         "officials": _("Distinct officials; withdrawn enrolments are left out."),
         "trained": _("Officials who attended at least one held session."),
+        "enrolments": _(
+            "One official in one course: an official in two courses is one official and two "
+            "enrolments. Course completions count enrolments, not people."
+        ),
+        "series_completion": _(
+            "An official completes the series when they completed the number of its courses its rule "
+            "asks for (by default every course held so far); a course not held yet counts against "
+            "nobody. Counted in officials (people); the ministry is the one named on their first "
+            "enrolment in the series."
+        ),
     }
+
+
+def definition_terms() -> dict[str, str]:
+    """What each definition is called on a page: words, never the keys the API uses."""
+    return {
+        "held_session": _("Held session"),
+        "attendance_rate": _("Attendance rate (attendances)"),
+        "excused": _("Excused absences"),
+        "completion": _("Course completion (enrolments)"),
+        "officials": _("Officials (people)"),
+        "trained": _("Officials trained (people)"),
+        "enrolments": _("Enrolments"),
+        "series_completion": _("Series completion (people)"),
+    }
+
+
+def definition_items() -> list[tuple[str, str]]:
+    """(term, definition) pairs for the pages and the PDF."""
+    terms = definition_terms()
+    return [(terms[key], text) for key, text in definitions().items()]

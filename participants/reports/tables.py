@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
 from ministries.models import Ministry
-from participants.models import Attendance
+from participants.models import Attendance, Sex
 from participants.reports import figures as fig
+from participants.series import CourseCell, SeriesFigures, SeriesMatrix
 
 TEXT, INT, SHARE, DATE, DATETIME = "text", "int", "share", "date", "datetime"
 
@@ -84,15 +85,15 @@ def _split_values(split: fig.SexSplit) -> list:
 
 def figure_columns() -> list[Column]:
     return [
-        *_split_columns(_("Officials")),
-        *_split_columns(_("Trained")),
-        *_split_columns(_("Completed")),
-        Column(_("Completion rate"), SHARE),
-        Column(_("Sessions attended"), INT),
-        Column(_("Sessions expected"), INT),
-        Column(_("Attendance rate"), SHARE),
-        Column(_("Excused absences"), INT),
-        Column(_("Absences"), INT),
+        *_split_columns(_("Officials (people)")),
+        *_split_columns(_("Officials trained (people)")),
+        *_split_columns(_("Course completions (enrolments)")),
+        Column(_("Course completion rate (enrolments)"), SHARE),
+        Column(_("Attendances (sessions attended)"), INT),
+        Column(_("Attendances expected"), INT),
+        Column(_("Attendance rate (attendances)"), SHARE),
+        Column(_("Excused absences (attendances)"), INT),
+        Column(_("Absences (attendances)"), INT),
     ]
 
 
@@ -186,12 +187,12 @@ def session_table(filters: fig.ReportFilters, *, now=None) -> Table:
             Column(_("Course")),
             Column(_("Session")),
             Column(_("Starts at"), DATETIME),
-            *_split_columns(_("Enrolled")),
-            *_split_columns(_("Attended")),
-            Column(_("Excused"), INT),
-            Column(_("Absent"), INT),
-            Column(_("Not marked"), INT),
-            Column(_("Attendance rate"), SHARE),
+            *_split_columns(_("Officials enrolled (people)")),
+            *_split_columns(_("Officials attended (people)")),
+            Column(_("Officials excused (people)"), INT),
+            Column(_("Officials absent (people)"), INT),
+            Column(_("Officials not marked (people)"), INT),
+            Column(_("Attendance rate (attendances)"), SHARE),
         ],
         rows=rows,
         extra={"sessions": items},
@@ -219,7 +220,10 @@ def course_matrix(course: Course, filters: fig.ReportFilters, *, contact: bool, 
         (enrollment_id, session_id): status
         for enrollment_id, session_id, status in Attendance.objects.filter(
             enrollment__in=fig.active_enrolments(filters), session__in=fig.held_sessions(filters, now=now)
-        ).values_list("enrollment_id", "session_id", "status")
+        )
+        # Read into a dict: the model's default ordering would only add a sort of every mark.
+        .order_by()
+        .values_list("enrollment_id", "session_id", "status")
     }
     rows, matrix = [], []
     for enrollment in enrolments:
@@ -260,9 +264,9 @@ def course_matrix(course: Course, filters: fig.ReportFilters, *, contact: bool, 
             ],
             Column(_("Sessions attended"), INT),
             Column(_("Sessions held"), INT),
-            Column(_("Excused"), INT),
-            Column(_("Attendance rate"), SHARE),
-            Column(_("Completed")),
+            Column(_("Sessions excused"), INT),
+            Column(_("Attendance rate (attendances)"), SHARE),
+            Column(_("Completed the course")),
         ],
         rows=rows,
         extra={"sessions": sessions, "matrix": matrix, "labels": labels},
@@ -316,3 +320,100 @@ def attendance_rows(filters: fig.ReportFilters, *, contact: bool, now=None, chun
         row = list(row)
         row[3] = timezone.localtime(row[3]).replace(tzinfo=None) if row[3] else None
         yield row
+
+
+# --- the series ----------------------------------------------------------------------------------
+
+
+def course_cell_state(cell: CourseCell | None, course: Course) -> str:
+    """One official in one course of the series, in words (the matrix page and its exports)."""
+    if cell is None:
+        return _("not enrolled")
+    if cell.withdrawn:
+        return _("withdrawn")
+    if not course.is_held:
+        return _("enrolled, course not held yet")
+    return _("completed") if cell.completed else _("not completed")
+
+
+def series_matrix_table(matrix: SeriesMatrix) -> Table:
+    """Every row of the series matrix (filtered and sorted as on the page), for the CSV and XLSX."""
+    per_course: list[Column] = []
+    for course in matrix.courses:
+        label = _("Course %(number)s") % {"number": course.number}
+        per_course += [
+            Column(_("%(course)s: status") % {"course": label}),
+            Column(_("%(course)s: sessions attended (attendances)") % {"course": label}, INT),
+            Column(_("%(course)s: sessions held") % {"course": label}, INT),
+            Column(_("%(course)s: share of held sessions attended") % {"course": label}, SHARE),
+        ]
+    sexes = {value: str(label) for value, label in Sex.choices}
+    rows = []
+    for row in matrix.rows:
+        status = row.status
+        values = [
+            row.name,
+            row.name_km,
+            sexes.get(row.sex, row.sex),
+            status.ministry_name_en,
+            status.ministry_acronym,
+        ]
+        for course in matrix.courses:
+            cell = status.cells.get(course.pk)
+            active = cell is not None and cell.enrolled
+            values += [
+                course_cell_state(cell, course),
+                cell.attended if active else None,
+                cell.held if active else None,
+                cell.attended_share if active else None,
+            ]
+        values += [
+            status.courses_completed,
+            status.courses_required,
+            _("yes") if status.completed else _("no"),
+        ]
+        rows.append(values)
+    return Table(
+        name="series",
+        title=_("Series: %(project)s") % {"project": matrix.project},
+        columns=[
+            Column(_("Official")),
+            Column(_("Name in Khmer")),
+            Column(_("Sex")),
+            Column(_("Ministry at first enrolment in the series")),
+            Column(_("Acronym at the time")),
+            *per_course,
+            Column(_("Courses completed (per official)"), INT),
+            Column(_("Courses required"), INT),
+            Column(_("Completed the series")),
+        ],
+        rows=rows,
+    )
+
+
+def _series_values(group) -> list:
+    return [*_split_values(group.officials), *_split_values(group.completed), group.completion_rate]
+
+
+def series_completion_table(all_figures: list[SeriesFigures]) -> Table:
+    """Series completion per series, in total and per ministry named at enrolment, split by sex."""
+    rows = []
+    for figures in all_figures:
+        series = str(figures.project)
+        rows.append([series, _("All ministries"), "", *_series_values(figures.total)])
+        for (_pk, name_en, acronym), group in figures.by_ministry.items():
+            rows.append([series, name_en, acronym, *_series_values(group)])
+    return Table(
+        name="series_completion",
+        title=_("Series completion"),
+        columns=[
+            Column(_("Series")),
+            Column(_("Ministry at first enrolment in the series")),
+            Column(_("Acronym at the time")),
+            *_split_columns(_("Officials in the series")),
+            *_split_columns(_("Officials who completed the series")),
+            Column(_("Series completion rate (officials)"), SHARE),
+        ],
+        rows=rows,
+        extra={"series": all_figures},
+    )

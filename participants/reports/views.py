@@ -20,11 +20,12 @@ from participants import certificates
 from participants.reports import charts, exports, tables
 from participants.reports import figures as fig
 from participants.reports.forms import ReportFilterForm, error_messages
+from participants.series import all_series_figures
 from pcp_portal import roles
 from pcp_portal.decorators import editor_required, reader_required
 from pcp_portal.throttling import VerifyRateThrottle
 
-REPORTS = ("programme", "ministries", "sessions", "course", "attendance")
+REPORTS = ("programme", "ministries", "sessions", "course", "attendance", "series")
 
 
 def _filters(request):
@@ -61,7 +62,7 @@ def _page(request, template: str, report: str, build, **extra):
     context.update(
         table=table,
         filter_labels=filter_labels(form),
-        definitions=fig.definitions(),
+        definitions=fig.definition_items(),
         exports=_export_links(report, query, extra.get("course")),
     )
     context.update(_charts(report, table))
@@ -150,7 +151,22 @@ def _session_items(report, table):
 @reader_required
 @require_GET
 def programme_report(request):
-    return _page(request, "reports/programme.html", "programme", tables.programme_table)
+    series = tables.series_completion_table(all_series_figures())
+    series_exports = [
+        (
+            _("Series completion (%(format)s)") % {"format": fmt.upper()},
+            reverse("reports:export", args=["series", fmt]),
+        )
+        for fmt in ("csv", "xlsx", "pdf")
+    ]
+    return _page(
+        request,
+        "reports/programme.html",
+        "programme",
+        tables.programme_table,
+        series=series,
+        series_exports=series_exports,
+    )
 
 
 @reader_required
@@ -204,7 +220,10 @@ def export(request, report: str, fmt: str):
         return _bad_request([str(error)])
     if report == "attendance":
         return _attendance_export(fmt, name, filters, contact=contact)
-    if report == "course":
+    if report == "series":
+        # Series completion counts whole series: the report filters do not narrow it.
+        table = tables.series_completion_table(all_series_figures())
+    elif report == "course":
         if filters.course_id is None:
             return _bad_request([_("Choose a course for the course export (course=<id>).")])
         course = form.cleaned_data["course"]

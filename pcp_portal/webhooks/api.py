@@ -43,7 +43,9 @@ class WebhookEventSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text=_("The event id: the same on every retry and replay."))
     event = serializers.ChoiceField(choices=EVENT_CHOICES)
     created_at = serializers.DateTimeField(help_text=_("When the change was made."))
-    resource = serializers.ChoiceField(choices=["sessions", "enrollments", "attendance", "officials"])
+    resource = serializers.ChoiceField(
+        choices=["sessions", "enrollments", "attendance", "officials", "certificates"]
+    )
     object_id = serializers.IntegerField(
         help_text=_("The changed object's id; for `attendance.changed`, the session's id.")
     )
@@ -54,7 +56,10 @@ class WebhookEventSerializer(serializers.Serializer):
         allow_null=True,
         help_text=_(
             "The object as the API gives it to your key (partners get no contact details); for "
-            "`attendance.changed`, `{session, attendance: [rows]}`; null when the object was deleted."
+            "`attendance.changed`, `{session, attendance: [rows]}`; for `certificate.issued`, the "
+            "certificate as issued: `{id, code, verification_url, enrollment, enrollment_url, official, "
+            "official_url, course, course_url, holder_name, holder_name_km, course_title, completed_on, "
+            "issued_at}`; null when the object was deleted."
         ),
     )
 

@@ -38,7 +38,7 @@ from rest_framework.versioning import NamespaceVersioning
 from pcp_portal import outbox
 from pcp_portal.api import APIKeyUser
 from pcp_portal.changefeed import read_events
-from pcp_portal.models import APIAccessKey, OutboxEvent, WebhookDelivery, WebhookSubscription
+from pcp_portal.models import APIAccessKey, DeletedRecord, OutboxEvent, WebhookDelivery, WebhookSubscription
 from pcp_portal.webhooks.events import EVENTS  # noqa: F401 - re-exported for the services
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 SEND_TASK = "pcp_portal.webhooks.tasks.send_deliveries"
 
 # The change rows of these resources become events; other resources' changes are skipped.
-WEBHOOK_RESOURCES = ("sessions", "enrollments", "attendance", "officials")
+WEBHOOK_RESOURCES = ("sessions", "enrollments", "attendance", "officials", "certificates")
 DELETED = {
     "sessions": "session.deleted",
     "enrollments": "enrollment.deleted",
@@ -54,13 +54,29 @@ DELETED = {
 }
 
 
+# A deleted row whose tombstone names the row it was merged into also makes this event.
+MERGED = {"officials": "official.merged"}
+
+
+def _merged_into(resource: str, object_ids: list[int]) -> dict[int, int]:
+    """{deleted id: the id it was merged into} from the tombstones (no query when none is gone)."""
+    if resource not in MERGED or not object_ids:
+        return {}
+    return dict(
+        DeletedRecord.objects.filter(resource=resource, object_id__in=object_ids, replaced_by__isnull=False)
+        .order_by("id")
+        .values_list("object_id", "replaced_by")
+    )
+
+
 def feed_resources() -> dict:
-    """{resource: viewset}: the map the change feed uses, from the root URL conf.
+    """{resource: viewset}: the map webhook payloads are represented with (the change feed's, and
+    certificates), from the root URL conf.
 
     The URL conf is the one module that imports every app; the platform takes the map from it at
     run time instead of importing the apps above it.
     """
-    return import_module(settings.ROOT_URLCONF).FEED_RESOURCES
+    return import_module(settings.ROOT_URLCONF).WEBHOOK_RESOURCES
 
 
 def api_request(api_key: APIAccessKey) -> Request:
@@ -90,7 +106,7 @@ def represent(request, resource: str, ids: list[int]) -> dict[int, tuple[object,
 
 
 def _version(obj) -> int:
-    stamp = getattr(obj, "updated_at", None)
+    stamp = getattr(obj, "updated_at", None) or getattr(obj, "issued_at", None)
     return int(stamp.timestamp() * 1_000_000) if stamp else 0
 
 
@@ -100,6 +116,11 @@ def _micros(moment: datetime.datetime) -> int:
 
 def _names(resource: str, obj, previous: str | None, sub: WebhookSubscription) -> list[str]:
     """The events one changed object makes for `sub`, given its state in the previous delivery."""
+    if resource == "certificates":
+        # Issued once and never changed or re-issued: one event, for certificates issued after
+        # the subscription (and none for a certificate removed, which only the admin can do).
+        issued = obj is not None and previous is None and obj.issued_at >= sub.created_at
+        return ["certificate.issued"] if issued else []
     if obj is None:
         return [DELETED[resource]]
     new = previous is None and obj.created_at >= sub.created_at
@@ -198,13 +219,20 @@ def _deliveries_for(sub: WebhookSubscription, events: list) -> int:
 
     for resource in plain:
         rows = represent(request, resource, by_resource[resource])
+        gone = [object_id for object_id in by_resource[resource] if object_id not in rows]
+        merged_into = _merged_into(resource, gone)
         for object_id in by_resource[resource]:
             obj, data = rows.get(object_id, (None, None))
             at = latest[(resource, object_id)]
             before = previous.get((resource, object_id))
-            for name in _names(resource, obj, before[1] if before else None, sub):
+            names = _names(resource, obj, before[1] if before else None, sub)
+            if object_id in merged_into:
+                names.append(MERGED[resource])
+            for name in names:
                 if not sub.wants(name):
                     continue
+                if name == MERGED.get(resource):
+                    data = {"id": object_id, "merged_into": merged_into[object_id]}
                 event_id = uuid.uuid4()
                 version = _version(obj) if obj is not None else _micros(at)
                 new.append(

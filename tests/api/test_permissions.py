@@ -46,6 +46,8 @@ for _name, _pk in READ_ONLY_RESOURCES.items():
         ("DELETE", f"{API}{_name}/{_pk}/", None, READ_ONLY_WRITE),
     ]
 API_MATRIX += [
+    ("GET", f"{API}officials/{{official}}/transcript/", None, _everyone_reads()),
+    ("POST", f"{API}officials/{{official}}/transcript/", "empty", READ_ONLY_WRITE),
     ("GET", f"{API}sessions/", None, _everyone_reads()),
     ("GET", f"{API}sessions/{{session}}/", None, _everyone_reads()),
     ("POST", f"{API}sessions/", "session_new", {**DENIED_WRITE, "mih_staff": 201}),

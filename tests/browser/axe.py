@@ -46,6 +46,30 @@ RUN = """async (tags) => {
 }"""
 
 
+# WCAG 2.1's Reflow (1.4.10, AA), which axe does not test: at a phone's width the page itself must
+# not scroll sideways (a wide table may, inside its own scrolling region). Returns the page's width
+# and the elements that stick out of the screen outside any such region, widest first.
+REFLOW = """() => {
+  const width = window.innerWidth;
+  const scrolls = (el) => ["auto", "scroll", "hidden", "clip"].includes(getComputedStyle(el).overflowX);
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + (el.classList.length ? "." + Array.from(el.classList).join(".") : "");
+  const wide = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.right <= width + 1 || box.width === 0) continue;
+    let inside = false;
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (scrolls(up)) { inside = true; break; }
+    }
+    if (!inside) wide.push([Math.round(box.right), name(el)]);
+  }
+  wide.sort((a, b) => b[0] - a[0]);
+  return { width, scrollWidth: document.documentElement.scrollWidth, wide: wide.slice(0, 3) };
+}"""
+REFLOW_MAX_WIDTH = 400  # the check applies to screens up to a phone's width
+
+
 @dataclass
 class Finding:
     rule: str
@@ -114,6 +138,20 @@ class AxeReport:
                         label,
                     )
                 )
+        reflow = page.evaluate(REFLOW)
+        if reflow["width"] <= REFLOW_MAX_WIDTH and reflow["scrollWidth"] > reflow["width"] + 1:
+            widest = ", ".join(f"{target} to {right}px" for right, target in reflow["wide"]) or "—"
+            self.findings.append(
+                Finding(
+                    "reflow",
+                    "serious",
+                    "WCAG 1.4.10 Reflow: the page must not scroll sideways on a phone",
+                    reflow["wide"][0][1] if reflow["wide"] else "html",
+                    f"the page is {reflow['scrollWidth']}px wide on a {reflow['width']}px screen; "
+                    f"sticking out: {widest}",
+                    label,
+                )
+            )
 
     def failing(self) -> list[Finding]:
         return [f for f in self.findings if f.impact in FAILING]

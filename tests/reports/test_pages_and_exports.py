@@ -38,6 +38,10 @@ def test_programme_page_shows_the_hand_counted_figures(world, officer_client, dj
     assert 'id="fig-ministries">2<' in page
     assert "56.2 %" in page  # attendance 9/16
     assert "60.0 %" in page  # completion 3/5
+    # Each figure says what it counts: people, enrolments or attendances.
+    assert "4 officials · 5 enrolments · 3 course completions" in page
+    assert "Course completions (enrolments)" in page and "Officials enrolled (people)" in page
+    assert "<dt>held_session</dt>" not in page and "<dt>Held session</dt>" in page
     assert 'id="chart-women-share-per-course"' in page and "<svg" in page
     assert " style=" not in page and "<script>" not in page.split("</header>")[1].split("<footer")[0]
 
@@ -49,9 +53,11 @@ def test_the_csv_xlsx_pdf_and_api_carry_the_same_total(world, officer_client, dj
     header = rows[0]
     assert header[0].lstrip("\ufeff") == "Course"
     column = {name: index for index, name in enumerate(header)}
-    assert total[column["Officials: women"]] == "2" and total[column["Officials: total"]] == "4"
-    assert total[column["Completed: women"]] == "3" and total[column["Sessions attended"]] == "9"
-    assert total[column["Attendance rate"]] == "0.5625"
+    assert total[column["Officials (people): women"]] == "2"
+    assert total[column["Officials (people): total"]] == "4"
+    assert total[column["Course completions (enrolments): women"]] == "3"
+    assert total[column["Attendances (sessions attended)"]] == "9"
+    assert total[column["Attendance rate (attendances)"]] == "0.5625"
 
     with django_assert_max_num_queries(12):
         response = officer_client.get("/reports/export/programme.xlsx")
@@ -59,8 +65,8 @@ def test_the_csv_xlsx_pdf_and_api_carry_the_same_total(world, officer_client, dj
     assert sheet.freeze_panes == "B2"
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     xlsx_total = next(row for row in values if row[0] == "All courses")
-    assert xlsx_total[column["Officials: total"]] == 4  # a number, not text
-    assert xlsx_total[column["Attendance rate"]] == pytest.approx(0.5625)
+    assert xlsx_total[column["Officials (people): total"]] == 4  # a number, not text
+    assert xlsx_total[column["Attendance rate (attendances)"]] == pytest.approx(0.5625)
 
     response = officer_client.get("/reports/export/programme.pdf")
     assert response["Content-Type"] == "application/pdf"

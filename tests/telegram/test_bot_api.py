@@ -2,55 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from pcp_portal import telegram
-
-
-class FakeBotAPI:
-    """Records every call; answers from `script` (status, body) or 200 with a message id."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict] = []
-        self.script: list[tuple[int, dict]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.calls.append({"path": self.path, "body": body, "at": time.monotonic()})
-                status, answer = (
-                    fake.script.pop(0)
-                    if fake.script
-                    else (200, {"ok": True, "result": {"message_id": len(fake.calls)}})
-                )
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def bot_api(settings):
-    fake = FakeBotAPI()
-    settings.PCP_TELEGRAM_API_BASE = fake.url
-    settings.PCP_TELEGRAM_BOT_TOKEN = "123:test"
-    yield fake
-    fake.server.shutdown()
+from tests.telegram.fake import TOKEN
 
 
 def test_a_message_with_a_calendar_button_is_sent(bot_api):
@@ -59,7 +16,7 @@ def test_a_message_with_a_calendar_button_is_sent(bot_api):
     )
     assert message_id == 1
     (call,) = bot_api.calls
-    assert call["path"] == "/bot123:test/sendMessage"
+    assert call["path"] == f"/bot{TOKEN}/sendMessage"
     assert call["body"]["chat_id"] == 42 and call["body"]["text"] == "សួស្តី"
     assert call["body"]["reply_markup"]["inline_keyboard"][0][0]["url"].endswith("1.ics")
 
@@ -115,7 +72,7 @@ def test_updates_start_and_stop_and_everything_else_is_ignored_with_a_log_line(c
     assert telegram.read_update(_update(f"/start {token}")) == telegram.Start(555, 7)
     assert telegram.read_update(_update("/stop")) == telegram.Stop(555)
     assert telegram.read_update(_update(f"/start {token}", chat_type="group")) is None
-    assert telegram.read_update(_update("/start 7_abc_forged")) is None
+    assert telegram.read_update(_update("/start 7_abc_forged")) == telegram.Refused(555, "forged or altered")
     assert telegram.read_update({"update_id": 2, "edited_message": {}}) is None
     assert telegram.read_update(_update("hello")) is None
     logged = caplog.text

@@ -13,7 +13,7 @@ SESSION_TRIGGERS = {"courses_session": "sessions"}
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('courses', '0007_api_keys_and_tombstones_to_platform'),
+        ('courses', '0008_series_completion_rule'),
         ('ministries', '0002_change_feed_triggers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -48,7 +48,7 @@ def drop_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("participants", "0009_official_merge"),
+        ("participants", "0011_merge_officials_and_channels"),
     ]
 
     operations = [

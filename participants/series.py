@@ -1,0 +1,351 @@
+"""Series completion: whether each official completed a project's series of courses.
+
+The one definition, used by the series page, its exports, the reports and the API summary:
+
+- A course of the series is *held* once one of its sessions is held (figures' held rule).
+- An official *completed a course* as the reports define it (participants.reports.figures: an
+  active enrolment reaching the course's threshold of held sessions); this module sums those rows
+  and never re-derives them.
+- The series' rule (courses.SeriesCompletionRule) asks for a number of completed courses: by
+  default every course held so far, else its `min_courses`. The number required is capped at
+  the courses held, so a course not held yet never counts against anyone.
+- Nobody completes a series of which no course has been held.
+- The officials of a series are those with an active enrolment in one of its courses (withdrawn
+  enrolments are left out of the figures, as everywhere); officials who withdrew from every
+  course still have a status (not completed) for the matrix.
+- An official's ministry for the series is the one named on their first enrolment in it (the
+  snapshot, as the other reports group by the ministry named at enrolment).
+
+Each function issues a fixed number of queries, whatever the number of officials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from courses.models import Course, Project, SeriesCompletionRule, Session
+from courses.selectors import sessions_held_filter
+from ministries.models import Ministry
+from participants.models import Enrollment, Official, Sex
+from participants.reports import figures as fig
+
+
+@dataclass
+class SeriesRule:
+    """The rule of one series, with what it means today."""
+
+    min_courses: int | None  # None: every course held
+    courses: int  # courses in the series
+    courses_held: int
+
+    @property
+    def required(self) -> int:
+        """Completed courses needed now: the rule's number, never more than the courses held."""
+        if self.min_courses is None:
+            return self.courses_held
+        return min(self.min_courses, self.courses_held)
+
+    @property
+    def is_default(self) -> bool:
+        return self.min_courses is None
+
+
+@dataclass
+class CourseCell:
+    """One official in one course of the series."""
+
+    enrolled: bool = False  # an active enrolment
+    withdrawn: bool = False
+    held: int = 0  # the course's held sessions
+    attended: int = 0  # present or late at those
+    completed: bool = False
+
+    @property
+    def attended_share(self) -> float | None:
+        return self.attended / self.held if self.enrolled and self.held else None
+
+    @property
+    def attended_share_text(self) -> str:
+        return fig.percent(self.attended_share)
+
+
+@dataclass
+class SeriesStatus:
+    official_id: int
+    sex: str
+    ministry_id: int | None = None
+    ministry_name_en: str = ""
+    ministry_acronym: str = ""
+    cells: dict[int, CourseCell] = field(default_factory=dict)
+    courses_completed: int = 0
+    courses_required: int = 0
+    completed: bool = False
+
+    @property
+    def in_series(self) -> bool:
+        """Whether the official has an active enrolment in the series (who the figures count)."""
+        return any(cell.enrolled for cell in self.cells.values())
+
+    @property
+    def courses_enrolled(self) -> int:
+        return sum(1 for cell in self.cells.values() if cell.enrolled)
+
+    @property
+    def withdrawn_from(self) -> int:
+        return sum(1 for cell in self.cells.values() if cell.withdrawn)
+
+
+def series_courses(project: Project, *, now=None) -> list[Course]:
+    """The series' courses in order, with `sessions_held`, `sessions_planned`, `is_held` (one query)."""
+    held = sessions_held_filter(prefix="sessions__", now=now or timezone.now())
+    courses = list(
+        Course.objects.filter(project=project)
+        .annotate(
+            sessions_held=Count("sessions", filter=held),
+            sessions_planned=Count("sessions", filter=Q(sessions__status=Session.Status.SCHEDULED)),
+        )
+        .order_by("number", "id")
+    )
+    for course in courses:
+        course.is_held = course.sessions_held > 0
+    return courses
+
+
+def series_rule(project: Project, courses: list[Course]) -> SeriesRule:
+    """The project's rule (the default when none was set) against its courses (one query)."""
+    min_courses = (
+        SeriesCompletionRule.objects.filter(project=project).values_list("min_courses", flat=True).first()
+    )
+    return SeriesRule(
+        min_courses=min_courses,
+        courses=len(courses),
+        courses_held=sum(1 for course in courses if course.is_held),
+    )
+
+
+def series_status(
+    project: Project, official_ids=None, *, now=None, courses: list[Course] | None = None
+) -> dict[int, SeriesStatus]:
+    """{official id: SeriesStatus} for every official enrolled in the series (or those asked for).
+
+    Three queries whatever the number of officials: the courses (unless given), the rule, and
+    one statement joining every enrolment of the series to the figures' per-enrolment rows.
+    """
+    now = now or timezone.now()
+    courses = courses if courses is not None else series_courses(project, now=now)
+    rule = series_rule(project, courses)
+    ids = None if official_ids is None else tuple(sorted({int(pk) for pk in official_ids}))
+    if ids == ():
+        return {}
+    filters = fig.ReportFilters(project_id=project.pk, official_ids=ids)
+    cte, cte_params = fig.enrolment_figures_cte(filters, now=now)
+    enrolments = Enrollment.objects.filter(course__project=project)
+    if ids is not None:
+        enrolments = enrolments.filter(official_id__in=ids)
+    enrol_sql, enrol_params = (
+        enrolments.order_by()
+        .values(
+            "id",
+            "official_id",
+            "course_id",
+            "status",
+            "enrolled_on",
+            "ministry_id",
+            "ministry_name_en",
+            "ministry_acronym",
+            official_sex=F("official__sex"),
+        )
+        .query.sql_with_params()
+    )
+    sql = f"""{cte}
+    SELECT s.official_id, s.course_id, s.status, s.ministry_id, s.ministry_name_en,
+           s.ministry_acronym, s.official_sex,
+           COALESCE(ef.held, 0), COALESCE(ef.attended, 0), COALESCE(ef.completed, 0)
+    FROM ({enrol_sql}) s LEFT JOIN ef ON ef.id = s.id
+    ORDER BY s.official_id, s.enrolled_on, s.id"""
+    result: dict[int, SeriesStatus] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*cte_params, *enrol_params))
+        rows = cursor.fetchall()
+    for official_id, course_id, status, ministry_id, name_en, acronym, sex, held, attended, done in rows:
+        entry = result.get(official_id)
+        if entry is None:
+            # Rows come in enrolment order: the first one names the official's ministry.
+            entry = result[official_id] = SeriesStatus(
+                official_id=official_id,
+                sex=sex,
+                ministry_id=ministry_id,
+                ministry_name_en=name_en,
+                ministry_acronym=acronym,
+            )
+        active = status == Enrollment.Status.ENROLLED
+        entry.cells[course_id] = CourseCell(
+            enrolled=active,
+            withdrawn=not active,
+            held=int(held),
+            attended=int(attended),
+            completed=active and bool(done),
+        )
+    held_courses = {course.pk for course in courses if course.is_held}
+    for entry in result.values():
+        entry.courses_completed = sum(
+            1 for course_id, cell in entry.cells.items() if cell.completed and course_id in held_courses
+        )
+        entry.courses_required = rule.required
+        entry.completed = rule.courses_held > 0 and entry.courses_completed >= rule.required
+    return result
+
+
+@dataclass
+class SeriesGroup:
+    """Officials of the series and those who completed it, split by sex."""
+
+    officials: fig.SexSplit = field(default_factory=fig.SexSplit)
+    completed: fig.SexSplit = field(default_factory=fig.SexSplit)
+
+    def add(self, status: SeriesStatus) -> None:
+        self.officials.add(status.sex, 1)
+        if status.completed:
+            self.completed.add(status.sex, 1)
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed.total / self.officials.total if self.officials.total else None
+
+    @property
+    def completion_rate_text(self) -> str:
+        return fig.percent(self.completion_rate)
+
+    def as_dict(self) -> dict:
+        return {
+            "officials": self.officials.as_dict(),
+            "completed": self.completed.as_dict(),
+            "completion_rate": None if self.completion_rate is None else round(self.completion_rate, 4),
+        }
+
+
+@dataclass
+class SeriesFigures:
+    """A series' completion for the reports: in total and per ministry (as named at enrolment)."""
+
+    project: Project
+    courses: list[Course]
+    rule: SeriesRule
+    total: SeriesGroup = field(default_factory=SeriesGroup)
+    # {(ministry id, English name at enrolment, acronym at enrolment): SeriesGroup}
+    by_ministry: dict[tuple, SeriesGroup] = field(default_factory=dict)
+
+
+def series_figures(project: Project, *, now=None) -> SeriesFigures:
+    """Series completion in total and by ministry, each split by sex, from series_status (4 queries)."""
+    courses = series_courses(project, now=now)
+    statuses = series_status(project, now=now, courses=courses)
+    result = SeriesFigures(project=project, courses=courses, rule=series_rule(project, courses))
+    for status in statuses.values():
+        if not status.in_series:
+            continue
+        result.total.add(status)
+        key = (status.ministry_id, status.ministry_name_en, status.ministry_acronym)
+        result.by_ministry.setdefault(key, SeriesGroup()).add(status)
+    result.by_ministry = dict(sorted(result.by_ministry.items(), key=lambda item: (item[0][1], item[0][2])))
+    return result
+
+
+def all_series_figures(*, now=None) -> list[SeriesFigures]:
+    """Every series with an enrolment, for the programme report and the API (4 queries per series;
+    the programme has one project, so one series)."""
+    projects = Project.objects.filter(courses__enrollments__isnull=False).distinct().order_by("pk")
+    return [series_figures(project, now=now) for project in projects]
+
+
+# --- the matrix: officials × courses -------------------------------------------------------------
+
+# Sort keys of the matrix; "-" in front reverses. Names sort as the officials' list does.
+SORTS = ("name", "ministry", "sex", "courses", "series")
+
+
+@dataclass
+class MatrixRow:
+    official_id: int
+    name: str
+    name_km: str
+    sex: str
+    status: SeriesStatus
+
+    @property
+    def sex_label(self) -> str:
+        return str(Sex(self.sex).label) if self.sex in Sex.values else self.sex
+
+
+@dataclass
+class SeriesMatrix:
+    """The series page's rows (filtered and sorted, every one of them) and its summary figures."""
+
+    project: Project
+    courses: list[Course]
+    rule: SeriesRule
+    rows: list[MatrixRow]
+    summary: SeriesGroup
+    ministries: dict[int, str]  # the ministries of the series' officials, for the filter
+
+    @property
+    def course_completions(self) -> int:
+        """Completed courses (enrolments, not people) among the rows."""
+        return sum(row.status.courses_completed for row in self.rows)
+
+
+def series_matrix(
+    project: Project, *, ministry_id: int | None = None, sex: str | None = None, sort: str = "name", now=None
+) -> SeriesMatrix:
+    """Every official of the series as a row of the matrix, filtered and sorted (5 queries).
+
+    The page shows a slice of the rows, the exports all of them: both read this one list.
+    Filtering and sorting happen on the rows in memory: they are one per official, and sorting
+    by completion needs the completion computed anyway.
+    """
+    now = now or timezone.now()
+    courses = series_courses(project, now=now)
+    rule = series_rule(project, courses)
+    statuses = series_status(project, now=now, courses=courses)
+    officials = Official.objects.filter(
+        Exists(Enrollment.objects.filter(official=OuterRef("pk"), course__project=project))
+    )
+    if sex:
+        officials = officials.filter(sex=sex)
+    names = officials.order_by("family_name", "given_name", "name_km", "id").values_list(
+        "pk", "family_name", "given_name", "name_km", "sex"
+    )
+    ministry_ids = {status.ministry_id for status in statuses.values()}
+    ministries = dict(
+        Ministry.objects.filter(pk__in=ministry_ids).order_by("name_en").values_list("pk", "name_en")
+    )
+    rows = []
+    for pk, family_name, given_name, name_km, official_sex in names:
+        status = statuses.get(pk)
+        if status is None or (ministry_id is not None and status.ministry_id != ministry_id):
+            continue
+        latin = " ".join(part for part in (family_name.upper(), given_name) if part)
+        rows.append(MatrixRow(pk, latin or name_km, name_km if latin else "", official_sex, status))
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    sort_keys = {
+        "ministry": lambda row: (row.status.ministry_name_en.casefold(), row.status.ministry_acronym),
+        "sex": lambda row: row.sex,
+        "courses": lambda row: row.status.courses_completed,
+        "series": lambda row: row.status.completed,
+    }
+    if key in sort_keys:
+        rows.sort(key=sort_keys[key], reverse=descending)  # stable: names stay in order within a key
+    elif descending:
+        rows.reverse()
+    summary = SeriesGroup()
+    for row in rows:
+        if row.status.in_series:
+            summary.add(row.status)
+    return SeriesMatrix(
+        project=project, courses=courses, rule=rule, rows=rows, summary=summary, ministries=ministries
+    )
