@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from courses.models import Course, Programme, Project, Session
+from courses.models import CalendarFeedToken, Course, Programme, Project, Session
 from courses.services import session_create, session_update
 
 
@@ -82,3 +82,18 @@ class SessionAdmin(SimpleHistoryAdmin):
             return
         fields = {name: value for name, value in form.cleaned_data.items() if name != "course"}
         obj.pk = session_create(course=obj.course, changed_by=request.user, **fields).pk
+
+
+@admin.register(CalendarFeedToken)
+class CalendarFeedTokenAdmin(admin.ModelAdmin):
+    """Read and revoke only: a feed is made on the calendar feeds page, where its secret is shown
+    once; the database holds only the secret's hash, so there is nothing here to copy."""
+
+    list_display = ("owner", "scope", "course", "ministry", "label", "created_at", "expires_at", "revoked_at")
+    search_fields = ("owner__username", "label")
+    list_filter = ("scope",)
+    fields = ("owner", "scope", "course", "ministry", "label", "expires_at", "revoked_at", "created_at")
+    readonly_fields = ("owner", "scope", "course", "ministry", "label", "created_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course, Session
+from courses.models import CalendarFeedToken, Course, Session
+from ministries.models import Ministry
 
 # The longest reason for cancelling a course or a session: it goes into each official's notice.
 CANCELLATION_REASON_MAX_LENGTH = 1000
@@ -90,6 +91,52 @@ class SessionCancelForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=CANCELLATION_REASON_MAX_LENGTH,
     )
+
+
+class CalendarFilterForm(forms.Form):
+    """The calendar's filters, read from the query string; an unknown value is an error shown on
+    the page and the calendar is drawn unfiltered."""
+
+    course = forms.ModelChoiceField(
+        label=_("Course"), queryset=Course.objects.order_by("project", "number"), required=False
+    )
+    venue = forms.ChoiceField(label=_("Venue"), required=False)
+
+    def __init__(self, *args, venues: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["course"].empty_label = _("All courses")
+        self.fields["venue"].choices = [("", _("All venues")), *((venue, venue) for venue in venues)]
+
+
+class CalendarFeedTokenForm(forms.Form):
+    scope = forms.ChoiceField(label=_("Feed"), choices=CalendarFeedToken.Scope.choices)
+    course = forms.ModelChoiceField(
+        label=_("Course"), queryset=Course.objects.order_by("project", "number"), required=False
+    )
+    ministry = forms.ModelChoiceField(
+        label=_("Ministry"), queryset=Ministry.objects.order_by("name_en"), required=False
+    )
+    label = forms.CharField(
+        label=_("Label"),
+        max_length=CalendarFeedToken._meta.get_field("label").max_length,
+        required=False,
+        help_text=_("A note for yourself, e.g. the phone or calendar that uses it."),
+    )
+    expires_on = forms.DateField(
+        label=_("Expires on"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Leave empty for a feed that lasts until you revoke it."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        scope = data.get("scope")
+        if scope == CalendarFeedToken.Scope.COURSE and not data.get("course"):
+            self.add_error("course", _("Choose the course this feed shows."))
+        if scope == CalendarFeedToken.Scope.MINISTRY and not data.get("ministry"):
+            self.add_error("ministry", _("Choose the ministry this feed shows."))
+        return data
 
 
 class SeriesRuleForm(forms.Form):

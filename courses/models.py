@@ -267,6 +267,10 @@ class Session(TimeStampedModel):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_reason = models.TextField(_("reason for cancellation"), blank=True)
     is_demo = models.BooleanField(_("synthetic demo data"), default=False, db_index=True)
+    # iCalendar's SEQUENCE: calendars that subscribed to a feed replace their copy of the event
+    # only when this grows, so services.session_update and session_cancel raise it with each
+    # change of time, venue or status, and nothing else writes it.
+    sequence = models.PositiveIntegerField(_("calendar revision"), default=0, editable=False)
 
     history = HistoricalRecords(bases=[HistoryWithIPAddress])
 
@@ -349,3 +353,61 @@ def series_rule_text(min_courses: int | None, courses: int) -> str:
     if min_courses is None:
         return str(_("every course of the series that has been held"))
     return str(_("%(min)s of the %(total)s courses of the series") % {"min": min_courses, "total": courses})
+
+
+class CalendarFeedToken(TimeStampedModel):
+    """A secret address at which a calendar application reads sessions as iCalendar.
+
+    Only the SHA-256 of the secret is stored: the address is shown once, when it is made, and a
+    database copy cannot be turned back into a working feed. A revoked or expired token answers
+    exactly like one that never existed (courses.calendar.feed_token_lookup).
+    """
+
+    class Scope(models.TextChoices):
+        PERSONAL = "personal", _("All sessions (personal)")
+        COURSE = "course", _("One course")
+        MINISTRY = "ministry", _("One ministry's officials")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="calendar_feed_tokens",
+    )
+    scope = models.CharField(_("feed"), max_length=20, choices=Scope.choices)
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    ministry = models.ForeignKey(
+        "ministries.Ministry",
+        verbose_name=_("ministry"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    # The feed finds its token by this hash (unique, so indexed); see the class docstring.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scope="personal", course__isnull=True, ministry__isnull=True)
+                | Q(scope="course", course__isnull=False, ministry__isnull=True)
+                | Q(scope="ministry", course__isnull=True, ministry__isnull=False),
+                name="calendar_feed_token_scope_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} ({self.owner})"
+
+    def is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

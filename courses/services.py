@@ -7,7 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses.models import Course, Project, SeriesCompletionRule, Session
+from courses.calendar import new_feed_secret, secret_hash
+from courses.models import CalendarFeedToken, Course, Project, SeriesCompletionRule, Session
 from courses.selectors import sessions_not_started
 from courses.signals import session_changed
 
@@ -35,6 +36,11 @@ def session_update(*, session: Session, changed_by=None, **fields) -> Session:
     previous = Session.objects.filter(pk=session.pk).values(*_SCHEDULE_FIELDS).first() if session.pk else None
     for name, value in fields.items():
         setattr(session, name, value)
+    if previous is not None and any(previous[name] != getattr(session, name) for name in _SCHEDULE_FIELDS):
+        # Read-modify-write is safe here: the row is locked below before the save.
+        session.sequence = (
+            Session.objects.select_for_update().values_list("sequence", flat=True).get(pk=session.pk) + 1
+        )
     session._history_user = changed_by
     session.full_clean()
     session.save()
@@ -51,6 +57,7 @@ def session_cancel(*, session: Session, reason: str = "", changed_by=None) -> Se
     session.status = Session.Status.CANCELLED
     session.cancelled_at = timezone.now()
     session.cancellation_reason = reason
+    session.sequence += 1
     session._history_user = changed_by
     session.save()
     _announce_change(session, previous)
@@ -108,6 +115,39 @@ def course_cancel(*, course: Course, reason: str, changed_by=None) -> Course:
     for session in sessions_not_started(course, now=now):
         session_cancel(session=session, reason=reason, changed_by=changed_by)
     return course
+
+
+@transaction.atomic
+def calendar_feed_token_create(
+    *, owner, scope: str, course: Course | None = None, ministry=None, label: str = "", expires_at=None
+) -> tuple[CalendarFeedToken, str]:
+    """A new feed address for `owner`; returns the token and its secret, which is not stored and
+    so can be shown only now."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": [_("Choose a date in the future, or leave it empty.")]})
+    secret = new_feed_secret()
+    token = CalendarFeedToken(
+        owner=owner,
+        scope=scope,
+        course=course if scope == CalendarFeedToken.Scope.COURSE else None,
+        ministry=ministry if scope == CalendarFeedToken.Scope.MINISTRY else None,
+        label=(label or "").strip(),
+        expires_at=expires_at,
+        token_hash=secret_hash(secret),
+    )
+    token.full_clean(exclude=["token_hash"])
+    token.save()
+    return token, secret
+
+
+@transaction.atomic
+def calendar_feed_token_revoke(*, token: CalendarFeedToken) -> CalendarFeedToken:
+    """Revoke a feed for good; revoking twice changes nothing."""
+    token = CalendarFeedToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+    return token
 
 
 @transaction.atomic

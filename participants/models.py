@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from ministries.models import ACRONYM_MAX_LENGTH, NAME_MAX_LENGTH
 from pcp_portal.db import HistoryWithIPAddress, TimeStampedModel
+from pcp_portal.text import name_key, phone_key
 
 
 class Sex(models.TextChoices):
@@ -24,6 +25,16 @@ class Sex(models.TextChoices):
 class Language(models.TextChoices):
     ENGLISH = "en", _("English")
     KHMER = "km", _("Khmer")
+
+
+def official_search_keys(official) -> tuple[str, str]:
+    """The official's search columns: the names family-first, given-first and in Khmer, each with
+    no spaces (so "chan dara" and "dara chan" both match), joined by a space no key contains; and
+    the phone's digits (no +855, no trunk 0) with the lower-cased e-mail."""
+    family, given = official.family_name or "", official.given_name or ""
+    names = (name_key(f"{family}{given}"), name_key(f"{given}{family}"), name_key(official.name_km))
+    contact = (phone_key(official.phone), (official.email or "").strip().lower())
+    return " ".join(dict.fromkeys(key for key in names if key)), " ".join(part for part in contact if part)
 
 
 class Channel(models.TextChoices):
@@ -63,6 +74,11 @@ class Official(TimeStampedModel):
         blank=True,
         help_text=_("Set by the opt-out link in every reminder; the dispatcher sends nothing while set."),
     )
+    # What the portal's search compares (participants/search.py), written by save() from the fields
+    # above: the names as pcp_portal.text.name_key reads them, and the phone's digits with the
+    # e-mail. Stored so that PostgreSQL's trigram index and SQLite's LIKE find the same officials.
+    search_names = models.CharField(max_length=620, blank=True, editable=False)
+    search_contact = models.CharField(max_length=300, blank=True, editable=False)
     # Telegram is chosen by the official, never typed in: /start with a signed link stores the
     # chat and makes Telegram the first channel; /stop, or the bot blocked, makes it e-mail again.
     reminder_channel = models.CharField(
@@ -107,6 +123,13 @@ class Official(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.full_name
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_names, self.search_contact = official_search_keys(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_names", "search_contact"}
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if not (self.family_name.strip() or self.given_name.strip() or self.name_km.strip()):

@@ -27,6 +27,8 @@ from participants.reports import exports
 from participants.reports.figures import ReportFilters, definition_items, grouped_figures
 from participants.reports.forms import error_messages
 from participants.reports.tables import course_cell_state, series_matrix_table
+from participants.search import QUERY_MAX_LENGTH
+from participants.search import search as portal_search
 from participants.selectors import (
     attendance_history,
     course_enrollments,
@@ -38,6 +40,7 @@ from participants.selectors import (
     register_for_session,
 )
 from participants.series import series_matrix
+from pcp_portal import roles
 from pcp_portal.decorators import editor_required, reader_required
 
 
@@ -125,6 +128,23 @@ def session_page_context(session: Session, **extra) -> dict:
 def session_detail(request, pk: int):
     session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
     return render(request, "courses/session_detail.html", session_page_context(session))
+
+
+@reader_required
+def search(request):
+    """The header's search box: results grouped by kind, each a link."""
+    text = request.GET.get("q", "")
+    results = portal_search(text, user=request.user)
+    return render(
+        request,
+        "participants/search.html",
+        {
+            "results": results,
+            "searched": bool(results.query),
+            "max_length": QUERY_MAX_LENGTH,
+            "shows_contact": roles.can_edit(request.user),
+        },
+    )
 
 
 # --- the series: a project's courses and its officials --------------------------------------------

@@ -253,6 +253,18 @@ def course_sessions(course) -> QuerySet[Session]:
     ).order_by("starts_at", "id")
 
 
+def calendar_feed_sessions(token) -> QuerySet[Session]:
+    """The sessions a calendar feed shows: all of them (personal), one course's, or those of the
+    courses in which an official enrolled from the ministry (as named at enrolment) still is."""
+    sessions = Session.objects.select_related("course").order_by("starts_at", "id")
+    if token.scope == token.Scope.COURSE:
+        return sessions.filter(course_id=token.course_id)
+    if token.scope == token.Scope.MINISTRY:
+        courses = Enrollment.objects.filter(ministry_id=token.ministry_id, status=Enrollment.Status.ENROLLED)
+        return sessions.filter(course_id__in=courses.values("course_id"))
+    return sessions
+
+
 # --- officials: the list and one official's page ----------------------------------------------
 
 # The orders the officials list offers: {key in the address: the columns it sorts by}. Each ends

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from participants import official_views, pages, views
+from participants import feeds, official_views, pages, views
 
 urlpatterns = [
     path("dashboard/", pages.dashboard, name="dashboard"),
@@ -18,8 +18,10 @@ urlpatterns = [
     path("enrolments/<int:pk>/reinstate/", views.reinstate, name="enrollment_reinstate"),
     path("sessions/<int:pk>/register/", views.register_submit, name="register_submit"),
     path("sessions/<int:pk>/register/<int:enrollment_pk>/", views.register_row, name="register_row"),
+    path("calendar/feed/<str:secret>.ics", feeds.calendar_feed, name="calendar_feed"),
     path("officials/", official_views.official_list, name="official_list"),
     path("officials/<int:pk>/", official_views.official_detail, name="official_detail"),
+    path("search/", pages.search, name="search"),
     path(
         "officials/<int:pk>/transcript/", official_views.official_transcript_page, name="official_transcript"
     ),

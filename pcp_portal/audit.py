@@ -270,13 +270,17 @@ def _label(instance) -> str:
 
 
 def _field_changes(record, previous) -> list[tuple[str, str, str]]:
+    # Columns nobody edits (editable=False: search keys, a calendar revision) are derived from the
+    # others; they are kept in the history but are not changes a person made.
     fields = [
-        f for f in record.instance_type._meta.concrete_fields if f.name not in {"updated_at", "created_at"}
+        f
+        for f in record.instance_type._meta.concrete_fields
+        if f.name not in {"updated_at", "created_at"} and f.editable
     ]
     if record.history_type == "~":
         if previous is not None:
-            delta = record.diff_against(previous)
-            return [(c.field, _text(c.old), _text(c.new)) for c in delta.changes if c.field != "updated_at"]
+            delta = record.diff_against(previous, included_fields=[f.name for f in fields])
+            return [(c.field, _text(c.old), _text(c.new)) for c in delta.changes]
         return []
     values = [(f.name, _text(getattr(record, f.attname, None))) for f in fields]
     if record.history_type == "+":

@@ -202,3 +202,18 @@ def change_triggers(tables: dict[str, str]):
                 schema_editor.execute(statement)
 
     return migrations.RunPython(forward, backward, elidable=False)
+
+
+def change_triggers_kept(tables: dict[str, str]):
+    """A migration operation that (re)installs the triggers of {table: resource} both ways.
+
+    SQLite adds or removes a column by rebuilding the table, which drops its triggers: a migration
+    that changes the columns of a logged table puts this after (and before) its field operations."""
+    from django.db import migrations
+
+    def install(apps, schema_editor):
+        for table, resource in tables.items():
+            for statement in trigger_sql(schema_editor.connection.vendor, table, resource):
+                schema_editor.execute(statement)
+
+    return migrations.RunPython(install, install, elidable=False)

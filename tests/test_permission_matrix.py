@@ -20,6 +20,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from courses.services import calendar_feed_token_create
 from tests.api.test_permissions import API_MATRIX
 from tests.factories import AttendanceFactory, EnrollmentFactory, SessionFactory
 
@@ -111,6 +112,19 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("POST", "/reminders/opt-out/{opt_out}/", PUBLIC),
     ("GET", "/reminders/opt-out/not-a-token/", cells(400, 400, 400, 400, 400)),
+    # The calendar: readers read it and manage their own feeds (another's is "not found"); a feed
+    # is public at its secret address, and any other address is 404 for everyone.
+    ("GET", "/calendar/", PAGE),
+    ("GET", "/calendar/?month=2026-03&course={course}", PAGE),
+    ("GET", "/calendar/week/", PAGE),
+    ("GET", "/calendar/feeds/", PAGE),
+    ("POST", "/calendar/feeds/", cells(302, 403, 200, 200, 200)),  # no scope: the form again
+    ("POST", "/calendar/feeds/{feed}/revoke/", cells(302, 403, 404, 302, 404)),  # the staff user's feed
+    ("GET", "/calendar/feed/{feed_secret}.ics", PUBLIC),
+    ("GET", "/calendar/feed/not-a-token.ics", cells(404, 404, 404, 404, 404)),
+    # Search: readers search (contact data is matched for editors only, tests/search/).
+    ("GET", "/search/", PAGE),
+    ("GET", "/search/?q=chan", PAGE),
     # The Telegram message's calendar button (signed token), and the bot's webhook: no bot is
     # configured here, so it is not there (tests/telegram/test_webhook.py with a bot).
     ("GET", "/reminders/calendar/{calendar}/session.ics", PUBLIC),
@@ -151,6 +165,8 @@ def world_objects(uploader) -> dict:
     from participants.reminders import calendar_token, opt_out_token
     from participants.surveys import services as survey_services
 
+    feed, feed_secret = calendar_feed_token_create(owner=uploader, scope="personal")
+
     session = SessionFactory()
     enrollment = EnrollmentFactory(course=session.course)
     AttendanceFactory(enrollment=enrollment, session=session)
@@ -179,6 +195,8 @@ def world_objects(uploader) -> dict:
         "batch": batch.pk,
         "delivery": delivery.pk,
         "opt_out": opt_out_token(enrollment.official),
+        "feed": feed.pk,
+        "feed_secret": feed_secret,
         "calendar": calendar_token(delivery),
         "official": enrollment.official_id,
     }
@@ -240,6 +258,8 @@ def _covered_names() -> set[str]:
         "instrument": 1,
         "question": 1,
         "survey_link": "x",
+        "feed": 1,
+        "feed_secret": "x",
     }
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)

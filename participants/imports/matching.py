@@ -15,54 +15,17 @@ the same name) comes back as candidates for a person to decide, never as a match
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
 from ministries.models import Ministry, MinistryName
 from participants.models import Official
-
-INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
-KHMER_FOLDS = (("\u17c1\u17b6", "\u17c4"), ("\u17c1\u17b8", "\u17be"))
-
-
-def clean_text(value: str) -> str:
-    """What is stored: NFC, trimmed, inner runs of spaces collapsed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", value or "")).strip()
-
-
-def name_key(value: str) -> str:
-    """What is compared: clean_text, Khmer look-alikes folded, case folded, and without spaces or
-    invisible characters (Khmer typists separate words with a zero-width space, a space or nothing)."""
-    text = clean_text((value or "").translate(INVISIBLE))
-    for spelled, single in KHMER_FOLDS:
-        text = text.replace(spelled, single)
-    return re.sub(r"\s+", "", text).casefold()
+from pcp_portal.text import DEFAULT_REGION, clean_text, latin_digits, name_key, phone_key
 
 
 def email_key(value: str) -> str:
     return (value or "").strip().lower()
-
-
-KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
-DEFAULT_REGION = "KH"
-
-
-def latin_digits(value: str) -> str:
-    """Khmer digits (០-៩) read as the Latin digits they are."""
-    return (value or "").translate(KHMER_DIGITS)
-
-
-def phone_key(value: str) -> str:
-    """Digits only, without Cambodia's +855 or the trunk 0: “+855 12 345 678”, “012345678” and
-    “០១២ ៣៤៥ ៦៧៨” agree."""
-    digits = re.sub(r"\D", "", latin_digits(value))
-    if digits.startswith("00855"):
-        digits = digits[5:]
-    elif digits.startswith("855") and len(digits) > 9:
-        digits = digits[3:]
-    return digits.lstrip("0")
 
 
 def phone_canonical(value: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 
 import babel.dates
-import icalendar
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from courses.calendar import new_calendar, portal_host, session_event
 from participants.models import Official, ReminderDelivery
 from participants.reminders.ledger import Kind, opt_out_token
 from pcp_portal import telegram
@@ -34,8 +34,8 @@ KHMER_DIGITS = str.maketrans("0123456789", "".join(chr(0x17E0 + digit) for digit
 
 
 def mail_host() -> str:
-    """The portal's host name, for Message-IDs and calendar UIDs."""
-    return settings.PORTAL_BASE_URL.split("//")[-1].split("/")[0].split(":")[0] or "pcp-portal"
+    """The portal's host name, for Message-IDs (the calendar UIDs use the same)."""
+    return portal_host()
 
 
 def format_when(moment: datetime.datetime | None, language: str) -> str:
@@ -52,29 +52,12 @@ def format_when(moment: datetime.datetime | None, language: str) -> str:
 
 
 def build_ics(delivery: ReminderDelivery) -> str:
-    """The session as an iCalendar file: one event whose UID stays the same for the session, so a
-    calendar updates (METHOD:PUBLISH, a higher SEQUENCE) or removes (METHOD:CANCEL) the entry."""
-    session = delivery.session
-    course = session.course
-    end = session.ends_at or session.starts_at + datetime.timedelta(hours=1)
+    """The session as an iCalendar file: the same event (UID and SEQUENCE) as the calendar feeds,
+    so a calendar updates (METHOD:PUBLISH, a higher SEQUENCE) or removes (METHOD:CANCEL) the entry
+    whichever way it learnt of the session."""
     cancelled = delivery.kind == Kind.CANCELLATION
-    calendar = icalendar.Calendar()
-    calendar.add("version", "2.0")
-    calendar.add("prodid", "-//UNIDO PCP Cambodia//PCP Portal//EN")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
-    event = icalendar.Event()
-    event.add("uid", f"session-{session.pk}@{mail_host()}")
-    # Minutes since the epoch at the session's last save: a change in a later minute numbers higher.
-    event.add("sequence", int(session.updated_at.timestamp()) // 60 if session.updated_at else 0)
-    event.add("dtstamp", timezone.now().astimezone(datetime.UTC))
-    event.add("dtstart", session.starts_at.astimezone(datetime.UTC))
-    event.add("dtend", end.astimezone(datetime.UTC))
-    event.add("summary", f"{course.title or course}: {session.title}")
-    event.add("location", session.venue or course.venue)
-    event.add("description", session.topic or course.topic or session.title)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    calendar.add_component(event)
+    calendar = new_calendar(method="CANCEL" if cancelled else "PUBLISH")
+    calendar.add_component(session_event(delivery.session, cancelled=cancelled))
     return calendar.to_ical().decode()
 
 
