@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from courses.models import CalendarFeedToken, Course, Programme, Project, Session
+from courses.models import CalendarFeedToken, Course, Programme, Project, SeriesCompletionRule, Session
 from courses.services import session_create, session_update
 
 
@@ -96,4 +96,23 @@ class CalendarFeedTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("owner", "scope", "course", "ministry", "label", "created_at")
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SeriesCompletionRule)
+class SeriesCompletionRuleAdmin(SimpleHistoryAdmin):
+    """Read only, with its history: a rule is set on the series page, whose service checks it
+    against the series' courses (a minimum above their number is refused there)."""
+
+    list_display = ("project", "min_courses")
+    search_fields = ("project__title", "project__short_title")
+    readonly_fields = ("project", "min_courses")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
