@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses.models import Course, Session
+from courses.models import Course, Indicator, IndicatorPeriod, Result, Session
 from courses.selectors import sessions_not_started
 from courses.signals import session_changed
 
@@ -108,3 +108,16 @@ def course_cancel(*, course: Course, reason: str, changed_by=None) -> Course:
     for session in sessions_not_started(course, now=now):
         session_cancel(session=session, reason=reason, changed_by=changed_by)
     return course
+
+
+@transaction.atomic
+def framework_save(*, instance: Result | Indicator | IndicatorPeriod, changed_by=None):
+    """The one door for writing a result, an indicator or a target period of the results framework.
+
+    The model's `clean` holds the rules (a loop in the tree, a course of another project, a period
+    outside the project's dates, a percentage above 100…); history records who changed what.
+    """
+    instance._history_user = changed_by
+    instance.full_clean()
+    instance.save()
+    return instance
