@@ -512,3 +512,11 @@ PCP_TELEGRAM_BOT_TOKEN = env_str("PCP_TELEGRAM_BOT_TOKEN", "")
 PCP_TELEGRAM_BOT_USERNAME = env_str("PCP_TELEGRAM_BOT_USERNAME", "pcp_portal_bot")
 PCP_TELEGRAM_LINK_MAX_AGE_SECONDS = env_int("PCP_TELEGRAM_LINK_MAX_AGE_SECONDS", 7 * 24 * 3600, minimum=60)
 PCP_TELEGRAM_MAX_RETRY_AFTER_SECONDS = env_float("PCP_TELEGRAM_MAX_RETRY_AFTER_SECONDS", 30.0, minimum=0.0)
+
+# IATI export (participants/results/iati.py). The project number is not on the public record, so
+# the activity identifier is configured here; the export lists it as missing while it is empty.
+PCP_IATI_ACTIVITY_IDENTIFIER = env_str("PCP_IATI_ACTIVITY_IDENTIFIER", "")
+PCP_IATI_REPORTING_ORG_REF = env_str("PCP_IATI_REPORTING_ORG_REF", "XM-DAC-41123")
+PCP_IATI_REPORTING_ORG_NAME = env_str(
+    "PCP_IATI_REPORTING_ORG_NAME", "United Nations Industrial Development Organization"
+)

@@ -190,6 +190,9 @@ class PeriodProgress:
         return "behind"
 
 
+STATUSES = ("achieved", "on_track", "behind", "not_started", "no_data")
+
+
 def status_label(status: str) -> str:
     labels = {
         "achieved": _("Achieved"),
