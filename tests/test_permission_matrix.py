@@ -15,11 +15,14 @@ refusal (400, or the page again with its errors, 200) or a redirect (302) — ne
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from courses.models import Indicator, IndicatorPeriod, Result
 from tests.api.test_permissions import API_MATRIX
 from tests.factories import AttendanceFactory, EnrollmentFactory, SessionFactory
 
@@ -92,6 +95,21 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reports/export/programme.xlsx", PAGE),
     ("GET", "/reports/export/attendance.csv", PAGE),
     ("GET", "/reports/export/nosuch.csv", cells(302, 403, 404, 404, 404)),
+    ("GET", "/reports/iati.xml", cells(302, 403, 409, 409, 409)),  # no identifier set: what is missing
+    ("GET", "/results/projects/{project}/", PAGE),
+    ("GET", "/results/projects/{project}/progress.xlsx", PAGE),
+    ("GET", "/results/projects/{project}/results/new/", EDIT_PAGE),
+    ("POST", "/results/projects/{project}/results/new/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/results/{result}/edit/", EDIT_PAGE),
+    ("POST", "/results/results/{result}/edit/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/results/{result}/indicators/new/", EDIT_PAGE),
+    ("POST", "/results/results/{result}/indicators/new/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/indicators/{indicator}/edit/", EDIT_PAGE),
+    ("POST", "/results/indicators/{indicator}/edit/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/indicators/{indicator}/periods/new/", EDIT_PAGE),
+    ("POST", "/results/indicators/{indicator}/periods/new/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/periods/{period}/edit/", EDIT_PAGE),
+    ("POST", "/results/periods/{period}/edit/", cells(302, 403, 403, 400, 400)),
     ("GET", "/verify/", PUBLIC),
     ("GET", "/verify/NO-SUCH-CODE/", cells(404, 404, 404, 404, 404)),
     ("GET", "/api/v1/reports/attendance-summary/", cells(401, 200, 200, 200, 200)),
@@ -118,7 +136,24 @@ def world_objects(uploader) -> dict:
     delivery = ReminderDelivery.objects.create(
         official=enrollment.official, session=session, kind="reminder", key="2h@matrix", status="failed"
     )
+    project = session.course.project
+    result = Result.objects.create(
+        programme=project.programme, project=project, level=Result.Level.OUTPUT, title_en="Officials trained"
+    )
+    indicator = Indicator.objects.create(
+        result=result, title_en="Officials trained", source="computed", definition="trained"
+    )
+    period = IndicatorPeriod.objects.create(
+        indicator=indicator,
+        period_start=datetime.date(2020, 1, 1),
+        period_end=datetime.date(2020, 12, 31),
+        target_value=10,
+    )
     return {
+        "project": project.pk,
+        "result": result.pk,
+        "indicator": indicator.pk,
+        "period": period.pk,
         "course": session.course_id,
         "session": session.pk,
         "enrollment": enrollment.pk,

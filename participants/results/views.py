@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -44,6 +45,10 @@ def _edit(request, form_class, instance, *, title: str, project: Project):
         try:
             with transaction.atomic():
                 framework_save(instance=form.instance, changed_by=request.user)
+        except ValidationError as error:
+            # Rules the form could not see (the unique period needs the indicator, not a field).
+            for name, texts in error.message_dict.items():
+                form.add_error(name if name in form.fields else None, texts)
         except IntegrityError:
             form.add_error(None, _("This target period already exists for this indicator and sex."))
         else:
