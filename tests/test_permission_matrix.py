@@ -207,6 +207,7 @@ def _covered_names() -> set[str]:
 
     names = set()
     sample = {"course": 1, "session": 1, "enrollment": 1, "batch": 1, "delivery": 1, "opt_out": "x"}
+    sample.update(project=1, result=1, indicator=1, period=1)
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
     api_sample = dict.fromkeys(
