@@ -95,6 +95,7 @@ urlpatterns = [
     path("reports/iati.xml", results_views.iati_xml, name="iati_xml"),
     path("reports/", include("participants.reports.urls")),
     path("results/", include("participants.results.urls")),
+    path("public/", include("participants.public_urls")),
     path("verify/", report_views.verify, name="certificate_verify"),
     path("verify/<str:code>/", report_views.verify, name="certificate_verify_code"),
     path("", include("courses.urls")),

@@ -21,7 +21,7 @@ def _client(user, language="en"):
 def test_the_officer_reads_baseline_target_actual_percent_status_and_footnotes(framework, officer):
     project = framework["output"].project
     page = _client(officer).get(f"/results/projects/{project.pk}/").content.decode()
-    row = page.split('id="progress-%d"' % framework["trained"].pk)[1].split("</tr>")[1]
+    row = page.split(f'id="progress-{framework["trained"].pk}"')[1].split("</tr>")[1]
     assert 'data-period="2021-01-01/2021-12-31"' in row
     assert '<td class="num target">4.00</td>' in row
     assert '<td class="num actual">3' in row
@@ -63,17 +63,27 @@ def test_a_target_above_100_percent_or_outside_the_project_is_refused_on_its_fie
     client = _client(staff)
     url = f"/results/indicators/{framework['women_share'].pk}/periods/new/"
     before = IndicatorPeriod.objects.count()
-    response = client.post(url, {"period_start": "2021-01-01", "period_end": "2021-06-30", "target_value": "101"})
+    response = client.post(
+        url, {"period_start": "2021-01-01", "period_end": "2021-06-30", "target_value": "101"}
+    )
     assert response.status_code == 400
     assert "A percentage lies between 0 and 100." in response.content.decode()
-    response = client.post(url, {"period_start": "2030-01-01", "period_end": "2030-06-30", "target_value": "50"})
+    response = client.post(
+        url, {"period_start": "2030-01-01", "period_end": "2030-06-30", "target_value": "50"}
+    )
     assert "outside the project" in response.content.decode()
-    response = client.post(url, {"period_start": "2021-01-01", "period_end": "2022-12-31", "target_value": "50"})
+    response = client.post(
+        url, {"period_start": "2021-01-01", "period_end": "2022-12-31", "target_value": "50"}
+    )
     assert response.status_code == 400  # the same period twice
     assert IndicatorPeriod.objects.count() == before
-    response = client.post(url, {"period_start": "2021-01-01", "period_end": "2021-06-30", "target_value": "45"})
+    response = client.post(
+        url, {"period_start": "2021-01-01", "period_end": "2021-06-30", "target_value": "45"}
+    )
     assert response.status_code == 302
-    period = IndicatorPeriod.objects.get(indicator=framework["women_share"], period_end=datetime.date(2021, 6, 30))
+    period = IndicatorPeriod.objects.get(
+        indicator=framework["women_share"], period_end=datetime.date(2021, 6, 30)
+    )
     assert period.history.get().history_user == staff
 
 
