@@ -98,6 +98,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reports/iati.xml", cells(302, 403, 409, 409, 409)),  # no identifier set: what is missing
     ("GET", "/results/projects/{project}/", PAGE),
     ("GET", "/results/projects/{project}/progress.xlsx", PAGE),
+    ("GET", "/results/projects/{project}/pack.zip", PAGE),
     ("GET", "/results/projects/{project}/results/new/", EDIT_PAGE),
     ("POST", "/results/projects/{project}/results/new/", cells(302, 403, 403, 400, 400)),
     ("GET", "/results/results/{result}/edit/", EDIT_PAGE),

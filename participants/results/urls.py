@@ -9,6 +9,7 @@ app_name = "results"
 urlpatterns = [
     path("projects/<int:pk>/", views.progress, name="progress"),
     path("projects/<int:pk>/progress.xlsx", views.progress_xlsx, name="progress_xlsx"),
+    path("projects/<int:pk>/pack.zip", views.pack_zip, name="pack"),
     path("projects/<int:pk>/results/new/", views.result_new, name="result_new"),
     path("results/<int:pk>/edit/", views.result_edit, name="result_edit"),
     path("results/<int:pk>/indicators/new/", views.indicator_new, name="indicator_new"),

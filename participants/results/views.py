@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from courses.models import Indicator, IndicatorPeriod, Project, Result
 from courses.services import framework_save
-from participants.results import actuals, exports, iati
+from participants.reports.forms import ReportFilterForm, error_messages
+from participants.results import actuals, exports, iati, pack
 from participants.results.forms import IndicatorForm, IndicatorPeriodForm, ResultForm
 from pcp_portal import roles
 from pcp_portal.decorators import editor_required, reader_required
@@ -142,3 +143,21 @@ def iati_xml(request):
         missing = built.missing
     # Never an invalid file: the officer learns what to fill in instead.
     return render(request, "results/iati_missing.html", {"project": project, "missing": missing}, status=409)
+
+
+@reader_required
+def pack_zip(request, pk: int):
+    project = get_object_or_404(Project, pk=pk)
+    form = ReportFilterForm(request.GET or {})
+    if not form.is_valid():
+        return render(
+            request,
+            "results/iati_missing.html",
+            {"project": project, "missing": error_messages(form), "title": _("Donor report pack")},
+            status=400,
+        )
+    filters = form.filters()
+    response = HttpResponse(pack.build_pack(project, filters), content_type="application/zip")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="donor-pack-project-{project.pk}-{stamp}.zip"'
+    return response
