@@ -24,7 +24,7 @@ def test_the_officer_reads_baseline_target_actual_percent_status_and_footnotes(f
     row = page.split(f'id="progress-{framework["trained"].pk}"')[1].split("</tr>")[1]
     assert 'data-period="2021-01-01/2021-12-31"' in row
     assert '<td class="num target">4.00</td>' in row
-    assert '<td class="num actual">3' in row
+    assert '<td class="num actual"><span class="value">3</span>' in row
     assert "75.0 %" in row
     assert "status-on_track" in row
     assert '<td class="num women">2.00 / 2</td>' in row
