@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from courses.models import Indicator, IndicatorPeriod, Project, Result
 from courses.services import framework_save
+from participants.reports import charts
 from participants.reports.forms import ReportFilterForm, error_messages
 from participants.results import actuals, exports, iati, pack
 from participants.results.forms import IndicatorForm, IndicatorPeriodForm, ResultForm
@@ -22,6 +23,10 @@ from pcp_portal.decorators import editor_required, reader_required
 def progress(request, pk: int):
     project = get_object_or_404(Project.objects.select_related("programme"), pk=pk)
     rows = actuals.framework_progress(project=project)
+    charts = {item.indicator.pk: _chart(item) for row in rows for item in row.indicators if item.periods}
+    for row in rows:
+        for item in row.indicators:
+            item.chart = charts.get(item.indicator.pk)
     return render(
         request,
         "results/progress.html",
@@ -31,6 +36,19 @@ def progress(request, pk: int):
             "can_edit": roles.can_edit(request.user),
             "status_labels": {key: actuals.status_label(key) for key in actuals.STATUSES},
         },
+    )
+
+
+def _chart(item: actuals.IndicatorProgress):
+    """Target beside actual for each period, drawn by the reports' own bar chart."""
+    bars = []
+    for period in item.periods:
+        label = f"{period.start:%Y-%m} – {period.end:%Y-%m}"
+        for name, value in ((_("Target"), period.target.total), (_("Actual"), period.actual.total)):
+            bars.append((f"{label} {name}", None if value is None else float(value)))
+    title = _("%(indicator)s: target and actual") % {"indicator": item.indicator.title_en}
+    return charts.bar_chart(
+        f"indicator-{item.indicator.pk}", title, item.indicator.get_measure_display(), bars
     )
 
 

@@ -30,6 +30,7 @@ def test_the_officer_reads_baseline_target_actual_percent_status_and_footnotes(f
     assert '<td class="num women">2.00 / 2</td>' in row
     assert "Officials trained: distinct officials who attended at least one held session." in page
     assert "Edit indicator" not in page  # an officer reads
+    assert f'id="chart-indicator-{framework["trained"].pk}"' in page  # target beside actual, drawn
 
 
 def test_the_page_reads_in_khmer(framework, officer):
