@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -107,3 +108,26 @@ def test_the_workbook_has_a_sheet_per_level_and_the_definitions(framework, offic
     assert trained_2021[7:15] == (4, 3, 75, "On track", 2, 2, 2, 1)
     definitions = dict(workbook["Definitions"].iter_rows(min_row=2, values_only=True))
     assert definitions["Attendance rate"].startswith("Attendance rate: sessions attended")
+
+
+def test_staff_enter_an_actual_with_its_note_and_attachment(framework, staff, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    url = f"/results/indicators/{framework['policies'].pk}/periods/new/"
+    evidence = SimpleUploadedFile("minutes.pdf", b"%PDF-1.4 minutes", content_type="application/pdf")
+    response = _client(staff).post(
+        url,
+        {
+            "period_start": "2022-01-01",
+            "period_end": "2022-06-30",
+            "target_value": "1",
+            "actual_value": "1",
+            "actual_note": "Steering committee minutes, 3 June 2022",
+            "actual_evidence": evidence,
+        },
+    )
+    assert response.status_code == 302
+    period = IndicatorPeriod.objects.get(
+        indicator=framework["policies"], period_end=datetime.date(2022, 6, 30)
+    )
+    assert period.actual_evidence.read() == b"%PDF-1.4 minutes"
+    assert period.actual_note.startswith("Steering committee")
