@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -411,3 +412,283 @@ class CalendarFeedToken(TimeStampedModel):
     def is_live(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+# --- the results framework ------------------------------------------------------------------------
+# What a project (or the programme) means to achieve, with indicators, baselines and targets: the
+# donor reports progress against it and UNIDO publishes it to IATI. Only the framework lives here;
+# computed actuals are participants' figures (participants/results/), since they count officials.
+
+
+class Result(TimeStampedModel):
+    """One result of the framework's tree: impact above outcomes above outputs."""
+
+    class Level(models.IntegerChoices):
+        # The values are IATI's ResultType codes, so the export writes them as they are.
+        OUTPUT = 1, _("Output")
+        OUTCOME = 2, _("Outcome")
+        IMPACT = 3, _("Impact")
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="results")
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.PROTECT,
+        related_name="results",
+        null=True,
+        blank=True,
+        help_text=_("Leave empty for a result of the whole programme."),
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="children",
+        null=True,
+        blank=True,
+        verbose_name=_("contributes to"),
+    )
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    title_en = models.CharField(_("title (English)"), max_length=300)
+    title_km = models.CharField(_("title (Khmer)"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+
+    class Meta:
+        ordering = ["-level", "position", "pk"]
+        verbose_name = _("result")
+        verbose_name_plural = _("results")
+        constraints = [
+            models.CheckConstraint(condition=Q(level__in=[1, 2, 3]), name="result_level_iati_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title_en
+
+    def clean(self) -> None:
+        errors = {}
+        if self.project_id and self.programme_id and self.project.programme_id != self.programme_id:
+            errors["project"] = _("This project belongs to another programme.")
+        if self.parent_id:
+            parent = self.parent
+            # Walk up from the proposed parent: meeting this result again would close a loop.
+            seen, node = set(), parent
+            while node is not None and node.pk not in seen:
+                if self.pk and node.pk == self.pk:
+                    errors["parent"] = _(
+                        "A result cannot contribute to itself or to one of its own sub-results."
+                    )
+                    break
+                seen.add(node.pk)
+                node = node.parent
+            if "parent" not in errors:
+                if parent.project_id not in (None, self.project_id):
+                    errors["parent"] = _("The result it contributes to belongs to another project.")
+                elif self.level is not None and parent.level <= self.level:
+                    errors["parent"] = _(
+                        "A result contributes to a result of a higher level (output → outcome → impact)."
+                    )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Indicator(TimeStampedModel):
+    """How a result is measured: a baseline, targets per period and where the actual comes from."""
+
+    class Measure(models.IntegerChoices):
+        # IATI IndicatorMeasure codes.
+        UNIT = 1, _("Unit")
+        PERCENTAGE = 2, _("Percentage")
+
+    class Source(models.TextChoices):
+        COMPUTED = "computed", _("Computed by the portal")
+        ENTERED = "entered", _("Entered by hand, with evidence")
+
+    class Definition(models.TextChoices):
+        # Named figures of the reports; each is written once in participants/results/actuals.py
+        # with the text a footnote shows. Completing the series and knowledge gain are not here:
+        # the series figure and the surveys are not yet part of the reports' definitions.
+        TRAINED = "trained", _("Officials trained")
+        COMPLETED = "completed", _("Officials completing a course")
+        WOMEN_SHARE = "women_share", _("Women's share of officials trained")
+        MINISTRIES = "ministries", _("Ministries represented")
+        ATTENDANCE_RATE = "attendance_rate", _("Attendance rate")
+
+    PERCENTAGE_DEFINITIONS = ("women_share", "attendance_rate")
+
+    result = models.ForeignKey(Result, on_delete=models.CASCADE, related_name="indicators")
+    title_en = models.CharField(_("title (English)"), max_length=300)
+    title_km = models.CharField(_("title (Khmer)"), max_length=300, blank=True)
+    measure = models.PositiveSmallIntegerField(_("measure"), choices=Measure.choices, default=Measure.UNIT)
+    ascending = models.BooleanField(_("higher is better"), default=True)
+    baseline_year = models.PositiveSmallIntegerField(_("baseline year"), null=True, blank=True)
+    baseline_value = models.DecimalField(
+        _("baseline value"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    baseline_note = models.TextField(_("baseline note"), blank=True)
+    source = models.CharField(_("source of the actual"), max_length=10, choices=Source.choices)
+    definition = models.CharField(
+        _("definition"),
+        max_length=20,
+        choices=Definition.choices,
+        blank=True,
+        help_text=_("For a computed indicator."),
+    )
+    course = models.ForeignKey(
+        Course,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("only this course"),
+    )
+    ministry = models.ForeignKey(
+        "ministries.Ministry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("only this ministry"),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        constraints = [
+            models.CheckConstraint(condition=Q(measure__in=[1, 2]), name="indicator_measure_iati_code"),
+            models.CheckConstraint(
+                condition=Q(source="computed", definition__gt="") | Q(source="entered", definition=""),
+                name="indicator_definition_only_when_computed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title_en
+
+    @property
+    def is_percentage(self) -> bool:
+        return self.measure == self.Measure.PERCENTAGE
+
+    def clean(self) -> None:
+        errors = {}
+        if self.source == self.Source.COMPUTED and not self.definition:
+            errors["definition"] = _("Choose how the portal computes this indicator.")
+        if self.source == self.Source.ENTERED and (self.definition or self.course_id or self.ministry_id):
+            errors["definition"] = _("An indicator entered by hand has no definition or filter.")
+        if self.definition and self.measure is not None:
+            wants_percentage = self.definition in self.PERCENTAGE_DEFINITIONS
+            if wants_percentage != (self.measure == self.Measure.PERCENTAGE):
+                errors["measure"] = (
+                    _("This definition is a percentage.")
+                    if wants_percentage
+                    else _("This definition counts units.")
+                )
+        if (
+            self.course_id
+            and self.result_id
+            and self.result.project_id
+            and self.course.project_id != self.result.project_id
+        ):
+            errors["course"] = _("This course belongs to another project.")
+        if self.is_percentage and self.baseline_value is not None and not 0 <= self.baseline_value <= 100:
+            errors["baseline_value"] = _("A percentage lies between 0 and 100.")
+        if self.baseline_value is not None and self.baseline_value < 0:
+            errors.setdefault("baseline_value", _("A baseline cannot be negative."))
+        if (self.baseline_value is None) != (self.baseline_year is None):
+            errors["baseline_year"] = _("A baseline needs both its year and its value.")
+        if errors:
+            raise ValidationError(errors)
+
+
+def evidence_path(instance, filename: str) -> str:
+    return f"results/evidence/{instance.indicator_id}/{filename}"
+
+
+class IndicatorPeriod(TimeStampedModel):
+    """A target for one period, for everyone or for one sex, and (when entered by hand) its actual."""
+
+    class Sex(models.TextChoices):
+        ALL = "", _("Everyone")
+        FEMALE = "female", _("Women")
+        MALE = "male", _("Men")
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="periods")
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, blank=True, default="")
+    target_value = models.DecimalField(_("target"), max_digits=12, decimal_places=2)
+    actual_value = models.DecimalField(
+        _("actual (entered)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    actual_note = models.TextField(_("evidence note"), blank=True)
+    actual_evidence = models.FileField(_("evidence attachment"), upload_to=evidence_path, blank=True)
+
+    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+
+    class Meta:
+        ordering = ["period_start", "period_end", "sex"]
+        verbose_name = _("target period")
+        verbose_name_plural = _("target periods")
+        constraints = [
+            # The progress page and the IATI export find one target per period and sex.
+            models.UniqueConstraint(
+                fields=["indicator", "period_start", "period_end", "sex"], name="indicator_period_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="indicator_period_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator} {self.period_start}–{self.period_end}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            errors["period_end"] = _("A period ends on or after its start.")
+        indicator = self.indicator if self.indicator_id else None
+        project = indicator.result.project if indicator else None
+        outside = project and (
+            (project.start_date and self.period_start and self.period_start < project.start_date)
+            or (project.end_date and self.period_end and self.period_end > project.end_date)
+        )
+        if outside:
+            errors["period_start"] = _(
+                "The period lies outside the project's dates (%(start)s – %(end)s)."
+            ) % {
+                "start": project.start_date or "?",
+                "end": project.end_date or "?",
+            }
+        if (
+            indicator
+            and indicator.baseline_year
+            and self.period_start
+            and indicator.baseline_year > self.period_start.year
+        ):
+            errors["period_start"] = _(
+                "The indicator's baseline year (%(year)s) is after this target's period."
+            ) % {"year": indicator.baseline_year}
+        for name in ("target_value", "actual_value"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if value < 0:
+                errors[name] = _("A value cannot be negative.")
+            elif indicator and indicator.is_percentage and value > 100:
+                errors[name] = _("A percentage lies between 0 and 100.")
+        if (
+            indicator
+            and indicator.source == Indicator.Source.COMPUTED
+            and (self.actual_value is not None or self.actual_note or self.actual_evidence)
+        ):
+            errors["actual_value"] = _(
+                "The portal computes this indicator's actual: nothing is entered by hand."
+            )
+        if self.actual_value is not None and not self.actual_note.strip():
+            errors["actual_note"] = _("An actual entered by hand needs a note saying where it comes from.")
+        if errors:
+            raise ValidationError(errors)

@@ -8,7 +8,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.calendar import new_feed_secret, secret_hash
-from courses.models import CalendarFeedToken, Course, Project, SeriesCompletionRule, Session
+from courses.models import (
+    CalendarFeedToken,
+    Course,
+    Indicator,
+    IndicatorPeriod,
+    Project,
+    Result,
+    SeriesCompletionRule,
+    Session,
+)
 from courses.selectors import sessions_not_started
 from courses.signals import session_changed
 
@@ -181,3 +190,16 @@ def series_rule_set(*, project: Project, min_courses: int | None, changed_by=Non
     rule.full_clean()
     rule.save()
     return rule
+
+
+@transaction.atomic
+def framework_save(*, instance: Result | Indicator | IndicatorPeriod, changed_by=None):
+    """The one door for writing a result, an indicator or a target period of the results framework.
+
+    The model's `clean` holds the rules (a loop in the tree, a course of another project, a period
+    outside the project's dates, a percentage above 100…); history records who changed what.
+    """
+    instance._history_user = changed_by
+    instance.full_clean()
+    instance.save()
+    return instance

@@ -526,3 +526,11 @@ PCP_TELEGRAM_MAX_RETRY_AFTER_SECONDS = env_float("PCP_TELEGRAM_MAX_RETRY_AFTER_S
 # The bot's webhook (/telegram/webhook/) answers only requests carrying this secret in the
 # X-Telegram-Bot-Api-Secret-Token header (setWebhook's secret_token); empty: no webhook (404).
 PCP_TELEGRAM_WEBHOOK_SECRET = env_str("PCP_TELEGRAM_WEBHOOK_SECRET", "")
+
+# IATI export (participants/results/iati.py). The project number is not on the public record, so
+# the activity identifier is configured here; the export lists it as missing while it is empty.
+PCP_IATI_ACTIVITY_IDENTIFIER = env_str("PCP_IATI_ACTIVITY_IDENTIFIER", "")
+PCP_IATI_REPORTING_ORG_REF = env_str("PCP_IATI_REPORTING_ORG_REF", "XM-DAC-41123")
+PCP_IATI_REPORTING_ORG_NAME = env_str(
+    "PCP_IATI_REPORTING_ORG_NAME", "United Nations Industrial Development Organization"
+)

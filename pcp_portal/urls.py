@@ -14,6 +14,7 @@ from participants import pages
 from participants.api import views as participant_api
 from participants.reports import api as report_api
 from participants.reports import views as report_views
+from participants.results import views as results_views
 from pcp_portal import audit, health, two_factor
 from pcp_portal.api import (
     READERS,
@@ -94,7 +95,10 @@ urlpatterns = [
         name="api-attendance-summary",
     ),
     path("api/", include(api_urlpatterns)),
+    path("reports/iati.xml", results_views.iati_xml, name="iati_xml"),
     path("reports/", include("participants.reports.urls")),
+    path("results/", include("participants.results.urls")),
+    path("public/", include("participants.public_urls")),
     path("verify/", report_views.verify, name="certificate_verify"),
     path("verify/<str:code>/", report_views.verify, name="certificate_verify_code"),
     path("", include("courses.urls")),

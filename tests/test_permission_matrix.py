@@ -15,11 +15,14 @@ refusal (400, or the page again with its errors, 200) or a redirect (302) — ne
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from courses.models import Indicator, IndicatorPeriod, Result
 from courses.services import calendar_feed_token_create
 from tests.api.test_permissions import API_MATRIX
 from tests.factories import AttendanceFactory, EnrollmentFactory, SessionFactory
@@ -102,6 +105,27 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reports/export/series.csv", PAGE),
     ("GET", "/reports/export/series.pdf", PAGE),
     ("GET", "/reports/export/nosuch.csv", cells(302, 403, 404, 404, 404)),
+    ("GET", "/reports/iati.xml", cells(302, 403, 409, 409, 409)),  # no identifier set: what is missing
+    ("GET", "/results/projects/{project}/", PAGE),
+    ("GET", "/results/projects/{project}/progress.xlsx", PAGE),
+    ("GET", "/results/projects/{project}/pack.zip", PAGE),
+    ("GET", "/results/projects/{project}/results/new/", EDIT_PAGE),
+    ("POST", "/results/projects/{project}/results/new/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/results/{result}/edit/", EDIT_PAGE),
+    ("POST", "/results/results/{result}/edit/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/results/{result}/indicators/new/", EDIT_PAGE),
+    ("POST", "/results/results/{result}/indicators/new/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/indicators/{indicator}/edit/", EDIT_PAGE),
+    ("POST", "/results/indicators/{indicator}/edit/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/indicators/{indicator}/periods/new/", EDIT_PAGE),
+    ("POST", "/results/indicators/{indicator}/periods/new/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/results/periods/{period}/edit/", EDIT_PAGE),
+    ("POST", "/results/periods/{period}/edit/", cells(302, 403, 403, 400, 400)),
+    ("GET", "/public/", PUBLIC),
+    ("GET", "/public/projects/{project}/", PUBLIC),
+    ("GET", "/public/courses/{course}/", PUBLIC),
+    ("GET", "/public/officials-trained.csv", PUBLIC),
+    ("GET", "/public/officials-trained.json", PUBLIC),
     ("GET", "/verify/", PUBLIC),
     ("GET", "/verify/NO-SUCH-CODE/", cells(404, 404, 404, 404, 404)),
     ("GET", "/api/v1/reports/attendance-summary/", cells(401, 200, 200, 200, 200)),
@@ -176,6 +200,19 @@ def world_objects(uploader) -> dict:
     delivery = ReminderDelivery.objects.create(
         official=enrollment.official, session=session, kind="reminder", key="2h@matrix", status="failed"
     )
+    project = session.course.project
+    result = Result.objects.create(
+        programme=project.programme, project=project, level=Result.Level.OUTPUT, title_en="Officials trained"
+    )
+    indicator = Indicator.objects.create(
+        result=result, title_en="Officials trained", source="computed", definition="trained"
+    )
+    period = IndicatorPeriod.objects.create(
+        indicator=indicator,
+        period_start=datetime.date(2020, 1, 1),
+        period_end=datetime.date(2020, 12, 31),
+        target_value=10,
+    )
     instrument = survey_services.instrument_create(course=session.course, kind="pre", title_en="Matrix test")
     question = survey_services.question_add(
         instrument=instrument,
@@ -188,6 +225,9 @@ def world_objects(uploader) -> dict:
         "instrument": instrument.pk,
         "question": question.pk,
         "survey_link": survey_services.link_token(instrument=instrument, official=enrollment.official),
+        "result": result.pk,
+        "indicator": indicator.pk,
+        "period": period.pk,
         "course": session.course_id,
         "project": session.course.project_id,
         "session": session.pk,
@@ -260,6 +300,9 @@ def _covered_names() -> set[str]:
         "survey_link": "x",
         "feed": 1,
         "feed_secret": "x",
+        "result": 1,
+        "indicator": 1,
+        "period": 1,
     }
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)

@@ -269,6 +269,7 @@ GROUPS = {
     "ministry_name": ("ministry_id", "ministry_name_en", "ministry_acronym"),
     "sex": (),
     "enrolment": ("id",),
+    "course_ministry": ("course_id", "ministry_id"),
 }
 
 

@@ -1,0 +1,1 @@
+"""The results framework's progress: computed actuals, the progress page, its exports and the IATI file."""
