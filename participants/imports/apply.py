@@ -175,6 +175,8 @@ def apply_import(
     try:
         with transaction.atomic():
             locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            if reporter:
+                reporter.in_transaction = True
             if locked.status != expected:
                 raise ImportRefused(
                     _("This import is already %(status)s; upload the file again to import it.")

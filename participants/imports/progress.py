@@ -35,6 +35,8 @@ class Reporter:
         self.phase = ImportProgress.Phase.QUEUED
         self.done = self.total = self._reported = 0
         self.started_at: datetime.datetime | None = None
+        # Set by the apply while its transaction is open: reports then go through a second connection.
+        self.in_transaction = False
         self._side = None
 
     def __enter__(self) -> Reporter:
@@ -56,7 +58,7 @@ class Reporter:
 
     def _write(self) -> None:
         params = [self.phase, self.done, self.total, self.started_at, timezone.now(), self.batch_id]
-        if not connection.in_atomic_block:
+        if not self.in_transaction:
             ImportProgress.objects.update_or_create(
                 batch_id=self.batch_id,
                 defaults={
