@@ -59,15 +59,17 @@ class Reporter:
     def _write(self) -> None:
         params = [self.phase, self.done, self.total, self.started_at, timezone.now(), self.batch_id]
         if not self.in_transaction:
-            ImportProgress.objects.update_or_create(
-                batch_id=self.batch_id,
-                defaults={
-                    "phase": self.phase,
-                    "done": self.done,
-                    "total": self.total,
-                    "started_at": self.started_at,
-                },
-            )
+            fields = {
+                "phase": self.phase,
+                "done": self.done,
+                "total": self.total,
+                "started_at": self.started_at,
+            }
+            # One statement a report: the row was made when the batch was queued.
+            if not ImportProgress.objects.filter(batch_id=self.batch_id).update(
+                **fields, updated_at=timezone.now()
+            ):
+                ImportProgress.objects.create(batch_id=self.batch_id, **fields)
             return
         if connection.vendor != "postgresql":
             return  # SQLite: the apply's transaction holds the only write lock
