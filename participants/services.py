@@ -183,9 +183,12 @@ def officials_create_many(*, officials: list[Official], changed_by=None, on_batc
     errors: dict[int, str] = {}
     for index, official in enumerate(officials):
         try:
-            # Uniqueness and constraints are left to the database: checking them here costs a query
-            # per official, which is what this function exists to avoid.
-            official.full_clean(exclude=["department"], validate_unique=False, validate_constraints=False)
+            # Uniqueness, constraints and the ministry's existence (a foreign key, given as a loaded
+            # row) are left to the database: checking them here costs a query per official, which
+            # is what this function exists to avoid.
+            official.full_clean(
+                exclude=["department", "ministry"], validate_unique=False, validate_constraints=False
+            )
         except ValidationError as error:
             errors[index] = " ".join(error.messages)
     if errors:
@@ -216,7 +219,9 @@ def officials_update_many(
     errors: dict[int, str] = {}
     for index, official in enumerate(officials):
         try:
-            official.full_clean(exclude=["department"], validate_unique=False, validate_constraints=False)
+            official.full_clean(
+                exclude=["department", "ministry"], validate_unique=False, validate_constraints=False
+            )
         except ValidationError as error:
             errors[index] = " ".join(error.messages)
     if errors:
