@@ -243,20 +243,31 @@ def officials_update_many(
             on_batch(len(batch))
 
 
+@dataclass(frozen=True)
+class Enrollee:
+    """What enrolling needs of an official: far lighter than an Official when there are 50,000."""
+
+    pk: int
+    ministry_id: int
+    position: str
+
+
 @transaction.atomic
 def enrollments_create_many(
     *,
     course: Course,
-    entries: list[tuple[Official, datetime.date | None]],
+    entries: list[tuple[Official | Enrollee, datetime.date | None]],
     changed_by=None,
     on_batch=None,
-) -> list[Enrollment]:
+) -> int:
     """Enrol many officials in one course: enrollment_create's rules (the course not cancelled, each
     ministry existing on the enrolment's date, the ministry's name of that day kept), in bulk.
 
     `entries` are (official, date or None for enrollment_date(course)). A row refused names its
     position in RowsInvalid and nothing is written; an official already enrolled is refused by the
-    database's constraint (IntegrityError, the caller rolls back).
+    database's constraint (IntegrityError, the caller rolls back). Every entry is checked before
+    the first is written; the enrolments are then made and written BULK_BATCH_SIZE at a time, so
+    memory holds one batch of them, not the file. Returns how many were written.
     """
     if course_is_cancelled_locked(course):
         raise ValidationError(_("This course is cancelled: no one can be enrolled in it."))
@@ -267,46 +278,46 @@ def enrollments_create_many(
             "former_names"
         )
     }
-    snapshots: dict[tuple[int, datetime.date], dict] = {}
-    errors: dict[int, str] = {}
-    enrollments = []
-    for index, (official, day) in enumerate(entries):
-        day = day or default_date
-        ministry = ministries[official.ministry_id]
-        key = (ministry.pk, day)
-        if key not in snapshots:
-            refusal = ministry_refusal(ministry, day)
-            former = ministry.name_on(day)
-            source = former or ministry
-            snapshots[key] = {
-                "refusal": refusal,
-                "fields": {
+    snapshots: dict[tuple[int, datetime.date], tuple[str | None, dict]] = {}
+
+    def snapshot(ministry_id: int, day: datetime.date) -> tuple[str | None, dict]:
+        if (ministry_id, day) not in snapshots:
+            ministry = ministries[ministry_id]
+            source = ministry.name_on(day) or ministry
+            snapshots[ministry_id, day] = (
+                ministry_refusal(ministry, day),
+                {
                     "ministry": ministry,
                     "ministry_name_en": source.name_en,
                     "ministry_name_km": source.name_km,
                     "ministry_acronym": source.acronym,
                 },
-            }
-        if snapshots[key]["refusal"]:
-            errors[index] = snapshots[key]["refusal"]
-            continue
-        enrollments.append(
-            Enrollment(
-                official=official,
-                course=course,
-                enrolled_on=day,
-                position=official.position,
-                **snapshots[key]["fields"],
             )
-        )
+        return snapshots[ministry_id, day]
+
+    errors = {
+        index: refusal
+        for index, (official, day) in enumerate(entries)
+        if (refusal := snapshot(official.ministry_id, day or default_date)[0])
+    }
     if errors:
         raise RowsInvalid(errors)
     now = timezone.now()
-    for enrollment in enrollments:
-        enrollment.created_at = enrollment.updated_at = now
-    for batch in _batches(enrollments):
+    for batch in _batches(entries):
+        enrollments = [
+            Enrollment(
+                official_id=official.pk,
+                course=course,
+                enrolled_on=day or default_date,
+                position=official.position,
+                created_at=now,
+                updated_at=now,
+                **snapshot(official.ministry_id, day or default_date)[1],
+            )
+            for official, day in batch
+        ]
         bulk_create_with_history(
-            batch,
+            enrollments,
             Enrollment,
             batch_size=BULK_BATCH_SIZE,
             default_user=changed_by,
@@ -315,7 +326,7 @@ def enrollments_create_many(
         )
         if on_batch:
             on_batch(len(batch))
-    return enrollments
+    return len(entries)
 
 
 @transaction.atomic

@@ -188,15 +188,20 @@ def apply_import(
                 for index, row in enumerate(locked.rows)
             ]
             done = _write(locked, rows, user, reporter)
-            locked.rows = [
-                {**row, "decided": row["action"]} if original["action"] == DECIDE else row
-                for row, original in zip(rows, locked.rows, strict=True)
-            ]
+            changed = ["status", "applied_by", "applied_at", "counts"]
+            if any(row["action"] == DECIDE for row in locked.rows):
+                # The plan is rewritten only to record the choices made (a 50,000-row plan is tens
+                # of megabytes of JSON).
+                locked.rows = [
+                    {**row, "decided": row["action"]} if original["action"] == DECIDE else row
+                    for row, original in zip(rows, locked.rows, strict=True)
+                ]
+                changed.append("rows")
             locked.status = ImportBatch.Status.APPLIED
             locked.applied_by = user
             locked.applied_at = timezone.now()
             locked.counts = {**locked.counts, "applied": done}
-            locked.save()
+            locked.save(update_fields=changed)
             return locked
     except ImportRefused:
         raise
@@ -249,17 +254,17 @@ def _write(batch: ImportBatch, rows: list[dict], user, reporter: Reporter | None
         _update_officials([row for row in written if row["action"] == UPDATE], ministries, user, on_batch)
         return done
     known = {
-        o.pk: o
+        pk: services.Enrollee(pk, ministry_id, position)
         for start in range(0, len(written), services.BULK_BATCH_SIZE)
-        for o in Official.objects.filter(
+        for pk, ministry_id, position in Official.objects.filter(
             pk__in=[
                 row["official"]
                 for row in written[start : start + services.BULK_BATCH_SIZE]
                 if row.get("official")
             ]
-        )
+        ).values_list("pk", "ministry_id", "position")
     }
-    new_by_line = {row["line"]: official for row, official in zip(to_create, created, strict=True)}
+    new_by_line = {row["line"]: enrollee for row, enrollee in zip(to_create, created, strict=True)}
     entries = [
         (
             known[row["official"]] if row.get("official") else new_by_line[row["line"]],
@@ -286,20 +291,27 @@ def _line(row: dict) -> str:
     return _("Line %(line)s:") % {"line": row["line"]}
 
 
-def _create_officials(rows: list[dict], ministries, user, on_batch) -> list[Official]:
-    officials = [
-        Official(**{**row["create"], "ministry": ministries[row["create"]["ministry"]]}) for row in rows
-    ]
-    try:
-        return services.officials_create_many(officials=officials, changed_by=user, on_batch=on_batch)
-    except services.RowsInvalid as invalid:
-        raise ValidationError(
-            [f"{_line(rows[index])} {message}" for index, message in sorted(invalid.row_errors.items())]
-        ) from None
-    except IntegrityError:
-        raise _Stale(
-            _("an e-mail address of the file was given to another official since the preview.")
-        ) from None
+def _create_officials(rows: list[dict], ministries, user, on_batch) -> list[services.Enrollee]:
+    """The new officials, BULK_BATCH_SIZE at a time (memory holds one batch of model instances, not
+    the file); what enrolling them needs comes back. All in the caller's one transaction."""
+    created = []
+    for start in range(0, len(rows), services.BULK_BATCH_SIZE):
+        chunk = rows[start : start + services.BULK_BATCH_SIZE]
+        officials = [
+            Official(**{**row["create"], "ministry": ministries[row["create"]["ministry"]]}) for row in chunk
+        ]
+        try:
+            services.officials_create_many(officials=officials, changed_by=user, on_batch=on_batch)
+        except services.RowsInvalid as invalid:
+            raise ValidationError(
+                [f"{_line(chunk[index])} {message}" for index, message in sorted(invalid.row_errors.items())]
+            ) from None
+        except IntegrityError:
+            raise _Stale(
+                _("an e-mail address of the file was given to another official since the preview.")
+            ) from None
+        created.extend(services.Enrollee(o.pk, o.ministry_id, o.position) for o in officials)
+    return created
 
 
 def _update_officials(rows: list[dict], ministries, user, on_batch) -> None:
