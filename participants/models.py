@@ -362,7 +362,9 @@ class ImportBatch(models.Model):
         ATTENDANCE = "attendance", _("Attendance (sign-in sheet)")
 
     class Status(models.TextChoices):
-        PREVIEWED = "previewed", _("Previewed, not applied")
+        QUEUED = "queued", _("Queued")
+        PREVIEWING = "previewing", _("Previewing")
+        PREVIEWED = "previewed", _("Ready to confirm")
         APPLYING = "applying", _("Being applied in the background")
         APPLIED = "applied", _("Applied")
         FAILED = "failed", _("Failed, nothing changed")
@@ -408,6 +410,9 @@ class ImportBatch(models.Model):
     # The choices made for the rows to decide when the import was confirmed; a background apply
     # (participants/imports/tasks.py) writes exactly these.
     decisions = models.JSONField(_("decisions at confirmation"), default=dict, blank=True)
+    # The uploaded file, kept only until a worker has previewed it (the web request and the worker
+    # share the database, not a disk); emptied once the preview is stored.
+    upload = models.BinaryField(_("uploaded file"), blank=True, default=b"", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -419,7 +424,17 @@ class ImportBatch(models.Model):
                 name="import_batch_kind_valid",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["previewed", "applying", "applied", "failed", "discarded"]),
+                condition=Q(
+                    status__in=[
+                        "queued",
+                        "previewing",
+                        "previewed",
+                        "applying",
+                        "applied",
+                        "failed",
+                        "discarded",
+                    ]
+                ),
                 name="import_batch_status_valid",
             ),
             models.CheckConstraint(
@@ -430,6 +445,43 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_working(self) -> bool:
+        """A worker has (or will have) this batch in hand: the page follows its progress."""
+        return self.status in (self.Status.QUEUED, self.Status.PREVIEWING, self.Status.APPLYING)
+
+
+class ImportProgress(models.Model):
+    """How far a worker is with one import: rows done of rows to do, in the current phase.
+
+    A table of its own, not fields of ImportBatch: the apply holds the batch's row locked for its
+    whole transaction (one apply at a time), and the progress is written beside it, from a second
+    connection, while that transaction is still open (participants/imports/progress.py).
+    """
+
+    class Phase(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        READING = "reading", _("Reading the file")
+        PLANNING = "planning", _("Checking the rows")
+        APPLYING = "applying", _("Writing the rows")
+
+    batch = models.OneToOneField(
+        ImportBatch, on_delete=models.CASCADE, primary_key=True, related_name="progress"
+    )
+    phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices, default=Phase.QUEUED)
+    done = models.PositiveIntegerField(_("rows done"), default=0)
+    total = models.PositiveIntegerField(_("rows to do"), default=0)
+    started_at = models.DateTimeField(_("phase started at"), null=True, blank=True)
+    # When a worker last reported: a batch left unlocked and silent this long is queued again.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("import progress")
+        verbose_name_plural = _("import progress")
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.phase} {self.done}/{self.total}"
 
 
 class Certificate(models.Model):

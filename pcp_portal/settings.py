@@ -307,9 +307,18 @@ PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0
 # shared cache (pcp_portal.throttling.VerifyRateThrottle, a DRF throttle that fails open).
 PCP_VERIFY_PER_MINUTE = env_int("PCP_VERIFY_PER_MINUTE", 20, minimum=1)
 # Imports of officials, enrolments and sign-in sheets (participants/imports): the largest file
-# accepted, and the most data rows one file may hold (ministry files have 20 to 500).
-PCP_IMPORT_MAX_BYTES = env_int("PCP_IMPORT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
-PCP_IMPORT_MAX_ROWS = env_int("PCP_IMPORT_MAX_ROWS", 5000, minimum=10)
+# accepted, and the most data rows one file may hold (ministry files have 20 to 500; a year's
+# sign-in sheets or a whole register move reach tens of thousands).
+PCP_IMPORT_MAX_BYTES = env_int("PCP_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+PCP_IMPORT_MAX_ROWS = env_int("PCP_IMPORT_MAX_ROWS", 50_000, minimum=10)
+# A file larger than this is previewed by a worker, not in the web request (about 300 rows of
+# CSV: read and planned in well under a second); a plan of PCP_IMPORT_BACKGROUND_ROWS rows or
+# more is applied by a worker too.
+PCP_IMPORT_BACKGROUND_BYTES = env_int("PCP_IMPORT_BACKGROUND_BYTES", 32 * 1024, minimum=0)
+PCP_IMPORT_BACKGROUND_ROWS = env_int("PCP_IMPORT_BACKGROUND_ROWS", 300, minimum=1)
+# A queued, previewing or applying import silent this long, and not held by a live worker, is
+# queued again (participants.imports.apply.resume_stalled, run by beat every minute).
+PCP_IMPORT_STALL_SECONDS = env_int("PCP_IMPORT_STALL_SECONDS", 120, minimum=1)
 
 # The API (pcp_portal/api/): keys as `Authorization: Bearer <key>` (or a portal session for the
 # browsable API), deny by default (each view names the roles that may read and write it),
@@ -503,6 +512,11 @@ PCP_WEBHOOK_PAUSE_AFTER_HOURS = env_float("PCP_WEBHOOK_PAUSE_AFTER_HOURS", 24.0,
 PCP_WEBHOOK_ATTENDANCE_WINDOW_SECONDS = env_float("PCP_WEBHOOK_ATTENDANCE_WINDOW_SECONDS", 60.0, minimum=0.0)
 # Change rows one dispatch reads per subscription; the dispatcher runs every few seconds.
 PCP_WEBHOOK_DISPATCH_BATCH = env_int("PCP_WEBHOOK_DISPATCH_BATCH", 500, minimum=1)
+CELERY_BEAT_SCHEDULE["imports-resume-stalled"] = {
+    "task": "participants.imports.tasks.resume_stalled_imports",
+    "schedule": 60,
+    "options": {"expires": 60},
+}
 CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
     "task": "pcp_portal.webhooks.tasks.dispatch",
     "schedule": env_int("PCP_WEBHOOK_DISPATCH_INTERVAL_SECONDS", 5, minimum=1),

@@ -91,6 +91,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/imports/batch/{batch}/confirm/", cells(302, 403, 403, 302, 400)),  # applied once only
     ("POST", "/imports/batch/{batch}/discard/", cells(302, 403, 403, 302, 302)),
     ("GET", "/imports/batch/{batch}/errors.csv", EDIT_PAGE),
+    ("GET", "/imports/batch/{batch}/progress.json", EDIT_PAGE),
     # Reports, exports and certificates: readers read, editors issue; verification is public.
     ("GET", "/reports/", PAGE),
     ("GET", "/reports/ministries/", PAGE),

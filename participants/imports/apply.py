@@ -17,16 +17,19 @@ from __future__ import annotations
 import contextlib
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Session
 from ministries.models import Ministry
 from participants import services
-from participants.imports.plan import CREATE, DECIDE, ERROR, SKIP, UPDATE
-from participants.models import ImportBatch, Official
+from participants.imports import progress
+from participants.imports.plan import CREATE, DECIDE, ERROR, PREVIEW_TASK, SKIP, UPDATE
+from participants.imports.progress import Reporter
+from participants.models import ImportBatch, ImportProgress, Official
 from pcp_portal import outbox
 
 APPLY_TASK = "participants.imports.tasks.apply_batch"
@@ -116,6 +119,7 @@ def queue_apply(*, batch: ImportBatch, user, decisions: dict[int, str] | None = 
         locked.decisions = {str(index): choice for index, choice in decisions.items()}
         locked.applied_by = user
         locked.save(update_fields=["status", "decisions", "applied_by"])
+        progress.ensure(locked)
         outbox.enqueue(APPLY_TASK, locked.pk)
     return locked
 
@@ -128,19 +132,51 @@ def apply_queued(batch_id: int) -> None:
         return
     decisions = {int(index): choice for index, choice in batch.decisions.items()}
     # A refusal is recorded on the batch (failed, with the reason) for the person who confirmed it.
-    with contextlib.suppress(ImportRefused):
-        apply_import(batch=batch, user=batch.applied_by, decisions=decisions, claimed=True)
+    with Reporter(batch_id) as reporter, contextlib.suppress(ImportRefused):
+        apply_import(batch=batch, user=batch.applied_by, decisions=decisions, claimed=True, reporter=reporter)
+
+
+def resume_stalled() -> int:
+    """Queue again the batches a worker took and then lost (killed, its machine restarted): queued,
+    previewing or applying, silent for PCP_IMPORT_STALL_SECONDS, and — for an apply — whose row
+    nobody holds locked (a live apply holds it for its whole transaction, so SKIP LOCKED leaves
+    it out). The tasks do their work once, so a batch only slow, not lost, is not harmed.
+    Celery beat runs this every minute. Returns how many batches were queued again."""
+    silent_since = timezone.now() - datetime.timedelta(seconds=settings.PCP_IMPORT_STALL_SECONDS)
+    working = [ImportBatch.Status.QUEUED, ImportBatch.Status.PREVIEWING, ImportBatch.Status.APPLYING]
+    with transaction.atomic():
+        stalled = list(
+            ImportBatch.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status__in=working, progress__updated_at__lt=silent_since)
+            .values_list("pk", "status")
+        )
+        for pk, status in stalled:
+            outbox.enqueue(APPLY_TASK if status == ImportBatch.Status.APPLYING else PREVIEW_TASK, pk)
+        ImportProgress.objects.filter(batch_id__in=[pk for pk, _status in stalled]).update(
+            updated_at=timezone.now()
+        )
+    return len(stalled)
 
 
 def apply_import(
-    *, batch: ImportBatch, user, decisions: dict[int, str] | None = None, claimed: bool = False
+    *,
+    batch: ImportBatch,
+    user,
+    decisions: dict[int, str] | None = None,
+    claimed: bool = False,
+    reporter: Reporter | None = None,
 ) -> ImportBatch:
-    """`claimed`: the batch was claimed by queue_apply and is applied by the worker."""
+    """`claimed`: the batch was claimed by queue_apply and is applied by the worker.
+
+    The batch's row stays locked for the whole transaction: a second apply of the same batch (a
+    confirmation repeated, a task redelivered) waits, then finds it applied and writes nothing."""
     decisions = decisions or {}
     expected = ImportBatch.Status.APPLYING if claimed else ImportBatch.Status.PREVIEWED
     try:
         with transaction.atomic():
             locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            if reporter:
+                reporter.in_transaction = True
             if locked.status != expected:
                 raise ImportRefused(
                     _("This import is already %(status)s; upload the file again to import it.")
@@ -151,16 +187,21 @@ def apply_import(
                 _resolve_decision(row, decisions[index]) if row["action"] == DECIDE else row
                 for index, row in enumerate(locked.rows)
             ]
-            done = _write(locked, rows, user)
-            locked.rows = [
-                {**row, "decided": row["action"]} if original["action"] == DECIDE else row
-                for row, original in zip(rows, locked.rows, strict=True)
-            ]
+            done = _write(locked, rows, user, reporter)
+            changed = ["status", "applied_by", "applied_at", "counts"]
+            if any(row["action"] == DECIDE for row in locked.rows):
+                # The plan is rewritten only to record the choices made (a 50,000-row plan is tens
+                # of megabytes of JSON).
+                locked.rows = [
+                    {**row, "decided": row["action"]} if original["action"] == DECIDE else row
+                    for row, original in zip(rows, locked.rows, strict=True)
+                ]
+                changed.append("rows")
             locked.status = ImportBatch.Status.APPLIED
             locked.applied_by = user
             locked.applied_at = timezone.now()
             locked.counts = {**locked.counts, "applied": done}
-            locked.save()
+            locked.save(update_fields=changed)
             return locked
     except ImportRefused:
         raise
@@ -189,21 +230,60 @@ class _Stale(Exception):
         super().__init__(message)
 
 
-def _write(batch: ImportBatch, rows: list[dict], user) -> dict[str, int]:
+def _write(batch: ImportBatch, rows: list[dict], user, reporter: Reporter | None = None) -> dict[str, int]:
+    """Every row of the plan, in bulk: the officials to create, to update, the enrolments; one
+    statement per thousand rows and one for their history rows, whatever the number of rows."""
     done = {"created": 0, "updated": 0, "skipped": 0}
-    ministries = {m.pk: m for m in Ministry.objects.all()}
-    for row in rows:
-        action = row["action"]
-        if action == SKIP:
-            done["skipped"] += 1
-            continue
-        if batch.kind == "officials":
-            _write_official(row, ministries, user)
-        elif batch.kind != "attendance":
-            _write_enrolment(row, batch, ministries, user)
-        done["created" if action == CREATE else "updated"] += 1
+    written = [row for row in rows if row["action"] != SKIP]
+    done["skipped"] = len(rows) - len(written)
+    for row in written:
+        done["created" if row["action"] == CREATE else "updated"] += 1
+    if reporter:
+        reporter.start(ImportProgress.Phase.APPLYING, len(rows))
+        reporter.advance(done["skipped"])
+    on_batch = reporter.advance if reporter else None
     if batch.kind == "attendance":
-        _write_attendance([row for row in rows if row["action"] != SKIP], batch, user)
+        _write_attendance(written, batch, user)
+        if reporter:
+            reporter.advance(len(written))
+        return done
+    ministries = {m.pk: m for m in Ministry.objects.all()}
+    to_create = [row for row in written if row["action"] == CREATE and not row.get("official")]
+    created = _create_officials(to_create, ministries, user, on_batch if batch.kind == "officials" else None)
+    if batch.kind == "officials":
+        _update_officials([row for row in written if row["action"] == UPDATE], ministries, user, on_batch)
+        return done
+    known = {
+        pk: services.Enrollee(pk, ministry_id, position)
+        for start in range(0, len(written), services.BULK_BATCH_SIZE)
+        for pk, ministry_id, position in Official.objects.filter(
+            pk__in=[
+                row["official"]
+                for row in written[start : start + services.BULK_BATCH_SIZE]
+                if row.get("official")
+            ]
+        ).values_list("pk", "ministry_id", "position")
+    }
+    new_by_line = {row["line"]: enrollee for row, enrollee in zip(to_create, created, strict=True)}
+    entries = [
+        (
+            known[row["official"]] if row.get("official") else new_by_line[row["line"]],
+            datetime.date.fromisoformat(row["enrolled_on"]) if row.get("enrolled_on") else None,
+        )
+        for row in written
+    ]
+    try:
+        services.enrollments_create_many(
+            course=batch.course, entries=entries, changed_by=user, on_batch=on_batch
+        )
+    except services.RowsInvalid as invalid:
+        raise ValidationError(
+            [f"{_line(written[index])} {message}" for index, message in sorted(invalid.row_errors.items())]
+        ) from None
+    except IntegrityError:
+        raise _Stale(
+            _("an official of the file was enrolled in this course by someone else since the preview.")
+        ) from None
     return done
 
 
@@ -211,47 +291,64 @@ def _line(row: dict) -> str:
     return _("Line %(line)s:") % {"line": row["line"]}
 
 
-def _create_official(row: dict, ministries, user) -> Official:
-    fields = dict(row["create"])
-    fields["ministry"] = ministries[fields["ministry"]]
-    try:
-        return services.official_create(changed_by=user, **fields)
-    except ValidationError as error:
-        raise ValidationError(f"{_line(row)} {' '.join(error.messages)}") from None
-
-
-def _write_official(row: dict, ministries, user) -> None:
-    if row["action"] == CREATE:
-        _create_official(row, ministries, user)
-        return
-    official = Official.objects.select_for_update().get(pk=row["official"])
-    updates = {}
-    for field, (old, new) in row["changes"].items():
-        current = official.ministry_id if field == "ministry" else getattr(official, field)
-        if current != old:
+def _create_officials(rows: list[dict], ministries, user, on_batch) -> list[services.Enrollee]:
+    """The new officials, BULK_BATCH_SIZE at a time (memory holds one batch of model instances, not
+    the file); what enrolling them needs comes back. All in the caller's one transaction."""
+    created = []
+    for start in range(0, len(rows), services.BULK_BATCH_SIZE):
+        chunk = rows[start : start + services.BULK_BATCH_SIZE]
+        officials = [
+            Official(**{**row["create"], "ministry": ministries[row["create"]["ministry"]]}) for row in chunk
+        ]
+        try:
+            services.officials_create_many(officials=officials, changed_by=user, on_batch=on_batch)
+        except services.RowsInvalid as invalid:
+            raise ValidationError(
+                [f"{_line(chunk[index])} {message}" for index, message in sorted(invalid.row_errors.items())]
+            ) from None
+        except IntegrityError:
             raise _Stale(
-                _("%(line)s %(official)s was changed since the preview (%(field)s).")
-                % {"line": _line(row), "official": official, "field": field}
-            )
-        updates[field] = ministries[new] if field == "ministry" else new
-    try:
-        services.official_update(official=official, changed_by=user, **updates)
-    except ValidationError as error:
-        raise ValidationError(f"{_line(row)} {' '.join(error.messages)}") from None
+                _("an e-mail address of the file was given to another official since the preview.")
+            ) from None
+        created.extend(services.Enrollee(o.pk, o.ministry_id, o.position) for o in officials)
+    return created
 
 
-def _write_enrolment(row: dict, batch: ImportBatch, ministries, user) -> None:
-    if row.get("official"):
-        official = Official.objects.get(pk=row["official"])
-    else:
-        official = _create_official(row, ministries, user)
-    enrolled_on = datetime.date.fromisoformat(row["enrolled_on"]) if row.get("enrolled_on") else None
+def _update_officials(rows: list[dict], ministries, user, on_batch) -> None:
+    """The changes planned, on the officials as they are now (locked): refused as stale if a value
+    the preview read has changed since."""
+    if not rows:
+        return
+    current: dict[int, Official] = {}
+    for start in range(0, len(rows), services.BULK_BATCH_SIZE):
+        ids = [row["official"] for row in rows[start : start + services.BULK_BATCH_SIZE]]
+        current.update((o.pk, o) for o in Official.objects.select_for_update().filter(pk__in=ids))
+    fields: set[str] = set()
+    officials = []
+    for row in rows:
+        official = current[row["official"]]
+        for field, (old, new) in row["changes"].items():
+            now = official.ministry_id if field == "ministry" else getattr(official, field)
+            if now != old:
+                raise _Stale(
+                    _("%(line)s %(official)s was changed since the preview (%(field)s).")
+                    % {"line": _line(row), "official": official, "field": field}
+                )
+            setattr(official, field, ministries[new] if field == "ministry" else new)
+            fields.add(field)
+        officials.append(official)
     try:
-        services.enrollment_create(
-            official=official, course=batch.course, enrolled_on=enrolled_on, changed_by=user
+        services.officials_update_many(
+            officials=officials, fields=sorted(fields), changed_by=user, on_batch=on_batch
         )
-    except ValidationError as error:
-        raise ValidationError(f"{_line(row)} {' '.join(error.messages)}") from None
+    except services.RowsInvalid as invalid:
+        raise ValidationError(
+            [f"{_line(rows[index])} {message}" for index, message in sorted(invalid.row_errors.items())]
+        ) from None
+    except IntegrityError:
+        raise _Stale(
+            _("an e-mail address of the file was given to another official since the preview.")
+        ) from None
 
 
 def _write_attendance(rows: list[dict], batch: ImportBatch, user) -> None:

@@ -15,11 +15,13 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
 from participants import services
+from participants.imports import progress
 from participants.imports.columns import SPECS, find_table
 from participants.imports.matching import (
     MinistryIndex,
@@ -33,9 +35,20 @@ from participants.imports.matching import (
     phone_canonical,
     phone_key,
 )
-from participants.imports.reading import ImportFileError, read_file
-from participants.models import Attendance, AttendanceStatus, Enrollment, ImportBatch, Official
+from participants.imports.progress import Reporter
+from participants.imports.reading import ImportFileError, check_file, read_file
+from participants.models import (
+    Attendance,
+    AttendanceStatus,
+    Enrollment,
+    ImportBatch,
+    ImportProgress,
+    Official,
+)
+from pcp_portal import outbox
 from pcp_portal.spreadsheets import looks_like_formula
+
+PREVIEW_TASK = "participants.imports.tasks.preview_batch"
 
 CREATE, UPDATE, SKIP, ERROR, DECIDE = "create", "update", "skip", "error", "decide"
 ACTIONS = (CREATE, UPDATE, SKIP, ERROR, DECIDE)
@@ -187,6 +200,8 @@ class Planner:
             self.index = OfficialIndex()
             if kind == "enrolments":
                 self.enrolments = {e.official_id: e for e in Enrollment.objects.filter(course=course)}
+        # What an enrolment without a date is dated: read once, not once per row.
+        self.default_date = services.enrollment_date(course) if kind == "enrolments" and course else None
         self.seen: dict[str, int] = {}
         self.identical: dict[tuple, int] = {}
         self.convention = DAY_FIRST
@@ -396,11 +411,7 @@ class Planner:
 
     def _check_ministry_on_date(self, row: dict, ministry) -> None:
         """The rule enrollment_create applies at confirmation, shown already in the preview."""
-        day = (
-            datetime.date.fromisoformat(row["enrolled_on"])
-            if row.get("enrolled_on")
-            else services.enrollment_date(self.course)
-        )
+        day = datetime.date.fromisoformat(row["enrolled_on"]) if row.get("enrolled_on") else self.default_date
         refusal = services.ministry_refusal(ministry, day)
         if refusal:
             row.update(action=ERROR, reason=refusal, create=None)
@@ -535,14 +546,20 @@ class Planner:
             % {"old": status_label(current.status), "new": status_label(status)},
         }
 
-    def plan(self, rows, *, cell_errors=None, headers=None) -> list[dict]:
-        """`cell_errors`: by line, the cells that could not be read (columns.Table.cell_errors)."""
+    def plan(self, rows, *, cell_errors=None, headers=None, on_row=None) -> list[dict]:
+        """`cell_errors`: by line, the cells that could not be read (columns.Table.cell_errors);
+        `on_row()` is called after each row (the progress bar)."""
         cell_errors = cell_errors or {}
         rows = list(rows)
         self.headers = headers or {}
         self.convention = date_convention(values.get("enrolled_on", "") for _line, values in rows)
         planner = self.plan_attendance_row if self.kind == "attendance" else self.plan_official_row
-        return [planner(line, values, cell_errors.get(line, ())) for line, values in rows]
+        planned = []
+        for line, values in rows:
+            planned.append(planner(line, values, cell_errors.get(line, ())))
+            if on_row:
+                on_row()
+        return planned
 
 
 def count(rows: list[dict]) -> dict[str, int]:
@@ -552,20 +569,10 @@ def count(rows: list[dict]) -> dict[str, int]:
     return counts
 
 
-def preview_import(
-    *,
-    kind: str,
-    filename: str,
-    data: bytes,
-    user,
-    course: Course | None = None,
-    session: Session | None = None,
-) -> ImportBatch:
-    """Read and plan a file; store and return its ImportBatch. A refused file is recorded as failed
-    and ImportFileError is raised with the reason; nothing else is written either way."""
+def _new_batch(*, kind, filename, data, user, course, session) -> ImportBatch:
     if kind not in SPECS:
         raise ValueError(kind)
-    batch = ImportBatch(
+    return ImportBatch(
         kind=kind,
         filename=clean_text(filename)[: ImportBatch._meta.get_field("filename").max_length] or "upload",
         checksum=hashlib.sha256(data).hexdigest(),
@@ -574,22 +581,40 @@ def preview_import(
         session=session if kind == "attendance" else None,
         uploaded_by=user,
     )
-    try:
-        if kind == "enrolments" and course is None:
-            raise ImportFileError(_("Choose the course to enrol the officials in."))
-        if kind == "attendance":
-            if session is None:
-                raise ImportFileError(_("Choose the session the sign-in sheet is for."))
-            if session.status == Session.Status.CANCELLED:
-                raise ImportFileError(_("This session was cancelled; attendance cannot be recorded."))
-        table = find_table(SPECS[kind], read_file(filename, data))
-    except ImportFileError as error:
-        batch.status = ImportBatch.Status.FAILED
-        batch.message = error.message
-        batch.save()
-        raise
-    planner = Planner(kind, course=course, session=session)
-    batch.rows = planner.plan(table.rows, cell_errors=table.cell_errors, headers=table.headers)
+
+
+def _check_context(kind: str, course: Course | None, session: Session | None) -> None:
+    if kind == "enrolments" and course is None:
+        raise ImportFileError(_("Choose the course to enrol the officials in."))
+    if kind == "attendance":
+        if session is None:
+            raise ImportFileError(_("Choose the session the sign-in sheet is for."))
+        if session.status == Session.Status.CANCELLED:
+            raise ImportFileError(_("This session was cancelled; attendance cannot be recorded."))
+
+
+def _refused(batch: ImportBatch, error: ImportFileError) -> None:
+    batch.status = ImportBatch.Status.FAILED
+    batch.message = error.message
+    batch.upload = b""
+    batch.save()
+
+
+def _plan_into(batch: ImportBatch, filename: str, data: bytes, reporter: Reporter | None = None) -> None:
+    """Read and plan `data` onto `batch` (rows, counts, message; not saved). ImportFileError when
+    the whole file is refused."""
+    course = batch.course if batch.kind == "enrolments" else None
+    session = batch.session if batch.kind == "attendance" else None
+    _check_context(batch.kind, course, session)
+    if reporter:
+        reporter.start(ImportProgress.Phase.READING, 0)
+    table = find_table(SPECS[batch.kind], read_file(filename, data))
+    planner = Planner(batch.kind, course=course, session=session)
+    if reporter:
+        reporter.start(ImportProgress.Phase.PLANNING, len(table.rows))
+    batch.rows = planner.plan(
+        table.rows, cell_errors=table.cell_errors, headers=table.headers, on_row=reporter and reporter.advance
+    )
     batch.counts = count(batch.rows)
     said = list(table.notes)
     if table.ignored:
@@ -602,7 +627,9 @@ def preview_import(
         )
     batch.message = " ".join(said)
     previous = (
-        ImportBatch.objects.filter(checksum=batch.checksum, kind=kind, status=ImportBatch.Status.APPLIED)
+        ImportBatch.objects.filter(
+            checksum=batch.checksum, kind=batch.kind, status=ImportBatch.Status.APPLIED
+        )
         .order_by("-applied_at")
         .first()
     )
@@ -611,5 +638,74 @@ def preview_import(
             "when": timezone.localtime(previous.applied_at).strftime("%Y-%m-%d %H:%M")
         }
         batch.message = f"{seen} {batch.message}".strip()
+    batch.status = ImportBatch.Status.PREVIEWED
+
+
+def preview_import(
+    *,
+    kind: str,
+    filename: str,
+    data: bytes,
+    user,
+    course: Course | None = None,
+    session: Session | None = None,
+) -> ImportBatch:
+    """Read and plan a file in this process; store and return its ImportBatch. A refused file is
+    recorded as failed and ImportFileError is raised with the reason; nothing else is written."""
+    batch = _new_batch(kind=kind, filename=filename, data=data, user=user, course=course, session=session)
+    try:
+        _plan_into(batch, filename, data)
+    except ImportFileError as error:
+        _refused(batch, error)
+        raise
     batch.save()
     return batch
+
+
+def queue_preview(
+    *,
+    kind: str,
+    filename: str,
+    data: bytes,
+    user,
+    course: Course | None = None,
+    session: Session | None = None,
+) -> ImportBatch:
+    """Store the file on a queued batch and have a worker preview it (preview_queued). What can be
+    refused without reading the file (no course, a cancelled session) is refused here, as
+    preview_import refuses it."""
+    batch = _new_batch(kind=kind, filename=filename, data=data, user=user, course=course, session=session)
+    try:
+        _check_context(kind, course, session)
+        check_file(filename, data)
+    except ImportFileError as error:
+        _refused(batch, error)
+        raise
+    batch.status = ImportBatch.Status.QUEUED
+    batch.upload = data
+    with transaction.atomic():
+        batch.save()
+        progress.ensure(batch)
+        outbox.enqueue(PREVIEW_TASK, batch.pk)
+    return batch
+
+
+def preview_queued(batch_id: int) -> None:
+    """The worker's side of queue_preview. A preview writes nothing but its batch, so a task
+    delivered twice, or run again after a worker died, simply previews again; a batch previewed
+    already (or discarded) is left alone."""
+    claimed = ImportBatch.objects.filter(
+        pk=batch_id, status__in=[ImportBatch.Status.QUEUED, ImportBatch.Status.PREVIEWING]
+    ).update(status=ImportBatch.Status.PREVIEWING)
+    if not claimed:
+        return
+    batch = ImportBatch.objects.select_related("course", "session").get(pk=batch_id)
+    with Reporter(batch_id) as reporter:
+        try:
+            _plan_into(batch, batch.filename, bytes(batch.upload), reporter)
+        except ImportFileError as error:
+            batch.status, batch.message = ImportBatch.Status.FAILED, error.message
+    # Conditional: a batch discarded meanwhile stays discarded.
+    ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PREVIEWING).update(
+        status=batch.status, rows=batch.rows, counts=batch.counts, message=batch.message, upload=b""
+    )

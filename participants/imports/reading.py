@@ -143,8 +143,9 @@ def _note_wide(width: int, line: int, sheet: RawSheet) -> None:
         )
 
 
-def read_file(name: str, data: bytes) -> RawSheet:
-    """Read `data` (the whole upload) named `name` into rows, or raise ImportFileError."""
+def check_file(name: str, data: bytes) -> None:
+    """The checks that need no parsing (size, real type, password, a workbook's unpacked size):
+    cheap enough for the web request, so a file refused by them is refused at once, never queued."""
     if not data or not data.strip(b"\xef\xbb\xbf \t\r\n"):
         raise ImportFileError(_("The file is empty."))
     if len(data) > max_bytes():
@@ -167,13 +168,21 @@ def read_file(name: str, data: bytes) -> RawSheet:
             )
     lowered = name.lower()
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
+        _check_zip(data)
+        return
     if lowered.endswith((".xlsx", ".xlsm")):
         raise ImportFileError(_("This file is named .xlsx but is not an Excel workbook."))
     if lowered.endswith((".xls", ".ods", ".numbers")):
         raise ImportFileError(
             _("Only CSV and .xlsx files can be imported: save the sheet as .xlsx or CSV UTF-8.")
         )
+
+
+def read_file(name: str, data: bytes) -> RawSheet:
+    """Read `data` (the whole upload) named `name` into rows, or raise ImportFileError."""
+    check_file(name, data)
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data)
     return _read_csv(data)
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
         name="import_template",
     ),
     path("batch/<int:pk>/", views.batch_detail, name="import_batch"),
+    path("batch/<int:pk>/progress.json", views.batch_progress, name="import_progress"),
     path("batch/<int:pk>/confirm/", views.batch_confirm, name="import_confirm"),
     path("batch/<int:pk>/discard/", views.batch_discard, name="import_discard"),
     path("batch/<int:pk>/errors.csv", views.batch_errors, name="import_errors"),

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from participants.imports import files
+from participants.imports import files, progress
 from participants.imports.apply import ImportRefused, apply_import, queue_apply
 from participants.imports.columns import SPECS
 from participants.imports.forms import ImportUploadForm
-from participants.imports.plan import preview_import
+from participants.imports.plan import preview_import, queue_preview
 from participants.imports.reading import ImportFileError, max_bytes, too_large
 from participants.models import Enrollment, ImportBatch, Official
 from pcp_portal.decorators import editor_required
 from pcp_portal.disk import handles_refused_upload, refused_upload
 
 HISTORY_LENGTH = 100
-# A plan of at least this many rows is applied by a worker, not in the web request (5,000 rows
-# took longer than the web server's timeout); smaller ones are applied at once.
-BACKGROUND_ROWS = 300
+PREVIEW_ROWS_SHOWN = 1000
 
 
 def _spec_or_404(kind: str):
@@ -33,7 +31,9 @@ def _spec_or_404(kind: str):
 
 @editor_required
 def import_home(request):
-    batches = ImportBatch.objects.select_related("uploaded_by", "course", "session")[:HISTORY_LENGTH]
+    batches = ImportBatch.objects.select_related("uploaded_by", "course", "session").defer("rows", "upload")[
+        :HISTORY_LENGTH
+    ]
     return render(request, "imports/home.html", {"specs": SPECS.values(), "batches": batches})
 
 
@@ -69,8 +69,11 @@ def import_upload(request, kind: str):
         if upload.size > max_bytes():
             file_error = too_large(upload.size).message
         else:
+            # A file of more than PCP_IMPORT_BACKGROUND_BYTES is read and planned by a worker (the
+            # page follows its progress); a small one at once, which takes well under a second.
+            background = upload.size > settings.PCP_IMPORT_BACKGROUND_BYTES
             try:
-                batch = preview_import(
+                batch = (queue_preview if background else preview_import)(
                     kind=kind,
                     filename=upload.name,
                     data=upload.read(),
@@ -94,15 +97,24 @@ def _batch_context(batch: ImportBatch, decisions=None) -> dict:
     decisions = decisions or {}
     # Changed fields by their name in the reader's language, never the stored key.
     labels = {f.name: str(f.verbose_name) for f in Official._meta.fields}
-    rows = [
-        {
-            **row,
-            "index": index,
-            "chosen": decisions.get(index, ""),
-            "changes": {labels.get(key, key): change for key, change in (row.get("changes") or {}).items()},
-        }
-        for index, row in enumerate(batch.rows)
-    ]
+    # Every row to decide or in error is listed; of the others, the first PREVIEW_ROWS_SHOWN (a
+    # 50,000-row file would make a page of tens of megabytes).
+    rows = []
+    hidden = 0
+    for index, row in enumerate(batch.rows):
+        if row["action"] not in ("error", "decide") and len(rows) >= PREVIEW_ROWS_SHOWN:
+            hidden += 1
+            continue
+        rows.append(
+            {
+                **row,
+                "index": index,
+                "chosen": decisions.get(index, ""),
+                "changes": {
+                    labels.get(key, key): change for key, change in (row.get("changes") or {}).items()
+                },
+            }
+        )
     # The same file applied before (same SHA-256): linked, so nobody imports it twice unawares.
     earlier = (
         ImportBatch.objects.filter(
@@ -127,6 +139,9 @@ def _batch_context(batch: ImportBatch, decisions=None) -> dict:
         "has_errors": bool(batch.counts.get("error")),
         "enrolled": enrolled,
         "earlier": earlier,
+        "hidden_rows": hidden,
+        "row_count": len(batch.rows),
+        "state": progress.snapshot(batch),
     }
 
 
@@ -138,6 +153,13 @@ def batch_detail(request, pk: int):
     return render(request, "imports/batch.html", _batch_context(batch))
 
 
+@editor_required
+def batch_progress(request, pk: int):
+    """The progress bar's figures as JSON, read by static/js/imports.js every second or two."""
+    batch = get_object_or_404(ImportBatch.objects.defer("rows", "upload"), pk=pk)
+    return JsonResponse(progress.snapshot(batch))
+
+
 @require_POST
 @editor_required
 def batch_confirm(request, pk: int):
@@ -146,7 +168,9 @@ def batch_confirm(request, pk: int):
     for key, value in request.POST.items():
         if key.startswith("decide-") and key[7:].isdigit():
             decisions[int(key[7:])] = value
-    background = len(batch.rows) >= getattr(settings, "PCP_IMPORT_BACKGROUND_ROWS", BACKGROUND_ROWS)
+    # A plan of PCP_IMPORT_BACKGROUND_ROWS rows or more is applied by a worker (5,000 rows applied
+    # in the request outlasted the web server's timeout); smaller ones at once.
+    background = len(batch.rows) >= settings.PCP_IMPORT_BACKGROUND_ROWS
     try:
         if background or batch.status == ImportBatch.Status.APPLYING:
             batch = queue_apply(batch=batch, user=request.user, decisions=decisions)

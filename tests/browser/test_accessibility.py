@@ -76,6 +76,7 @@ def matrix_pages(role: str) -> list[tuple[str, str, int]]:
 # The states the matrix does not reach: (roles, label, path template).
 EXTRA = [
     (("mih_staff", "superuser"), "import preview with row errors", "/imports/batch/{error_batch}/"),
+    (("mih_staff", "superuser"), "import read by a worker", "/imports/batch/{working_batch}/"),
     (("unido_officer", "mih_staff"), "a course with nobody enrolled", "/courses/{empty_course}/"),
     (("unido_officer", "mih_staff"), "a register with nobody enrolled", "/sessions/{empty_session}/"),
     (("anonymous",), "a genuine certificate", "/verify/{certificate}/"),
@@ -93,6 +94,7 @@ def a11y_world(staff, editor_upload) -> dict:
     """The matrix's world, with a full register, an import with row errors and a certificate."""
     from courses.models import Session
     from ministries.models import Ministry
+    from participants.imports.plan import queue_preview
 
     world = world_objects(staff)
 
@@ -121,6 +123,9 @@ def a11y_world(staff, editor_upload) -> dict:
     )
     world.update(
         error_batch=editor_upload(),
+        working_batch=queue_preview(
+            kind="officials", filename="nominees.csv", data=b"Family name,Ministry\nSok,MISTI\n", user=staff
+        ).pk,
         empty_course=empty_course.pk,
         empty_session=empty_session.pk,
         certificate=certificate[0].code if certificate else "NO-SUCH-CODE",

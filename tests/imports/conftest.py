@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from participants.imports.plan import preview_import
+from tests.reminders.conftest import Worker, celery_broker  # noqa: F401 - a fixture, shared
 
 FILES = Path(__file__).resolve().parent / "files"
 
@@ -30,3 +32,30 @@ def ministries(public_record):
     from ministries.models import Ministry
 
     return {m.code: m for m in Ministry.objects.all()}
+
+
+@pytest.fixture
+def import_worker(transactional_db, postgres, redis_url, celery_broker, settings, tmp_path):  # noqa: F811
+    """A real Celery worker process (started by the test with .start()) on Redis and the test database."""
+    db = postgres.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "pcp_portal.settings",
+        "DEBUG": "1",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": redis_url,
+        "PCP_VAR_DIR": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    worker = Worker(env, tmp_path)
+    yield worker
+    worker.stop()
+
+
+def officials_csv(count: int, start: int = 0) -> bytes:
+    lines = ["Family name,Given name,Ministry,E-mail,Phone"]
+    lines += [f"Keo,Mony{n},MISTI,mony{n}@example.org,012 {n:06d}" for n in range(start, start + count)]
+    return "\n".join(lines).encode()

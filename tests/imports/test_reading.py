@@ -49,8 +49,9 @@ def test_a_file_over_the_size_limit_is_refused(staff, settings):
     assert message == "The file is 19 KB; the largest file accepted is 10 KB."
 
 
-def test_the_size_limit_defaults_to_five_megabytes(settings):
-    assert settings.PCP_IMPORT_MAX_BYTES == 5 * 1024 * 1024
+def test_the_limits_default_to_twenty_megabytes_and_fifty_thousand_rows(settings):
+    assert settings.PCP_IMPORT_MAX_BYTES == 20 * 1024 * 1024
+    assert settings.PCP_IMPORT_MAX_ROWS == 50_000
 
 
 def test_a_csv_that_is_not_utf8_is_refused_with_how_to_save_it(staff):
@@ -81,7 +82,7 @@ def test_a_column_given_twice_is_refused(staff):
 def test_a_hundred_thousand_rows_are_refused_with_a_clear_message(staff):
     lines = ["Family name,Ministry"] + [f"Sok{n},MISTI" for n in range(100_000)]
     message = refusal(staff, "huge.csv", "\n".join(lines).encode())
-    assert message.startswith("The file has more than 5,000 rows")
+    assert message.startswith("The file has more than 50,000 rows")
     assert "Split it" in message
 
 

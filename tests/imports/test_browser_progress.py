@@ -1,0 +1,96 @@
+"""A 5,000-row workbook in real Chromium, with a real worker on Redis: the progress bar moves, the page
+survives a reload and a log-out, the preview is confirmed and the apply ends done."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from participants.models import ImportBatch, Official
+from tests.conftest import screenshot
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+]
+
+ROWS = 5000
+
+
+def workbook(path, count: int) -> None:
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Officials")
+    sheet.append(["Family name", "Given name", "Ministry", "E-mail", "Phone"])
+    for n in range(count):
+        sheet.append(["Keo", f"Mony{n}", "MISTI", f"mony{n}@example.org", f"012 {n:06d}"])
+    book.save(path)
+
+
+def bar_value(page) -> int:
+    return page.evaluate(
+        "() => { const bar = document.querySelector('#import-progress progress');"
+        " return bar && bar.hasAttribute('value') ? bar.value : -1; }"
+    )
+
+
+def test_a_five_thousand_row_workbook_shows_its_progress_survives_a_reload_and_is_applied(
+    import_worker, new_page, staff, ministries, tmp_path
+):
+    path = tmp_path / "nominees.xlsx"
+    workbook(path, ROWS)
+    import_worker.start()
+    page = new_page(user=staff)
+    page.goto(page.base_url + reverse("import_upload", args=["officials"]))
+    page.set_input_files("input[name=file]", str(path))
+    page.click("button:has-text('Preview the import')")
+    page.wait_for_selector("#import-progress")
+    batch = ImportBatch.objects.get()
+    job_url = page.base_url + reverse("import_batch", args=[batch.pk])
+    assert page.url == job_url
+
+    # The bar moves without a reload: two different values, read from the same page.
+    page.wait_for_function(
+        "() => { const b = document.querySelector('#import-progress progress');"
+        " return b && b.hasAttribute('value') && b.value > 0 && b.value < 50; }",
+        timeout=120_000,
+    )
+    first = bar_value(page)
+    assert "of 5,000 rows" in page.inner_text("#import-progress")
+    screenshot(page, "import-progress")
+    page.wait_for_function(
+        "first => { const b = document.querySelector('#import-progress progress');"
+        " return !!b && b.value > first && b.value < 100; }",
+        arg=first,
+        timeout=120_000,
+    )
+
+    # Reloaded mid-way, and after logging out and in again, the page comes back to the same job.
+    page.reload()
+    assert page.url == job_url and "nominees.xlsx" in page.inner_text("h1")
+    assert page.locator("#import-progress").count() == 1
+    page.click("button:has-text('Log out')")
+    page.goto(page.base_url + "/accounts/login/")
+    page.fill("input[name=username]", staff.username)
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("form.login-form button[type=submit]")
+    page.goto(page.base_url + reverse("import_home"))
+    row = page.locator("table.import-history tbody tr").first
+    assert "nominees.xlsx" in row.inner_text()
+    row.locator("a").click()
+    assert page.url == job_url
+
+    # The page reloads itself once the worker has planned every row.
+    page.wait_for_selector("button:has-text('Confirm and import')", timeout=180_000)
+    assert "5000 to create" in page.inner_text(".import-counts")
+    assert Official.objects.count() == 0
+    page.click("button:has-text('Confirm and import')")
+    page.wait_for_selector("#import-progress")  # being applied, in the background
+    page.wait_for_function(
+        "() => document.getElementById('import-status').textContent.trim() === 'Applied'", timeout=180_000
+    )
+    assert Official.objects.count() == ROWS
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.APPLIED and batch.applied_by == staff
