@@ -271,6 +271,16 @@ GROUPS = {
     "enrolment": ("id",),
     "course_ministry": ("course_id", "ministry_id"),
 }
+# One query unites every grouping, so each column of the union holds one type: a group's keys go
+# to the id columns or the text columns by their kind, in order, and come back in the group's order.
+_TEXT_KEYS = {"ministry_name_en", "ministry_acronym"}
+_ID_SLOTS, _TEXT_SLOTS = (0, 1), (2, 3)
+_KEY_COLUMNS = len(_ID_SLOTS) + len(_TEXT_SLOTS)
+
+
+def _key_slots(keys: tuple[str, ...]) -> list[int]:
+    ids, texts = iter(_ID_SLOTS), iter(_TEXT_SLOTS)
+    return [next(texts) if key in _TEXT_KEYS else next(ids) for key in keys]
 
 
 @dataclass
@@ -302,7 +312,8 @@ def _reach_branch(filters: ReportFilters) -> str:
         if filters.ministry_id is not None
         else "(SELECT COUNT(*) FROM held)"
     )
-    return f"""SELECT 'reach', NULL, NULL, NULL, NULL,
+    return f"""SELECT 'reach', CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS TEXT),
+           CAST(NULL AS TEXT), NULL,
            (SELECT COUNT(DISTINCT course_id) FROM ef), {sessions},
            (SELECT COUNT(DISTINCT ministry_id) FROM ef WHERE attended > 0), 0, 0, 0, 0, 0"""
 
@@ -319,7 +330,11 @@ def report_figures(
     branches = []
     for group in groups:
         keys = list(GROUPS[group])
-        padded = ", ".join([*keys, *["NULL"] * (3 - len(keys))])
+        # Typed NULLs: PostgreSQL gives two untyped NULLs in a row of the union the type text.
+        columns = ["CAST(NULL AS BIGINT)"] * len(_ID_SLOTS) + ["CAST(NULL AS TEXT)"] * len(_TEXT_SLOTS)
+        for key, slot in zip(keys, _key_slots(GROUPS[group]), strict=True):
+            columns[slot] = key
+        padded = ", ".join(columns)
         group_by = ", ".join([*keys, "sex"])
         branches.append(f"SELECT '{group}', {padded}, sex, {_AGGREGATES} FROM ef GROUP BY {group_by}")
     if reach:
@@ -328,14 +343,15 @@ def report_figures(
     result = Report(groups={group: {} for group in groups})
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for group, k1, k2, k3, sex, *numbers in cursor.fetchall():
+        for group, *row in cursor.fetchall():
+            columns, sex, numbers = row[:_KEY_COLUMNS], row[_KEY_COLUMNS], row[_KEY_COLUMNS + 1 :]
             officials, enrolments, trained, completed, attended, held, excused, absent = numbers
             if group == "reach":
                 result.reach = Reach(
                     courses=officials or 0, sessions_held=enrolments or 0, ministries_reached=trained or 0
                 )
                 continue
-            key = (sex,) if group == "sex" else (k1, k2, k3)[: len(GROUPS[group])]
+            key = (sex,) if group == "sex" else tuple(columns[slot] for slot in _key_slots(GROUPS[group]))
             figures = result.groups[group].setdefault(key, Figures())
             figures.officials.add(sex, officials)
             figures.enrolments.add(sex, enrolments)
