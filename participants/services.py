@@ -189,6 +189,23 @@ def _batches(items: list, size: int = BULK_BATCH_SIZE):
         yield items[start : start + size]
 
 
+def _check_each_official(officials: list[Official]) -> None:
+    """Each official's own fields and clean(), as official_create checks them; RowsInvalid names
+    every row that fails. Uniqueness, constraints and the ministry's existence (a foreign key,
+    given as a loaded row) are left to the database: checking them here costs a query per
+    official, which the bulk writes exist to avoid."""
+    errors: dict[int, str] = {}
+    for index, official in enumerate(officials):
+        try:
+            official.full_clean(
+                exclude=["department", "ministry"], validate_unique=False, validate_constraints=False
+            )
+        except ValidationError as error:
+            errors[index] = " ".join(error.messages)
+    if errors:
+        raise RowsInvalid(errors)
+
+
 @transaction.atomic
 def officials_create_many(*, officials: list[Official], changed_by=None, on_batch=None) -> list[Official]:
     """Create many officials at once: official_create's rules, written in bulk with their history.
@@ -198,19 +215,7 @@ def officials_create_many(*, officials: list[Official], changed_by=None, on_batc
     per BULK_BATCH_SIZE officials and one for their history rows. `on_batch(count)` is called after
     each batch written (an import's progress bar).
     """
-    errors: dict[int, str] = {}
-    for index, official in enumerate(officials):
-        try:
-            # Uniqueness, constraints and the ministry's existence (a foreign key, given as a loaded
-            # row) are left to the database: checking them here costs a query per official, which
-            # is what this function exists to avoid.
-            official.full_clean(
-                exclude=["department", "ministry"], validate_unique=False, validate_constraints=False
-            )
-        except ValidationError as error:
-            errors[index] = " ".join(error.messages)
-    if errors:
-        raise RowsInvalid(errors)
+    _check_each_official(officials)
     now = timezone.now()
     for official in officials:
         official.created_at = official.updated_at = now
@@ -234,16 +239,7 @@ def officials_update_many(
 ) -> None:
     """Save the given `fields` of many officials (already changed in memory, loaded under a lock by
     the caller), with a history row each, in bulk: official_update's rules, one UPDATE per batch."""
-    errors: dict[int, str] = {}
-    for index, official in enumerate(officials):
-        try:
-            official.full_clean(
-                exclude=["department", "ministry"], validate_unique=False, validate_constraints=False
-            )
-        except ValidationError as error:
-            errors[index] = " ".join(error.messages)
-    if errors:
-        raise RowsInvalid(errors)
+    _check_each_official(officials)
     now = timezone.now()
     for official in officials:
         official.updated_at = now
