@@ -5,8 +5,19 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from courses.models import CalendarFeedToken, Course, Programme, Project, SeriesCompletionRule, Session
+from courses.models import (
+    CalendarFeedToken,
+    Course,
+    Indicator,
+    IndicatorPeriod,
+    Programme,
+    Project,
+    Result,
+    SeriesCompletionRule,
+    Session,
+)
 from courses.services import session_create, session_update
+from pcp_portal.admin import ReadOnlyAdmin
 
 
 @admin.register(Programme)
@@ -116,3 +127,29 @@ class SeriesCompletionRuleAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The results framework is edited on its own pages (courses/results), whose services keep the tree,
+# the periods and the definitions consistent; here it is read, with each row's history.
+@admin.register(Result)
+class ResultAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ("title_en", "level", "programme", "project", "position")
+    list_filter = ("level",)
+    search_fields = ("title_en", "title_km", "description")
+    list_select_related = ("programme", "project")
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ("title_en", "result", "measure", "source", "definition")
+    list_filter = ("source", "definition")
+    search_fields = ("title_en", "title_km", "result__title_en")
+    list_select_related = ("result",)
+
+
+@admin.register(IndicatorPeriod)
+class IndicatorPeriodAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ("indicator", "period_start", "period_end", "sex", "target_value", "actual_value")
+    list_filter = ("sex",)
+    search_fields = ("indicator__title_en", "indicator__title_km", "actual_note")
+    list_select_related = ("indicator",)

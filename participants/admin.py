@@ -18,11 +18,13 @@ from participants.models import (
     Certificate,
     Enrollment,
     ImportBatch,
+    ImportProgress,
     Official,
     OfficialMerge,
     ReminderDelivery,
 )
 from participants.views import stale_message
+from pcp_portal.admin import ReadOnlyAdmin
 
 
 class ServiceForm(forms.ModelForm):
@@ -306,3 +308,13 @@ class OfficialMergeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ImportProgress)
+class ImportProgressAdmin(ReadOnlyAdmin):
+    """Where a background import stands, as its page shows it: written by the import's tasks."""
+
+    list_display = ("batch", "phase", "done", "total", "started_at", "updated_at")
+    list_filter = ("phase",)
+    search_fields = ("batch__filename", "batch__uploaded_by__username")
+    list_select_related = ("batch",)

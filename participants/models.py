@@ -95,7 +95,11 @@ class Official(TimeStampedModel):
     telegram_chat_id = models.BigIntegerField(_("Telegram chat"), null=True, blank=True, unique=True)
     telegram_linked_at = models.DateTimeField(_("Telegram linked at"), null=True, blank=True)
 
-    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+    # The search columns are derived from the fields the history already keeps, so they stay out
+    # of it (a restored or migrated history would otherwise hold keys nobody refills).
+    history = HistoricalRecords(
+        bases=[HistoryWithIPAddress], excluded_fields=["search_names", "search_contact"]
+    )
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]

@@ -8,6 +8,20 @@ from pcp_portal.models import APIAccessKey, DeletedRecord, WebhookDelivery, Webh
 from pcp_portal.webhooks import services as webhook_services
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For tables written only through the portal's own pages and services, which check what the
+    admin's generic forms cannot: the admin lists and searches them, and changes nothing."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # Keys are created here or with `manage.py create_api_key`, shown once, and revoked here; a revoked
 # or expired key stops working on its next request.
 @admin.register(APIAccessKey)

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-PORTAL_APPS = ("courses", "participants", "ministries")
+PORTAL_APPS = ("courses", "participants", "surveys", "ministries")
 
 
 def _portal_models():

@@ -2,7 +2,6 @@
 pg_trgm extension with trigram indexes on them (participants/search.py): a LIKE '%…%' on a GIN
 trigram index stays fast at tens of thousands of officials. SQLite gets the columns only."""
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 from pcp_portal import outbox
@@ -30,6 +29,13 @@ def fill(apps, schema_editor):
         official.save(update_fields=["search_names", "search_contact"])
 
 
+def create_extension(apps, schema_editor):
+    # Not TrigramExtension: its backwards step queries pg_extension on any database (so SQLite
+    # cannot migrate back past this), and dropping an extension other objects may use is no undo.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
 def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -52,7 +58,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),  # does nothing on other databases than PostgreSQL
+        migrations.RunPython(create_extension, migrations.RunPython.noop),
         outbox.change_triggers_kept(OFFICIAL_TRIGGERS),
         migrations.AddField(
             model_name="official",
@@ -61,16 +67,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="official",
-            name="search_names",
-            field=models.CharField(blank=True, editable=False, max_length=620),
-        ),
-        migrations.AddField(
-            model_name="historicalofficial",
-            name="search_contact",
-            field=models.CharField(blank=True, editable=False, max_length=300),
-        ),
-        migrations.AddField(
-            model_name="historicalofficial",
             name="search_names",
             field=models.CharField(blank=True, editable=False, max_length=620),
         ),
