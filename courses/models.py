@@ -505,16 +505,17 @@ class Indicator(TimeStampedModel):
         ENTERED = "entered", _("Entered by hand, with evidence")
 
     class Definition(models.TextChoices):
-        # Named figures of the reports; each is written once in participants/results/actuals.py
-        # with the text a footnote shows. Completing the series and knowledge gain are not here:
-        # the series figure and the surveys are not yet part of the reports' definitions.
+        # Named figures of the reports, the series and the surveys; each is written once in
+        # participants/results/actuals.py with the text a footnote shows.
         TRAINED = "trained", _("Officials trained")
         COMPLETED = "completed", _("Officials completing a course")
+        SERIES_COMPLETED = "series_completed", _("Officials completing the series")
         WOMEN_SHARE = "women_share", _("Women's share of officials trained")
         MINISTRIES = "ministries", _("Ministries represented")
         ATTENDANCE_RATE = "attendance_rate", _("Attendance rate")
+        KNOWLEDGE_GAIN = "knowledge_gain", _("Knowledge gain (pre-test to post-test)")
 
-    PERCENTAGE_DEFINITIONS = ("women_share", "attendance_rate")
+    PERCENTAGE_DEFINITIONS = ("women_share", "attendance_rate", "knowledge_gain")
 
     result = models.ForeignKey(Result, on_delete=models.CASCADE, related_name="indicators")
     title_en = models.CharField(_("title (English)"), max_length=300)
@@ -594,6 +595,22 @@ class Indicator(TimeStampedModel):
             and self.course.project_id != self.result.project_id
         ):
             errors["course"] = _("This course belongs to another project.")
+        if self.definition == self.Definition.KNOWLEDGE_GAIN and not self.course_id:
+            errors.setdefault(
+                "course", _("Knowledge gain is measured on one course's tests: choose the course.")
+            )
+        if (
+            self.definition == self.Definition.SERIES_COMPLETED
+            and not self.course_id
+            and not (self.result_id and self.result.project_id)
+        ):
+            errors.setdefault(
+                "course",
+                _(
+                    "Series completion needs a series: put the indicator under a project's result, "
+                    "or choose a course of it."
+                ),
+            )
         if self.is_percentage and self.baseline_value is not None and not 0 <= self.baseline_value <= 100:
             errors["baseline_value"] = _("A percentage lies between 0 and 100.")
         if self.baseline_value is not None and self.baseline_value < 0:

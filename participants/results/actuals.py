@@ -5,8 +5,9 @@ Each computed indicator names a definition below; every definition reads the fig
 are defined), so an indicator and the programme report can never disagree. What the definition
 adds is which of those figures it reads, and the words a footnote shows.
 
-Not here: completion of the whole series (its definition belongs with the series figures) and
-knowledge gain (the portal holds no surveys yet).
+Two definitions read other selectors, each again the one definition of its figure: completing
+the series reads `participants.series.series_status` (the series page's rule), and knowledge gain
+reads `participants.surveys.selectors.course_knowledge_gains` (the surveys' paired gain).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Indicator, IndicatorPeriod, Result
+from participants import series
 from participants.reports import figures as fig
+from participants.surveys.selectors import course_knowledge_gains
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,13 @@ def _sex_rate(report: fig.Report, sex: str) -> Decimal | None:
 
 @dataclass(frozen=True)
 class Definition:
+    """A named figure: `compute` reads the reports' figures for the indicator's filters, or, for
+    the figures of the series and the surveys, `compute_with` gets the calculator itself."""
+
     name: str
-    compute: Callable[[fig.Report], Value]
+    compute: Callable[[fig.Report], Value] | None
     text: Callable[[], str]
+    compute_with: Callable[[ActualsCalculator, Indicator, datetime.date, datetime.date], Value] | None = None
 
 
 def _programme(report: fig.Report) -> fig.Figures:
@@ -78,6 +85,30 @@ DEFINITIONS: dict[str, Definition] = {
             lambda: _(
                 "Officials completing a course: enrolments whose attended sessions reach the course's "
                 "completion threshold of its held sessions (an official completing two courses counts twice)."
+            ),
+        ),
+        Definition(
+            "series_completed",
+            None,
+            lambda: _(
+                "Officials completing the series: distinct officials who, by the end of the period, "
+                "completed as many courses of the series as its rule asks, counting only the courses "
+                "held by then (a course not yet held never counts against anyone)."
+            ),
+            compute_with=lambda calculator, indicator, start, end: calculator.series_completed(
+                indicator, end
+            ),
+        ),
+        Definition(
+            "knowledge_gain",
+            None,
+            lambda: _(
+                "Knowledge gain: the mean rise, in percentage points of each test's maximum score, from the "
+                "pre-test to the post-test of the course, among officials who answered both, counting the "
+                "post-tests answered within the period."
+            ),
+            compute_with=lambda calculator, indicator, start, end: calculator.knowledge_gain(
+                indicator, start, end
             ),
         ),
         Definition(
@@ -125,6 +156,7 @@ class ActualsCalculator:
     def __init__(self, *, now=None) -> None:
         self.now = now or timezone.now()
         self._reports: dict[fig.ReportFilters, fig.Report] = {}
+        self._series: dict[tuple[int, datetime.datetime], dict] = {}
 
     def report(self, filters: fig.ReportFilters) -> fig.Report:
         if filters not in self._reports:
@@ -135,7 +167,50 @@ class ActualsCalculator:
 
     def computed(self, indicator: Indicator, start: datetime.date, end: datetime.date) -> Value:
         definition = DEFINITIONS[indicator.definition]
+        if definition.compute_with is not None:
+            return definition.compute_with(self, indicator, start, end)
         return definition.compute(self.report(indicator_filters(indicator, start, end)))
+
+    def _end_of(self, day: datetime.date) -> datetime.datetime:
+        """The first moment after `day` in Phnom Penh time, never later than now."""
+        after = datetime.datetime.combine(
+            day + datetime.timedelta(days=1), datetime.time(), tzinfo=timezone.get_current_timezone()
+        )
+        return min(after, self.now)
+
+    def series_completed(self, indicator: Indicator, end: datetime.date) -> Value:
+        """Officials who completed the series by the end of the period (a cumulative figure): the
+        series page's statuses as they stood then, one series_status per series and date."""
+        project = indicator.course.project if indicator.course_id else indicator.result.project
+        at = self._end_of(end)
+        key = (project.pk, at)
+        if key not in self._series:
+            self._series[key] = series.series_status(project, now=at)
+        split = fig.SexSplit()
+        for status in self._series[key].values():
+            if status.completed and (
+                indicator.ministry_id is None or status.ministry_id == indicator.ministry_id
+            ):
+                split.add(status.sex, 1)
+        return _split(split)
+
+    def knowledge_gain(self, indicator: Indicator, start: datetime.date, end: datetime.date) -> Value:
+        """The mean gain of the course's paired tests answered in the period, for everyone and by sex."""
+        start_at = datetime.datetime.combine(start, datetime.time(), tzinfo=timezone.get_current_timezone())
+        rows = course_knowledge_gains(
+            indicator.course_id,
+            answered_from=start_at,
+            answered_to=self._end_of(end),
+            ministry_id=indicator.ministry_id,
+        )
+
+        def mean(sex: str | None) -> Decimal | None:
+            gains = [row.gain_points for row in rows if sex is None or row.sex == sex]
+            if not gains:
+                return None
+            return Decimal(str(sum(gains) / len(gains))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+        return Value(mean(None), mean("female"), mean("male"))
 
 
 def footnote(indicator: Indicator) -> str:
@@ -230,7 +305,9 @@ def framework_results(*, project=None, programme=None):
     return queryset.prefetch_related(
         Prefetch(
             "indicators",
-            queryset=Indicator.objects.select_related("course", "ministry", "result").prefetch_related(
+            queryset=Indicator.objects.select_related(
+                "course__project", "ministry", "result__project"
+            ).prefetch_related(
                 Prefetch(
                     "periods", queryset=IndicatorPeriod.objects.order_by("period_start", "period_end", "sex")
                 )
