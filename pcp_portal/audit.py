@@ -240,7 +240,7 @@ def as_changes(pairs) -> list[Change]:
     built = {}
     for key, record in pairs:
         if record.history_type != "-":
-            built[id(record)] = instance = record.instance
+            built[id(record)] = instance = _instance(record)
             instances[key].append(instance)
     _attach_label_relations(instances)
     changes = []
@@ -260,6 +260,14 @@ def as_changes(pairs) -> list[Change]:
             )
         )
     return changes
+
+
+def _instance(record):
+    """The record as an instance of its model, as simple-history's `instance` builds it but without
+    the query per row that fills the fields a history leaves out: those are derived keys (an
+    official's search columns) that no label or change shows."""
+    model = record.instance_type
+    return model(**{field.attname: getattr(record, field.attname) for field in record.tracked_fields})
 
 
 def _label(instance) -> str:
