@@ -9,13 +9,15 @@ import pytest
 from defusedxml import ElementTree as ET
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from courses.models import Indicator, IndicatorPeriod, Project, Result
-from courses.services import framework_save
+from courses.services import framework_save, series_rule_set
 from participants.demo import load_demo_data
 from participants.reports import figures as fig
 from participants.results import actuals
 from participants.results.iati import build_iati, validation_errors
+from participants.series import series_status
 
 IDENTIFIER = "XM-DAC-41123-170170"
 
@@ -94,7 +96,7 @@ def test_the_command_writes_the_valid_file_or_says_what_is_missing(iati_ready, t
 
 def demo_framework(project: Project) -> dict[str, Indicator]:
     """The demo project's framework: officials trained by sex, women's share, course 3 completed,
-    ministries represented."""
+    series completion, ministries represented."""
     output = framework_save(
         instance=Result(
             programme=project.programme,
@@ -109,6 +111,7 @@ def demo_framework(project: Project) -> dict[str, Indicator]:
         ("trained", "trained", 1, None),
         ("women_share", "women_share", 2, None),
         ("completed_3", "completed", 1, course_3),
+        ("series", "series_completed", 1, None),
         ("ministries", "ministries", 1, None),
     ):
         made[name] = framework_save(
@@ -155,6 +158,15 @@ def test_on_the_demo_data_the_actuals_are_the_programme_reports_and_the_file_val
     assert got[made["women_share"].pk].total == Decimal(str(round(programme.trained.women_share * 100, 2)))
     assert got[made["completed_3"].pk].total == course_3.completed.total
     assert got[made["ministries"].pk].total == fig.programme_reach(filters).ministries_reached
+    # Series completion: the series page's statuses as they stood when the period ended. Nobody in
+    # the demo attends all four courses enough, so the series is set to complete with three.
+    series_rule_set(project=project, min_courses=3)
+    rows = actuals.framework_progress(project=project)
+    got = {item.indicator.pk: item.periods[0].actual for row in rows for item in row.indicators}
+    end = datetime.datetime(2021, 1, 1, tzinfo=timezone.get_current_timezone())
+    completed = [status for status in series_status(project, now=end).values() if status.completed]
+    assert completed and got[made["series"].pk].total == len(completed)
+    assert got[made["series"].pk].women == sum(1 for status in completed if status.sex == "female")
     built = build_iati(project)
     assert built.missing == [], built.missing
     assert validation_errors(built.xml) == []
