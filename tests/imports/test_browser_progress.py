@@ -3,11 +3,15 @@ survives a reload and a log-out, the preview is confirmed and the apply ends don
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import openpyxl
 import pytest
 from django.urls import reverse
 
-from participants.models import ImportBatch, Official
+from participants.models import ImportBatch, ImportProgress, Official
 from tests.conftest import screenshot
 
 pytestmark = [
@@ -29,11 +33,33 @@ def workbook(path, count: int) -> None:
     book.save(path)
 
 
+BAR = "(document.querySelector('#import-progress progress') || {value: -1}).value"
+
+
 def bar_value(page) -> int:
     return page.evaluate(
         "() => { const bar = document.querySelector('#import-progress progress');"
         " return bar && bar.hasAttribute('value') ? bar.value : -1; }"
     )
+
+
+def pause_worker_between(worker, batch, low: int, high: int) -> int:
+    """Freeze the worker process (SIGSTOP) once the planning is between `low` and `high` per cent, and
+    return where it stopped. A 5,000-row preview takes about two seconds on an idle machine, less
+    than the page's polls need to show it moving and to reload mid-way; frozen, "mid-way" is sure."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        progress = ImportProgress.objects.filter(batch=batch, phase=ImportProgress.Phase.PLANNING).first()
+        if progress and progress.total and low < 100 * progress.done / progress.total < high:
+            os.kill(worker.proc.pid, signal.SIGSTOP)
+            progress.refresh_from_db()
+            return round(100 * progress.done / progress.total)
+        time.sleep(0.005)
+    pytest.fail(f"the preview never reached {low}-{high} %")
+
+
+def resume(worker) -> None:
+    os.kill(worker.proc.pid, signal.SIGCONT)
 
 
 def test_a_five_thousand_row_workbook_shows_its_progress_survives_a_reload_and_is_applied(
@@ -51,36 +77,34 @@ def test_a_five_thousand_row_workbook_shows_its_progress_survives_a_reload_and_i
     job_url = page.base_url + reverse("import_batch", args=[batch.pk])
     assert page.url == job_url
 
-    # The bar moves without a reload: two different values, read from the same page.
-    page.wait_for_function(
-        "() => { const b = document.querySelector('#import-progress progress');"
-        " return b && b.hasAttribute('value') && b.value > 0 && b.value < 50; }",
-        timeout=120_000,
-    )
-    first = bar_value(page)
-    assert "of 5,000 rows" in page.inner_text("#import-progress")
-    screenshot(page, "import-progress")
-    page.wait_for_function(
-        "first => { const b = document.querySelector('#import-progress progress');"
-        " return !!b && b.value > first && b.value < 100; }",
-        arg=first,
-        timeout=120_000,
-    )
+    # The bar moves without a reload: two different values, read from the same page. Reloaded
+    # mid-way, and after logging out and in again, the page comes back to the same job.
+    try:
+        first = pause_worker_between(import_worker, batch, 0, 50)
+        page.wait_for_function(f"() => {BAR} === {first}", timeout=30_000)
+        assert "of 5,000 rows" in page.inner_text("#import-progress")
+        screenshot(page, "import-progress")
+        resume(import_worker)
+        second = pause_worker_between(import_worker, batch, first, 100)
+        page.wait_for_function(f"() => {BAR} === {second}", timeout=30_000)
+        assert first < second < 100
 
-    # Reloaded mid-way, and after logging out and in again, the page comes back to the same job.
-    page.reload()
-    assert page.url == job_url and "nominees.xlsx" in page.inner_text("h1")
-    assert page.locator("#import-progress").count() == 1
-    page.click("button:has-text('Log out')")
-    page.goto(page.base_url + "/accounts/login/")
-    page.fill("input[name=username]", staff.username)
-    page.fill("input[name=password]", "correct horse battery")
-    page.click("form.login-form button[type=submit]")
-    page.goto(page.base_url + reverse("import_home"))
-    row = page.locator("table.import-history tbody tr").first
-    assert "nominees.xlsx" in row.inner_text()
-    row.locator("a").click()
-    assert page.url == job_url
+        page.reload()
+        assert page.url == job_url and "nominees.xlsx" in page.inner_text("h1")
+        assert page.locator("#import-progress").count() == 1
+        assert bar_value(page) == second
+        page.click("button:has-text('Log out')")
+        page.goto(page.base_url + "/accounts/login/")
+        page.fill("input[name=username]", staff.username)
+        page.fill("input[name=password]", "correct horse battery")
+        page.click("form.login-form button[type=submit]")
+        page.goto(page.base_url + reverse("import_home"))
+        row = page.locator("table.import-history tbody tr").first
+        assert "nominees.xlsx" in row.inner_text()
+        row.locator("a").click()
+        assert page.url == job_url
+    finally:
+        resume(import_worker)
 
     # The page reloads itself once the worker has planned every row.
     page.wait_for_selector("button:has-text('Confirm and import')", timeout=180_000)
