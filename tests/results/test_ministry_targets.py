@@ -1,14 +1,17 @@
-"""Targets per ministry: a line per ministry in the progress, counted by hand on the cast
-(tests/reports/conftest.py), and the combinations a target row cannot have refused on their field."""
+"""Targets per ministry: a line per ministry on the progress page and in its workbook, counted by
+hand on the cast (tests/reports/conftest.py), and the combinations a target row cannot have refused
+on their field."""
 
 from __future__ import annotations
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from openpyxl import load_workbook
 
 from courses.models import Indicator, IndicatorPeriod
 from courses.services import framework_save
@@ -89,6 +92,35 @@ def test_ministry_lines_ask_one_report_per_distinct_course_ministry_and_period(
     # women's share (MOC, ALL) shares; completed_b: course B, MOC, 2022.
     with django_assert_num_queries(3 + 4 + 4 + 2 + 1):
         framework_progress(project=ministry_targets["output"].project)
+
+
+def test_the_page_and_the_workbook_carry_the_ministry_lines(ministry_targets, world, officer):
+    client = Client()
+    client.force_login(officer)
+    project = ministry_targets["output"].project
+    page = client.get(f"/results/projects/{project.pk}/").content.decode()
+    table = page.split(f'id="progress-ministries-{ministry_targets["trained"].pk}"')[1].split("</table>")[0]
+    misti_2021 = table.split(f'data-period="2021-01-01/2021-12-31" data-ministry="{world["misti"].pk}"')[1]
+    misti_2021 = misti_2021.split("</tr>")[0]
+    assert '<td class="num target">2.00</td>' in misti_2021
+    assert '<td class="num actual">2</td>' in misti_2021
+    assert "100.0 %" in misti_2021
+    assert "By ministry" in page
+    client.cookies["django_language"] = "km"
+    assert "តាមក្រសួង" in client.get(f"/results/projects/{project.pk}/").content.decode()
+    workbook = load_workbook(
+        io.BytesIO(b"".join(client.get(f"/results/projects/{project.pk}/progress.xlsx")))
+    )
+    assert workbook.sheetnames[-2] == "តាមក្រសួង"
+    sheet = workbook.worksheets[-2]
+    rows = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    moc_2021 = [
+        row
+        for row in rows
+        if row[1] == "Officials trained" and row[2].year == 2021 and row[4] == "Ministry of Commerce"
+    ]
+    assert [row[5:10] for row in moc_2021] == [[2, 1, 50, 1, 0]]
+    assert len(rows) == 4 + 2 + 1 + 1  # every line on the page
 
 
 def _period(indicator, **extra):
