@@ -183,6 +183,95 @@ def hand_indicator(indicator: Indicator) -> dict[tuple, Value]:
     return {period: Value(Decimal(counts.get(n, 0))) for n, period in enumerate(PERIODS)}
 
 
+# --- a second, stronger baseline: one query per distinct filter ---------------------------------
+#
+# The five definitions read the same per-enrolment figures, so an expert who knows that writes one
+# query per filter (everyone, a course, a ministry) giving every definition for every period: 6
+# queries for the 30 indicators, against the portal's one per filter and period.
+
+PER_FILTER = (
+    HELD
+    + """,
+hc AS (SELECT n, course_id, COUNT(*) AS held FROM held GROUP BY n, course_id),
+m AS (
+    SELECT h.n, a.enrollment_id, COUNT(*) AS attended FROM participants_attendance a
+    JOIN held h ON h.id = a.session_id WHERE a.status IN ('present', 'late')
+    GROUP BY h.n, a.enrollment_id),
+ef AS (
+    SELECT hc.n, e.official_id, e.ministry_id, o.sex, hc.held, COALESCE(m.attended, 0) AS attended,
+           COALESCE(m.attended, 0) * 100
+               >= ROUND(COALESCE(c.completion_threshold, %(threshold)s) * 100) * hc.held AS completed
+    FROM hc
+    JOIN participants_enrollment e ON e.course_id = hc.course_id AND e.status = 'enrolled'
+    JOIN courses_course c ON c.id = e.course_id
+    JOIN participants_official o ON o.id = e.official_id
+    LEFT JOIN m ON m.n = hc.n AND m.enrollment_id = e.id
+    WHERE TRUE {ministry})
+SELECT n, sex, COUNT(DISTINCT official_id) FILTER (WHERE attended > 0),
+       COUNT(*) FILTER (WHERE completed), SUM(attended), SUM(held), NULL
+FROM ef GROUP BY n, sex
+UNION ALL
+SELECT n, NULL, NULL, NULL, NULL, NULL, COUNT(DISTINCT ministry_id) FILTER (WHERE attended > 0)
+FROM ef GROUP BY n"""
+)
+
+
+def hand_per_filter(indicators: list[Indicator]) -> dict[int, dict[tuple, Value]]:
+    """{indicator pk: {(start, end): Value}} from one query per distinct (course, ministry)."""
+    periods, bounds = _bounds()
+    figures: dict[tuple, dict[int, dict]] = {}
+    for key in {(indicator.course_id, indicator.ministry_id) for indicator in indicators}:
+        course_id, ministry_id = key
+        params = {**bounds, "course": course_id, "ministry": ministry_id, "threshold": default_threshold()}
+        sql = PER_FILTER.format(
+            periods=periods,
+            course="AND s.course_id = %(course)s" if course_id else "",
+            ministry="AND e.ministry_id = %(ministry)s" if ministry_id else "",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            by_period: dict[int, dict] = {}
+            for n, sex, trained, completed, attended, held, ministries in cursor.fetchall():
+                part = by_period.setdefault(n, {"sexes": {}, "ministries": 0})
+                if ministries is not None:
+                    part["ministries"] = ministries
+                else:
+                    part["sexes"][sex] = (trained, completed, attended, held)
+        figures[key] = by_period
+    out = {}
+    for indicator in indicators:
+        by_period = figures[(indicator.course_id, indicator.ministry_id)]
+        values = {}
+        for n, period in enumerate(PERIODS):
+            part = by_period.get(n, {"sexes": {}, "ministries": 0})
+            sexes = part["sexes"]
+
+            def total(index, sexes=sexes):
+                return sum(numbers[index] or 0 for numbers in sexes.values())
+
+            def of(sex, index, sexes=sexes):
+                return sexes[sex][index] if sex in sexes else 0
+
+            definition = indicator.definition
+            if definition in ("trained", "completed"):
+                index = 0 if definition == "trained" else 1
+                values[period] = Value(
+                    Decimal(total(index)), Decimal(of("female", index)), Decimal(of("male", index))
+                )
+            elif definition == "women_share":
+                values[period] = Value(_pct(of("female", 0), total(0)))
+            elif definition == "ministries":
+                values[period] = Value(Decimal(part["ministries"]))
+            else:
+                values[period] = Value(
+                    _pct(total(2), total(3)),
+                    _pct(of("female", 2), of("female", 3)),
+                    _pct(of("male", 2), of("male", 3)),
+                )
+        out[indicator.pk] = values
+    return out
+
+
 def framework(project: Project) -> list[Indicator]:
     """30 computed indicators (5 definitions × 6 filters: none, three courses, two ministries),
     each with a target for each of the 6 periods; made once through the framework's one door."""
@@ -255,6 +344,7 @@ def main():
         assert portal_values[indicator.pk] == hand, (indicator.title_en, portal_values[indicator.pk], hand)
         nonzero += sum(1 for value in hand.values() if value.total)
     assert nonzero > 100, nonzero  # the periods hold data, not 180 zeros
+    assert hand_per_filter(indicators) == portal_values
 
     def portal():
         framework_progress(project=project)
@@ -263,14 +353,20 @@ def main():
         response = client.get(url)
         assert response.status_code == 200, response.status_code
 
-    def hand():
+    def per_indicator():
         for indicator in indicators:
             hand_indicator(indicator)
 
+    def per_filter():
+        hand_per_filter(indicators)
+
     page()  # warm: the first request loads the templates and the translations
     load_before = os.getloadavg()
-    portal_s, hand_s = interleaved_medians(portal, hand, rounds=ROUNDS)
-    page_s, hand_s2 = interleaved_medians(page, hand, rounds=ROUNDS)
+    times = {
+        (ours, theirs): interleaved_medians(ours_fn, theirs_fn, rounds=ROUNDS)
+        for ours, ours_fn in (("portal", portal), ("page", page))
+        for theirs, theirs_fn in (("per_indicator", per_indicator), ("per_filter", per_filter))
+    }
     with CaptureQueriesContext(connection) as captured:
         page()
     page_queries = len(captured)
@@ -283,14 +379,25 @@ def main():
     def verdict(ratio):
         return "met" if ratio <= GOAL else f"not met (by {ratio / GOAL:.2f}×)"
 
-    r1, r2 = portal_s / hand_s, page_s / hand_s2
-    row1 = (
-        f"| `framework_progress` ({portal_queries} queries) | {hand_s * 1000:,.0f} ms "
-        f"| **{portal_s * 1000:,.0f} ms** | {r1:.2f} | ≤ {GOAL}: {verdict(r1)} |"
-    )
-    row2 = (
-        f"| progress page, GET through the test client ({page_queries} queries) | {hand_s2 * 1000:,.0f} ms "
-        f"| **{page_s * 1000:,.0f} ms** | {r2:.2f} | ≤ {GOAL}: {verdict(r2)} |"
+    def ms(value):
+        return f"{value * 1000:,.0f} ms"
+
+    rows = []
+    for ours, label in (
+        ("portal", f"`framework_progress` ({portal_queries} queries)"),
+        ("page", f"progress page, GET through the test client ({page_queries} queries)"),
+    ):
+        mine, per_indicator_s = times[(ours, "per_indicator")]
+        mine_2, per_filter_s = times[(ours, "per_filter")]
+        ratio, ratio_2 = mine / per_indicator_s, mine_2 / per_filter_s
+        rows.append(
+            f"| {label} | {ms(per_indicator_s)} | **{ms(mine)}** | **{ratio:.2f}** ({verdict(ratio)}) "
+            f"| {ms(per_filter_s)} | {ms(mine_2)} | {ratio_2:.2f} |"
+        )
+    table = "\n".join(rows)
+    header = (
+        f"| 30 indicators × 6 periods | SQL, a query per indicator (30) | portal | ratio (goal ≤ {GOAL}) "
+        "| SQL, a query per filter (6) | portal | ratio |\n| --- | ---: | ---: | --- | ---: | ---: | ---: |"
     )
     text = f"""## Results framework progress
 
@@ -301,13 +408,13 @@ sessions, {counts["enrollments"]:,} enrolments, {counts["attendance"]:,} attenda
 computed indicators (officials trained, completing, women's share, ministries represented, attendance
 rate; each for everyone, for each of three courses and for each of two ministries) × 6 periods of ten
 days. `DATABASE_URL=postgres://…/pcp_bench_results .venv/bin/python -m benchmarks.results_progress`.
-Both sides were checked to give the same 180 actuals (total, women, men) before timing.
-{ROUNDS} rounds alternating; medians; ratio = portal / hand-written SQL.
+All three were checked to give the same 180 actuals (total, women, men) before timing.
+{ROUNDS} rounds alternating, each pair timed on its own; medians; ratio = portal / hand-written SQL.
+The goal (≤ {GOAL}×) is against one hand-written query per indicator, as the issue puts it; the last
+three columns hold the portal against a stronger baseline, one query per distinct filter.
 
-| 30 indicators × 6 periods, 100,000 attendance rows | hand-written SQL (30 queries) | portal | ratio | goal |
-| --- | ---: | ---: | ---: | --- |
-{row1}
-{row2}
+{header}
+{table}
 """
     with open(RESULTS, encoding="utf-8") as handle:
         current = handle.read()
