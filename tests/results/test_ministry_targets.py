@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import datetime
 import io
+import subprocess
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from courses.models import Indicator, IndicatorPeriod
 from courses.services import framework_save
+from participants.reports import figures as fig
+from participants.results import pack
 from participants.results.actuals import Value, framework_progress
+from tests.conftest import require
 from tests.results.conftest import ALL, Y2021, Y2022, add_period
 
 
@@ -121,6 +126,25 @@ def test_the_page_and_the_workbook_carry_the_ministry_lines(ministry_targets, wo
     ]
     assert [row[5:10] for row in moc_2021] == [[2, 1, 50, 1, 0]]
     assert len(rows) == 4 + 2 + 1 + 1  # every line on the page
+
+
+def test_the_pack_pdf_carries_the_ministry_lines(ministry_targets, world, tmp_path):
+    require(subprocess.run(["which", "pdftotext"], capture_output=True).returncode == 0, "needs pdftotext")
+    project = ministry_targets["output"].project
+    now = timezone.now()
+    pdf = pack.progress_pdf(
+        project, framework_progress(project=project, now=now), fig.ReportFilters(), now=now
+    )
+    (tmp_path / "progress.pdf").write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "progress.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # Officials trained, 2021, MISTI: target 2, actual 2 (a woman and a man), 100 %.
+    line = next(line for line in text.splitlines() if "2021-01-01 – 2021-12-31" in line and "MISTI" in line)
+    assert line.split("MISTI")[1].split() == ["2.00", "2", "100.0", "%", "1", "1"]
 
 
 def _period(indicator, **extra):
