@@ -1,7 +1,8 @@
 """The results framework's progress at scale: 30 computed indicators × 6 periods over 100,000
 attendance rows, the portal (`framework_progress`, and the whole progress page through Django's test
-client) against the same actuals from one hand-written SQL query per indicator. Both are checked to
-give the same numbers before anything is timed. Writes its figures to benchmarks/RESULTS.md
+client) against the same actuals from one hand-written SQL query per indicator (the issue's
+baseline), and from one query per distinct filter (a stronger one). All three are checked to give
+the same numbers before anything is timed. Writes its figures to benchmarks/RESULTS.md
 (section "Results framework progress").
 
     createdb -h 127.0.0.1 -U postgres pcp_bench_results
