@@ -149,7 +149,15 @@ class IndicatorAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
 
 @admin.register(IndicatorPeriod)
 class IndicatorPeriodAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
-    list_display = ("indicator", "period_start", "period_end", "sex", "target_value", "actual_value")
-    list_filter = ("sex",)
+    list_display = (
+        "indicator",
+        "period_start",
+        "period_end",
+        "sex",
+        "ministry",
+        "target_value",
+        "actual_value",
+    )
+    list_filter = ("sex", "ministry")
     search_fields = ("indicator__title_en", "indicator__title_km", "actual_note")
-    list_select_related = ("indicator",)
+    list_select_related = ("indicator", "ministry")

@@ -626,7 +626,11 @@ def evidence_path(instance, filename: str) -> str:
 
 
 class IndicatorPeriod(TimeStampedModel):
-    """A target for one period, for everyone or for one sex, and (when entered by hand) its actual."""
+    """A target for one period, and (when entered by hand) its actual.
+
+    A row is for everyone (no sex, no ministry), for one sex, or for one ministry's officials; never
+    for one sex of one ministry, which the progress page and the IATI export have no place for.
+    """
 
     class Sex(models.TextChoices):
         ALL = "", _("Everyone")
@@ -637,6 +641,15 @@ class IndicatorPeriod(TimeStampedModel):
     period_start = models.DateField(_("period start"))
     period_end = models.DateField(_("period end"))
     sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, blank=True, default="")
+    ministry = models.ForeignKey(
+        "ministries.Ministry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ministry"),
+        help_text=_("Leave empty for a target of every ministry's officials."),
+    )
     target_value = models.DecimalField(_("target"), max_digits=12, decimal_places=2)
     actual_value = models.DecimalField(
         _("actual (entered)"), max_digits=12, decimal_places=2, null=True, blank=True
@@ -647,16 +660,31 @@ class IndicatorPeriod(TimeStampedModel):
     history = HistoricalRecords(bases=[HistoryWithIPAddress])
 
     class Meta:
-        ordering = ["period_start", "period_end", "sex"]
+        ordering = ["period_start", "period_end", "sex", "ministry_id"]
         verbose_name = _("target period")
         verbose_name_plural = _("target periods")
         constraints = [
-            # The progress page and the IATI export find one target per period and sex.
+            # The progress page and the IATI export find one target per period and sex, and the
+            # page's ministry lines one per period and ministry.
             models.UniqueConstraint(
-                fields=["indicator", "period_start", "period_end", "sex"], name="indicator_period_unique"
+                fields=["indicator", "period_start", "period_end", "sex"],
+                condition=Q(ministry__isnull=True),
+                name="indicator_period_unique",
+                violation_error_message=_("This indicator already has a target for this period and sex."),
+            ),
+            models.UniqueConstraint(
+                fields=["indicator", "period_start", "period_end", "ministry"],
+                condition=Q(ministry__isnull=False),
+                name="indicator_period_ministry_unique",
+                violation_error_message=_(
+                    "This indicator already has a target for this period and ministry."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")), name="indicator_period_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(sex="") | Q(ministry__isnull=True), name="indicator_period_sex_or_ministry"
             ),
         ]
 
@@ -705,6 +733,21 @@ class IndicatorPeriod(TimeStampedModel):
             errors["actual_value"] = _(
                 "The portal computes this indicator's actual: nothing is entered by hand."
             )
+        if self.ministry_id:
+            if self.sex:
+                errors["ministry"] = _(
+                    "A target is for everyone, for one sex or for one ministry: leave the sex empty "
+                    "for a ministry's target."
+                )
+            elif indicator and indicator.ministry_id and indicator.ministry_id != self.ministry_id:
+                errors["ministry"] = _(
+                    "This indicator counts only the officials of %(ministry)s: a target for another "
+                    "ministry could never be reached."
+                ) % {"ministry": indicator.ministry.name_en}
+            elif indicator and indicator.definition == Indicator.Definition.MINISTRIES:
+                errors["ministry"] = _(
+                    "Ministries represented is counted over all ministries, not per ministry."
+                )
         if self.actual_value is not None and not self.actual_note.strip():
             errors["actual_note"] = _("An actual entered by hand needs a note saying where it comes from.")
         if errors:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Indicator, IndicatorPeriod, Result
+from ministries.models import Ministry
 from participants import series
 from participants.reports import figures as fig
 from participants.surveys.selectors import course_knowledge_gains
@@ -64,7 +65,9 @@ class Definition:
     name: str
     compute: Callable[[fig.Report], Value] | None
     text: Callable[[], str]
-    compute_with: Callable[[ActualsCalculator, Indicator, datetime.date, datetime.date], Value] | None = None
+    compute_with: (
+        Callable[[ActualsCalculator, Indicator, datetime.date, datetime.date, int | None], Value] | None
+    ) = None
 
 
 def _programme(report: fig.Report) -> fig.Figures:
@@ -95,8 +98,8 @@ DEFINITIONS: dict[str, Definition] = {
                 "completed as many courses of the series as its rule asks, counting only the courses "
                 "held by then (a course not yet held never counts against anyone)."
             ),
-            compute_with=lambda calculator, indicator, start, end: calculator.series_completed(
-                indicator, end
+            compute_with=lambda calculator, indicator, start, end, ministry_id: calculator.series_completed(
+                indicator, end, ministry_id
             ),
         ),
         Definition(
@@ -107,8 +110,8 @@ DEFINITIONS: dict[str, Definition] = {
                 "pre-test to the post-test of the course, among officials who answered both, counting the "
                 "post-tests answered within the period."
             ),
-            compute_with=lambda calculator, indicator, start, end: calculator.knowledge_gain(
-                indicator, start, end
+            compute_with=lambda calculator, indicator, start, end, ministry_id: calculator.knowledge_gain(
+                indicator, start, end, ministry_id
             ),
         ),
         Definition(
@@ -140,9 +143,16 @@ DEFINITIONS: dict[str, Definition] = {
 }
 
 
-def indicator_filters(indicator: Indicator, start: datetime.date, end: datetime.date) -> fig.ReportFilters:
+def indicator_filters(
+    indicator: Indicator, start: datetime.date, end: datetime.date, ministry_id: int | None = None
+) -> fig.ReportFilters:
+    """The report's filters for an indicator's period; `ministry_id` narrows it to one ministry's
+    officials (a ministry's line on the progress page), else the indicator's own ministry, if any."""
     return fig.ReportFilters(
-        course_id=indicator.course_id, ministry_id=indicator.ministry_id, date_from=start, date_to=end
+        course_id=indicator.course_id,
+        ministry_id=ministry_id or indicator.ministry_id,
+        date_from=start,
+        date_to=end,
     )
 
 
@@ -165,11 +175,15 @@ class ActualsCalculator:
             )
         return self._reports[filters]
 
-    def computed(self, indicator: Indicator, start: datetime.date, end: datetime.date) -> Value:
+    def computed(
+        self, indicator: Indicator, start: datetime.date, end: datetime.date, ministry_id: int | None = None
+    ) -> Value:
+        """The indicator's actual for a period, for its own filters or, given `ministry_id`, for
+        that ministry's officials only: the same definition, one more filter."""
         definition = DEFINITIONS[indicator.definition]
         if definition.compute_with is not None:
-            return definition.compute_with(self, indicator, start, end)
-        return definition.compute(self.report(indicator_filters(indicator, start, end)))
+            return definition.compute_with(self, indicator, start, end, ministry_id)
+        return definition.compute(self.report(indicator_filters(indicator, start, end, ministry_id)))
 
     def _end_of(self, day: datetime.date) -> datetime.datetime:
         """The first moment after `day` in Phnom Penh time, never later than now."""
@@ -178,7 +192,9 @@ class ActualsCalculator:
         )
         return min(after, self.now)
 
-    def series_completed(self, indicator: Indicator, end: datetime.date) -> Value:
+    def series_completed(
+        self, indicator: Indicator, end: datetime.date, ministry_id: int | None = None
+    ) -> Value:
         """Officials who completed the series by the end of the period (a cumulative figure): the
         series page's statuses as they stood then, one series_status per series and date."""
         project = indicator.course.project if indicator.course_id else indicator.result.project
@@ -186,22 +202,23 @@ class ActualsCalculator:
         key = (project.pk, at)
         if key not in self._series:
             self._series[key] = series.series_status(project, now=at)
+        ministry_id = ministry_id or indicator.ministry_id
         split = fig.SexSplit()
         for status in self._series[key].values():
-            if status.completed and (
-                indicator.ministry_id is None or status.ministry_id == indicator.ministry_id
-            ):
+            if status.completed and (ministry_id is None or status.ministry_id == ministry_id):
                 split.add(status.sex, 1)
         return _split(split)
 
-    def knowledge_gain(self, indicator: Indicator, start: datetime.date, end: datetime.date) -> Value:
+    def knowledge_gain(
+        self, indicator: Indicator, start: datetime.date, end: datetime.date, ministry_id: int | None = None
+    ) -> Value:
         """The mean gain of the course's paired tests answered in the period, for everyone and by sex."""
         start_at = datetime.datetime.combine(start, datetime.time(), tzinfo=timezone.get_current_timezone())
         rows = course_knowledge_gains(
             indicator.course_id,
             answered_from=start_at,
             answered_to=self._end_of(end),
-            ministry_id=indicator.ministry_id,
+            ministry_id=ministry_id or indicator.ministry_id,
         )
 
         def mean(sex: str | None) -> Decimal | None:
@@ -233,6 +250,25 @@ def footnote(indicator: Indicator) -> str:
 ON_TRACK_SHARE = Decimal(75)
 
 
+def _percent(actual: Decimal | None, target: Decimal | None) -> Decimal | None:
+    if target in (None, 0) or actual is None:
+        return None
+    return (actual / target * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class MinistryProgress:
+    """One ministry's line for a period: its target, if the framework sets one, beside its actual."""
+
+    ministry: Ministry
+    target: Decimal | None
+    actual: Value
+
+    @property
+    def percent_of_target(self) -> Decimal | None:
+        return _percent(self.actual.total, self.target)
+
+
 @dataclass
 class PeriodProgress:
     start: datetime.date
@@ -242,12 +278,11 @@ class PeriodProgress:
     notes: list[str] = field(default_factory=list)
     evidence: list = field(default_factory=list)
     today: datetime.date | None = None
+    ministries: list[MinistryProgress] = field(default_factory=list)
 
     @property
     def percent_of_target(self) -> Decimal | None:
-        if self.target.total in (None, 0) or self.actual.total is None:
-            return None
-        return (self.actual.total / self.target.total * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return _percent(self.actual.total, self.target.total)
 
     @property
     def status(self) -> str:
@@ -284,6 +319,8 @@ class IndicatorProgress:
     indicator: Indicator
     footnote: str
     periods: list[PeriodProgress]
+    # The ministries the framework sets a target for on this indicator: each period has a line for each.
+    ministries: list[Ministry] = field(default_factory=list)
 
 
 @dataclass
@@ -309,7 +346,10 @@ def framework_results(*, project=None, programme=None):
                 "course__project", "ministry", "result__project"
             ).prefetch_related(
                 Prefetch(
-                    "periods", queryset=IndicatorPeriod.objects.order_by("period_start", "period_end", "sex")
+                    "periods",
+                    queryset=IndicatorPeriod.objects.select_related("ministry").order_by(
+                        "period_start", "period_end", "sex", "ministry__name_en"
+                    ),
                 )
             ),
         )
@@ -336,18 +376,45 @@ def tree_order(results: Iterable[Result]) -> list[tuple[Result, int]]:
 
 
 def _entered(rows: list[IndicatorPeriod]) -> Value:
-    by_sex = {row.sex: row.actual_value for row in rows}
+    by_sex = {row.sex: row.actual_value for row in rows if row.ministry_id is None}
     return Value(by_sex.get(""), by_sex.get("female"), by_sex.get("male"))
+
+
+def _ministry_lines(
+    indicator: Indicator,
+    calculator: ActualsCalculator,
+    ministries: list[Ministry],
+    start: datetime.date,
+    end: datetime.date,
+    rows: list[IndicatorPeriod],
+) -> list[MinistryProgress]:
+    """A line per ministry the indicator sets a target for (in any of its periods): the computed
+    actual narrowed to that ministry (one report per distinct course, ministry and period, shared
+    by every indicator asking for it), or the actual entered on that ministry's row."""
+    by_ministry = {row.ministry_id: row for row in rows if row.ministry_id is not None}
+    lines = []
+    for ministry in ministries:
+        row = by_ministry.get(ministry.pk)
+        if indicator.source == Indicator.Source.COMPUTED:
+            actual = calculator.computed(indicator, start, end, ministry.pk)
+        else:
+            actual = Value(row.actual_value if row else None)
+        lines.append(MinistryProgress(ministry, row.target_value if row else None, actual))
+    return lines
 
 
 def indicator_progress(indicator: Indicator, calculator: ActualsCalculator) -> IndicatorProgress:
     grouped: dict[tuple[datetime.date, datetime.date], list[IndicatorPeriod]] = {}
+    ministries: dict[int, Ministry] = {}
     for row in indicator.periods.all():
         grouped.setdefault((row.period_start, row.period_end), []).append(row)
+        if row.ministry_id is not None:
+            ministries.setdefault(row.ministry_id, row.ministry)
+    ordered_ministries = sorted(ministries.values(), key=lambda ministry: (ministry.name_en, ministry.pk))
     today = timezone.localdate(calculator.now)
     periods = []
     for (start, end), rows in grouped.items():
-        targets = {row.sex: row.target_value for row in rows}
+        targets = {row.sex: row.target_value for row in rows if row.ministry_id is None}
         target = Value(targets.get(""), targets.get("female"), targets.get("male"))
         if indicator.source == Indicator.Source.COMPUTED:
             actual = calculator.computed(indicator, start, end)
@@ -362,9 +429,12 @@ def indicator_progress(indicator: Indicator, calculator: ActualsCalculator) -> I
                 notes=[row.actual_note for row in rows if row.actual_note],
                 evidence=[row.actual_evidence for row in rows if row.actual_evidence],
                 today=today,
+                ministries=_ministry_lines(indicator, calculator, ordered_ministries, start, end, rows),
             )
         )
-    return IndicatorProgress(indicator=indicator, footnote=footnote(indicator), periods=periods)
+    return IndicatorProgress(
+        indicator=indicator, footnote=footnote(indicator), periods=periods, ministries=ordered_ministries
+    )
 
 
 def framework_progress(*, project=None, programme=None, now=None) -> list[ResultProgress]:

@@ -1,4 +1,5 @@
-"""The progress workbook: one sheet per level of the framework and a sheet of definitions.
+"""The progress workbook: one sheet per level of the framework, the ministries' lines when the
+framework sets ministries targets, and a sheet of definitions.
 
 It is written from the same `framework_progress` rows as the page, so the two cannot differ.
 """
@@ -66,6 +67,41 @@ def progress_rows(rows: list[actuals.ResultProgress], level: int):
                 ]
 
 
+def ministry_columns() -> list[str]:
+    return [
+        _("Result"),
+        _("Indicator"),
+        _("Period start"),
+        _("Period end"),
+        _("Ministry"),
+        _("Target"),
+        _("Actual"),
+        _("Percent of target"),
+        _("Actual, women"),
+        _("Actual, men"),
+    ]
+
+
+def ministry_rows(rows: list[actuals.ResultProgress]):
+    """The page's ministry lines: each period of each indicator that sets a ministry a target."""
+    for row in rows:
+        for item in row.indicators:
+            for period in item.periods:
+                for line in period.ministries:
+                    yield [
+                        row.result.title_en,
+                        item.indicator.title_en,
+                        period.start,
+                        period.end,
+                        line.ministry.name_en,
+                        line.target,
+                        line.actual.total,
+                        line.percent_of_target,
+                        line.actual.women,
+                        line.actual.men,
+                    ]
+
+
 def progress_workbook(rows: list[actuals.ResultProgress]) -> Workbook:
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -80,6 +116,18 @@ def progress_workbook(rows: list[actuals.ResultProgress]) -> Workbook:
             sheet.append([safe_cell(value) if isinstance(value, str) else value for value in values])
             for cell in sheet[sheet.max_row]:
                 if cell.column in (6, 7):
+                    cell.number_format = "yyyy-mm-dd"
+    by_ministry = list(ministry_rows(rows))
+    if by_ministry:  # only a framework that sets ministries targets has this sheet
+        sheet = workbook.create_sheet(title=str(_("By ministry"))[:31])
+        sheet.append(ministry_columns())
+        for cell in sheet[1]:
+            cell.font = bold
+        sheet.freeze_panes = "C2"
+        for values in by_ministry:
+            sheet.append([safe_cell(value) if isinstance(value, str) else value for value in values])
+            for cell in sheet[sheet.max_row]:
+                if cell.column in (3, 4):
                     cell.number_format = "yyyy-mm-dd"
     sheet = workbook.create_sheet(title=str(_("Definitions"))[:31])
     sheet.append([_("Indicator"), _("How it is computed")])

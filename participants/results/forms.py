@@ -53,6 +53,7 @@ class IndicatorPeriodForm(forms.ModelForm):
             "period_start",
             "period_end",
             "sex",
+            "ministry",
             "target_value",
             "actual_value",
             "actual_note",

@@ -69,7 +69,7 @@ def _edit(request, form_class, instance, *, title: str, project: Project):
             for name, texts in error.message_dict.items():
                 form.add_error(name if name in form.fields else None, texts)
         except IntegrityError:
-            form.add_error(None, _("This target period already exists for this indicator and sex."))
+            form.add_error(None, _("This target period already exists for this indicator, sex and ministry."))
         else:
             return redirect("results:progress", project.pk)
     status = 400 if request.method == "POST" else 200

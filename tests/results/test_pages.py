@@ -6,10 +6,14 @@ import datetime
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from courses.models import IndicatorPeriod, Result
+from participants.models import Attendance
+from tests.factories import AttendanceFactory, EnrollmentFactory, OfficialFactory
 
 
 def _client(user, language="en"):
@@ -131,3 +135,29 @@ def test_staff_enter_an_actual_with_its_note_and_attachment(framework, staff, se
     )
     assert period.actual_evidence.read() == b"%PDF-1.4 minutes"
     assert period.actual_note.startswith("Steering committee")
+
+
+def test_the_progress_page_asks_as_many_queries_for_200_attendance_rows_as_for_the_cast(
+    framework, world, officer
+):
+    client = _client(officer)
+    url = f"/results/projects/{framework['output'].project.pk}/"
+    client.get(url)  # the session and the translations, loaded once
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    small = Attendance.objects.count()
+    before = queries()
+    for n in range(47):
+        enrolment = EnrollmentFactory(
+            official=OfficialFactory(sex="female" if n % 2 else "male", ministry=world["moc"]),
+            course=world["a"],
+            enrolled_on=datetime.date(2021, 1, 1),
+        )
+        for session in world["a_sessions"]:
+            AttendanceFactory(enrollment=enrolment, session=session, status="present")
+    assert small < 20 and Attendance.objects.count() >= 200
+    assert queries() == before

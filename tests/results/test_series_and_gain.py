@@ -129,3 +129,36 @@ def test_the_new_definitions_add_a_fixed_number_of_queries(
     # The framework's own 3 + 4 (test_actuals), then 3 per series date and 4 per gain period.
     with django_assert_max_num_queries(3 + 4 + 2 * 3 + 4):
         framework_progress(project=world["a"].project)
+
+
+def test_the_ministry_lines_of_series_and_gain_narrow_the_same_selectors(
+    framework, world, staff, tests_answered
+):
+    series = _indicator(framework, staff, "series_completed")
+    add_period(series, Y2021, 2)
+    add_period(series, Y2021, 1, ministry=world["misti"])
+    add_period(series, Y2022, 1, ministry=world["moc"])
+    gain = _indicator(framework, staff, "knowledge_gain", course=world["a"])
+    add_period(gain, Y2022, 50, ministry=world["misti"])
+    add_period(gain, Y2022, 50, ministry=world["moc"])
+    progress = {
+        ip.indicator.pk: ip for rp in framework_progress(project=world["a"].project) for ip in rp.indicators
+    }
+
+    def lines(indicator, period):
+        found = next(p for p in progress[indicator.pk].periods if (p.start, p.end) == period)
+        return {line.ministry.acronym: line.actual for line in found.ministries}
+
+    # End of 2021: o1 (MISTI) and o3 (MOC) completed the series of course A alone.
+    assert lines(series, Y2021) == {
+        "MISTI": Value(Decimal(1), Decimal(1), Decimal(0)),
+        "MOC": Value(Decimal(1), Decimal(1), Decimal(0)),
+    }
+    # End of 2022: only o3 (MOC) completed A and B.
+    assert lines(series, Y2022)["MOC"] == Value(Decimal(1), Decimal(1), Decimal(0))
+    assert lines(series, Y2022)["MISTI"].total == 0
+    # Both paired tests are MISTI's (o1 +100, o2 +60); MOC's o3 answered the pre-test only.
+    assert lines(gain, Y2022) == {
+        "MISTI": Value(Decimal("80.00"), Decimal("100.00"), Decimal("60.00")),
+        "MOC": Value(None, None, None),
+    }
