@@ -437,6 +437,21 @@ def test_a_30_row_register_post_costs_a_bounded_number_of_queries(
     assert Attendance.history.filter(session_id=session.pk).count() == 60
 
 
+def test_a_200_row_register_post_costs_at_most_15_statements(
+    staff_client, session, django_assert_max_num_queries
+):
+    rows = {EnrollmentFactory(course=session.course).pk: ("present", 0) for _ in range(200)}
+    url = reverse("register_submit", args=[session.pk])
+    staff_client.get(reverse("session_detail", args=[session.pk]))  # the log-in's session is warm
+
+    with django_assert_max_num_queries(15):
+        assert staff_client.post(url, _form(rows)).status_code == 302
+    with django_assert_max_num_queries(15):
+        assert staff_client.post(url, _form(dict.fromkeys(rows, ("late", 1)))).status_code == 302
+    assert Attendance.objects.filter(session=session, status="late", version=2).count() == 200
+    assert Attendance.history.filter(session_id=session.pk).count() == 400
+
+
 # The API's PUT -------------------------------------------------------------------------------
 
 
