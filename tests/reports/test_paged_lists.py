@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import Course, Session
 from participants.models import Attendance, Enrollment
+from participants.pages import COURSES_PER_PAGE
 from participants.reports import figures as fig
 from participants.reports import tables
 from tests.factories import MinistryFactory, OfficialFactory, ProjectFactory
@@ -101,3 +103,21 @@ def test_the_sessions_report_pages_keep_the_filters(officer_client, officials):
     assert not response.context["page"].has_other_pages()
     response = officer_client.get(f"/reports/sessions/?course={courses[1].pk}&date_from=2000-01-01&page=1")
     assert len(response.context["table"].rows) == 60
+
+
+def test_the_course_list_costs_the_same_queries_for_10_or_120_courses(
+    staff_client, officials, django_assert_max_num_queries
+):
+    _courses(10, sessions=2, officials=officials)
+    few, _response = _queries(staff_client, reverse("course_list"), django_assert_max_num_queries, 12)
+    _courses(110, sessions=2, officials=officials)
+    many, first = _queries(staff_client, reverse("course_list"), django_assert_max_num_queries, 12)
+    _, last = _queries(staff_client, reverse("course_list") + "?page=3", django_assert_max_num_queries, 12)
+
+    assert few == many
+    assert len(first.context["courses"]) == COURSES_PER_PAGE and len(last.context["courses"]) == 20
+    assert 'rel="next"' in first.content.decode()
+    # The page's rates are the reports' own, read for the page's courses only.
+    by_course = fig.grouped_figures(fig.ReportFilters(), "course")
+    for course in last.context["courses"]:
+        assert course.attendance_rate == by_course[(course.pk,)].attendance_rate
