@@ -60,6 +60,12 @@ class ReportFilters:
     session_ids: tuple[int, ...] | None = None
 
     @property
+    def selects_nothing(self) -> bool:
+        """An empty page (no course, no session): nothing to count, and no SQL to build (an empty
+        IN list has none)."""
+        return self.course_ids == () or self.session_ids == ()
+
+    @property
     def has_dates(self) -> bool:
         return self.date_from is not None or self.date_to is not None
 
@@ -339,6 +345,8 @@ def report_figures(
     The enrolment figures (`ef`) are computed once and every grouping sums them: a report that
     needs a total and its breakdown pays for one pass over the attendance, not one per grouping.
     """
+    if filters.selects_nothing:
+        return Report(groups={group: {} for group in groups}, reach=Reach(0, 0, 0) if reach else None)
     cte, params = enrolment_figures_cte(filters, now=now)
     branches = []
     for group in groups:
@@ -454,6 +462,8 @@ class SessionFigures:
 
 def session_figures(filters: ReportFilters, *, now=None) -> dict[int, SessionFigures]:
     """{held session id: SessionFigures} in one query (sessions with nobody enrolled included)."""
+    if filters.selects_nothing:
+        return {}
     cte, params = enrolment_figures_cte(filters, now=now)
     attendance = _q(Attendance._meta.db_table)
     attended = ", ".join(f"'{status}'" for status in ATTENDED)

@@ -121,3 +121,11 @@ def test_the_course_list_costs_the_same_queries_for_10_or_120_courses(
     by_course = fig.grouped_figures(fig.ReportFilters(), "course")
     for course in last.context["courses"]:
         assert course.attendance_rate == by_course[(course.pk,)].attendance_rate
+
+
+def test_the_paged_lists_answer_when_there_is_nothing_to_list(officer_client, staff_client):
+    response = officer_client.get("/reports/sessions/")
+    assert response.status_code == 200 and response.context["table"].rows == []
+    response = staff_client.get(reverse("course_list"))
+    assert response.status_code == 200 and response.context["courses"] == []
+    assert staff_client.get(reverse("dashboard")).status_code == 200
