@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce, Lag
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -149,16 +151,62 @@ def _describe_enrollment(record) -> str:
     return text
 
 
-def _entries(records, *, subject, describe, limit) -> list[HistoryEntry]:
-    """Pair each history row with the one before it for the same object (rows come oldest first)."""
-    last: dict[int, str] = {}
+def _describe_official(record) -> str:
+    names = " / ".join(
+        part for part in (f"{record.family_name} {record.given_name}".strip(), record.name_km) if part
+    )
+    return f"{names} — {record.position}" if record.position else names
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """What a history table shows of one model: the fields, their text, and the condition (on the
+    fields and their `previous_` twins) of a save that changed none of them (a timestamp, say)."""
+
+    fields: tuple[str, ...]
+    describe: Callable
+    unchanged: Q
+
+
+_ATTENDANCE = _Shown(
+    ("status", "note"), _describe_attendance, Q(status=F("previous_status"), note=F("previous_note"))
+)
+_ENROLLMENT = _Shown(
+    ("status", "withdrawal_reason"),
+    _describe_enrollment,
+    # The reason is shown only for a withdrawal.
+    Q(status=F("previous_status"))
+    & (~Q(status=Enrollment.Status.WITHDRAWN) | Q(withdrawal_reason=F("previous_withdrawal_reason"))),
+)
+_OFFICIAL_FIELDS = ("family_name", "given_name", "name_km", "position")
+_OFFICIAL = _Shown(
+    _OFFICIAL_FIELDS, _describe_official, Q(**{name: F(f"previous_{name}") for name in _OFFICIAL_FIELDS})
+)
+
+
+def _latest_changes(records: QuerySet, shown: _Shown, *, subject, limit: int) -> list[HistoryEntry]:
+    """The newest `limit` history rows that changed something shown, newest first, each with its
+    old value taken from the row before it for the same object.
+
+    The row before is found by LAG in SQL and the limit is SQL's LIMIT, so a page reads `limit`
+    rows however long the history grows (a slice after loading grew with every register save).
+    """
+    order = [F("history_date").asc(), F("history_id").asc()]
+    before = {
+        f"previous_{name}": Window(Lag(name), partition_by=[F("id")], order_by=order)
+        for name in ("history_id", *shown.fields)
+    }
+    records = (
+        records.annotate(**before)
+        .exclude(Q(history_type="~", previous_history_id__isnull=False) & shown.unchanged)
+        .order_by("-history_date", "-history_id")[:limit]
+    )
     entries = []
     for record in records:
-        new = describe(record)
-        old = last.get(record.id, "")
-        last[record.id] = new
-        if record.history_type == "~" and old == new:
-            continue  # a save that changed nothing the register shows (e.g. the timestamp)
+        old = ""
+        if record.previous_history_id is not None:
+            previous = SimpleNamespace(**{name: getattr(record, f"previous_{name}") for name in shown.fields})
+            old = shown.describe(previous)
         entries.append(
             HistoryEntry(
                 when=record.history_date,
@@ -166,34 +214,26 @@ def _entries(records, *, subject, describe, limit) -> list[HistoryEntry]:
                 subject=subject(record),
                 change=record.history_type,
                 old=old,
-                new=new,
+                new=shown.describe(record),
                 ip_address=record.ip_address,
             )
         )
-    entries.reverse()
-    return entries[:limit]
+    return entries
 
 
 def attendance_history(session, *, limit: int = 200) -> list[HistoryEntry]:
-    """Every change to the session's attendance, newest first: who, when, old and new value. One query."""
-    records = (
-        Attendance.history.filter(session_id=session.pk)
-        .select_related("history_user", "enrollment__official")
-        .order_by("history_date", "history_id")
+    """The latest changes to the session's attendance, newest first: who, when, old and new value.
+    One query, limited in SQL."""
+    records = Attendance.history.filter(session_id=session.pk).select_related(
+        "history_user", "enrollment__official"
     )
-    return _entries(
-        records, subject=lambda r: str(r.enrollment.official), describe=_describe_attendance, limit=limit
-    )
+    return _latest_changes(records, _ATTENDANCE, subject=lambda r: str(r.enrollment.official), limit=limit)
 
 
 def enrollment_history(course, *, limit: int = 200) -> list[HistoryEntry]:
-    """Every change to the course's enrolments, newest first. One query."""
-    records = (
-        Enrollment.history.filter(course_id=course.pk)
-        .select_related("history_user", "official")
-        .order_by("history_date", "history_id")
-    )
-    return _entries(records, subject=lambda r: str(r.official), describe=_describe_enrollment, limit=limit)
+    """The latest changes to the course's enrolments, newest first. One query, limited in SQL."""
+    records = Enrollment.history.filter(course_id=course.pk).select_related("history_user", "official")
+    return _latest_changes(records, _ENROLLMENT, subject=lambda r: str(r.official), limit=limit)
 
 
 # --- courses seen with their officials ------------------------------------------------------
@@ -337,13 +377,6 @@ class OfficialPage:
     merges: list
 
 
-def _describe_official(record) -> str:
-    names = " / ".join(
-        part for part in (f"{record.family_name} {record.given_name}".strip(), record.name_km) if part
-    )
-    return f"{names} — {record.position}" if record.position else names
-
-
 def official_enrolments(official_ids) -> dict[int, list[EnrolmentRecord]]:
     """Each official's enrolments with every session of the course and the attendance at it:
     three queries whatever the number of officials, enrolments and sessions."""
@@ -371,22 +404,19 @@ def official_enrolments(official_ids) -> dict[int, list[EnrolmentRecord]]:
 
 def official_history(official: Official, *, limit: int = 100) -> list[HistoryEntry]:
     """The official's own changes and their enrolments', newest first: two queries, each limited in SQL."""
-    own = list(
-        Official.history.filter(id=official.pk)
-        .select_related("history_user")
-        .order_by("-history_date", "-history_id")[:limit]
+    own = _latest_changes(
+        Official.history.filter(id=official.pk).select_related("history_user"),
+        _OFFICIAL,
+        subject=lambda r: str(_("Official")),
+        limit=limit,
     )
-    enrolments = list(
-        Enrollment.history.filter(official_id=official.pk)
-        .select_related("history_user", "course")
-        .order_by("-history_date", "-history_id")[:limit]
+    enrolments = _latest_changes(
+        Enrollment.history.filter(official_id=official.pk).select_related("history_user", "course"),
+        _ENROLLMENT,
+        subject=lambda r: str(r.course),
+        limit=limit,
     )
-    # _entries pairs each row with the one before it, so it reads them oldest first.
-    entries = _entries(
-        reversed(own), subject=lambda r: str(_("Official")), describe=_describe_official, limit=limit
-    ) + _entries(
-        reversed(enrolments), subject=lambda r: str(r.course), describe=_describe_enrollment, limit=limit
-    )
+    entries = own + enrolments
     entries.sort(key=lambda entry: entry.when, reverse=True)
     return entries[:limit]
 

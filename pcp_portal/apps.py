@@ -1,4 +1,5 @@
-"""The project's own app: wires log-in auditing, session ending and the admin's second factor."""
+"""The project's own app: wires log-in auditing, session ending, the admin's second factor and the
+database connection's setup."""
 
 from django.apps import AppConfig
 
@@ -10,12 +11,15 @@ class PortalConfig(AppConfig):
     def ready(self):
         from django.conf import settings
         from django.contrib import admin
+        from django.db.backends.signals import connection_created
 
         # Imported here: audit reads models, which Django only allows once the registry is ready;
         # importing checks registers the production settings check.
         from pcp_portal import audit, checks  # noqa: F401
+        from pcp_portal.db import use_sqlite_variable_limit
 
         audit.connect_signals()
+        connection_created.connect(use_sqlite_variable_limit, dispatch_uid="pcp_sqlite_variable_limit")
         if settings.OTP_REQUIRED_FOR_ADMIN:
             from django_otp.admin import OTPAdminSite
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import heapq
 import itertools
 import logging
@@ -24,9 +25,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Case, F, IntegerField, Max, OuterRef, Q, Subquery, Value, When, Window
+from django.db.models.functions import Lag
 from django.db.models.signals import post_save, pre_save
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
@@ -142,15 +144,17 @@ class Change:
     changes: list[tuple[str, str, str]]  # (field, before, after)
 
 
-# What each audited model's label (its __str__) reads beyond its own columns: `as_changes` fetches
-# these in one query per relation for a whole page or export chunk and sets them on the rebuilt
-# instances, so a label costs no query per row. A model whose __str__ reads a new relation must
-# be listed here (tests/security/test_audit_queries.py counts the queries).
+# What each audited model's label (its __str__) reads beyond its own columns: the history queries
+# join these (select_related) and `_label` sets them on the rebuilt instance, so a label costs no
+# query. A model whose __str__ reads a new relation must be listed here
+# (tests/security/test_audit_queries.py counts the queries).
 LABEL_RELATIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "enrollment": {"official": (), "course": ()},
     "attendance": {"enrollment": ("official",), "session": ()},
 }
 EXPORT_CHUNK = 500
+# The page pages through at most this many changes (the export has no such cap below EXPORT_LIMIT).
+PAGE_LIMIT = 1000
 
 
 def _history_model(app_label: str, model_name: str):
@@ -159,20 +163,49 @@ def _history_model(app_label: str, model_name: str):
     return apps.get_model(app_label, model_name).history.model
 
 
-def _history_queryset(app_label: str, model_name: str, *, username=None, since=None, until=None):
-    """One audited model's history rows, newest first, each with the id of the row before it.
+def _label_paths(key: str) -> list[str]:
+    return [
+        path
+        for name, deeper in LABEL_RELATIONS.get(key, {}).items()
+        for path in (name, *(f"{name}__{d}" for d in deeper))
+    ]
+
+
+@functools.cache
+def _compared_fields(model) -> list:
+    """The columns of a history model that a change is made of. Columns nobody edits
+    (editable=False: search keys, a calendar revision) are derived from the others; they are kept
+    in the history but are not changes a person made."""
+    kept = {f.attname for f in model._meta.concrete_fields}
+    return [
+        f
+        for f in model.instance_type._meta.concrete_fields
+        if f.name not in {"updated_at", "created_at"} and f.editable and f.attname in kept
+    ]
+
+
+def _row_filter(*, username=None, since=None, until=None) -> Q:
+    row = Q()
+    if username:
+        row &= Q(history_user__username=username)
+    if since:
+        row &= Q(history_date__gte=since)
+    if until:
+        row &= Q(history_date__lt=until)
+    return row
+
+
+def _history_queryset(key: str, app_label: str, model_name: str, *, username=None, since=None, until=None):
+    """One audited model's history rows, newest first, with their labels' relations and the id of
+    the row before each.
 
     `previous_history_id` is what simple-history's `prev_record` would fetch one query at a time:
     the same object's latest earlier row (ties in time broken by id), read here in the same query.
     """
     model = _history_model(app_label, model_name)
-    queryset = model.objects.select_related("history_user")
-    if username:
-        queryset = queryset.filter(history_user__username=username)
-    if since:
-        queryset = queryset.filter(history_date__gte=since)
-    if until:
-        queryset = queryset.filter(history_date__lt=until)
+    queryset = model.objects.select_related("history_user", *_label_paths(key)).filter(
+        _row_filter(username=username, since=since, until=until)
+    )
     previous = (
         model.objects.filter(id=OuterRef("id"))
         .filter(
@@ -185,6 +218,39 @@ def _history_queryset(app_label: str, model_name: str, *, username=None, since=N
     return queryset.annotate(previous_history_id=Subquery(previous)).order_by("-history_date", "-history_id")
 
 
+def _export_queryset(key: str, app_label: str, model_name: str, *, username=None, since=None, until=None):
+    """One audited model's history rows for the export, newest first, each with its labels'
+    relations and the compared values of the row before it (`previous_<column>`): one query.
+
+    The row before is LAG over each object's rows (one sorted pass, where a lookup per row would
+    cost an index probe each). The filters choose rows outside the window: inside it they would
+    also hide the row before a chosen one. So the window runs over every row of the objects
+    concerned, and `chosen` (a window over the row alone) carries the filters out of it.
+    """
+    model = _history_model(app_label, model_name)
+    rows = _row_filter(username=username, since=since, until=until)
+    queryset = model.objects.select_related("history_user", *_label_paths(key))
+    if rows:
+        queryset = queryset.filter(id__in=model.objects.filter(rows).values("id"))
+    order = [F("history_date").asc(), F("history_id").asc()]
+    before = {
+        f"previous_{column}": Window(Lag(column), partition_by=[F("id")], order_by=order)
+        for column in ("history_id", *(f.attname for f in _compared_fields(model)))
+    }
+    queryset = queryset.annotate(**before)
+    if rows:
+        chosen = Case(When(rows, then=Value(1)), default=Value(0), output_field=IntegerField())
+        queryset = queryset.annotate(chosen=Window(Max(chosen), partition_by=[F("history_id")])).filter(
+            chosen=1
+        )
+    return queryset.order_by("-history_date", "-history_id")
+
+
+def _merged(streams, limit: int) -> Iterator[tuple[str, Any]]:
+    merged = heapq.merge(*streams, key=lambda pair: (pair[1].history_date, pair[1].history_id), reverse=True)
+    return itertools.islice(merged, limit)
+
+
 def audit_changes(
     *,
     kind: str | None = None,
@@ -192,42 +258,71 @@ def audit_changes(
     since=None,
     until=None,
     limit=200,
-    chunk_size: int | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """The newest history rows of the audited models (all, or one kind), newest first, as
-    (kind, record) pairs: one ordered query per model, merged lazily. With `chunk_size` each query
-    is read in chunks (a server-side cursor on PostgreSQL), so an export never holds it all."""
+    (kind, record) pairs: one ordered query per model, each limited in SQL, merged lazily."""
     streams = []
     for key, app_label, model_name in AUDITED:
         if kind and key != kind:
             continue
-        queryset = _history_queryset(app_label, model_name, username=username, since=since, until=until)
-        records = queryset[:limit].iterator(chunk_size=chunk_size) if chunk_size else iter(queryset[:limit])
-        streams.append(zip(itertools.repeat(key), records, strict=False))
-    merged = heapq.merge(*streams, key=lambda pair: (pair[1].history_date, pair[1].history_id), reverse=True)
-    return itertools.islice(merged, limit)
+        queryset = _history_queryset(key, app_label, model_name, username=username, since=since, until=until)
+        streams.append(zip(itertools.repeat(key), iter(queryset[:limit]), strict=False))
+    return _merged(streams, limit)
 
 
-def _attach_label_relations(instances: dict[str, list]) -> None:
-    for key, relations in LABEL_RELATIONS.items():
-        rows = instances.get(key)
-        if not rows:
+class AuditPages:
+    """The changes as the page's paginator sees them: a count and slices, each read in SQL.
+
+    Page n reads the newest 50 × n rows of each model (never more than PAGE_LIMIT), not the whole
+    capped trail: one count and one read per model whatever the page.
+    """
+
+    def __init__(self, *, kind=None, username=None, since=None, until=None, limit: int = PAGE_LIMIT):
+        self.filters = {"kind": kind, "username": username, "since": since, "until": until}
+        self.limit = limit
+
+    def count(self) -> int:
+        total = 0
+        for key, app_label, model_name in AUDITED:
+            if self.filters["kind"] and key != self.filters["kind"]:
+                continue
+            model = _history_model(app_label, model_name)
+            rows = _row_filter(**{k: v for k, v in self.filters.items() if k != "kind"})
+            total += model.objects.filter(rows).order_by()[: self.limit].count()
+        return min(total, self.limit)
+
+    def __getitem__(self, index: slice) -> list:
+        stop = min(index.stop, self.limit)
+        return list(itertools.islice(audit_changes(**self.filters, limit=stop), index.start, stop))
+
+
+def export_changes(
+    *, kind=None, username=None, since=None, until=None, limit: int, chunk_size: int
+) -> Iterator[Change]:
+    """Every change of the filtered trail, newest first: one query per model, each
+    read in chunks (a server-side cursor on PostgreSQL), so memory holds a chunk per model."""
+    streams = []
+    for key, app_label, model_name in AUDITED:
+        if kind and key != kind:
             continue
-        meta = rows[0]._meta
-        for name, deeper in relations.items():
-            field = meta.get_field(name)
-            ids = {getattr(row, field.attname) for row in rows} - {None}
-            related = field.related_model.objects.select_related(*deeper).in_bulk(ids)
-            for row in rows:
-                target = related.get(getattr(row, field.attname))
-                if target is not None:
-                    setattr(row, name, target)
+        queryset = _export_queryset(key, app_label, model_name, username=username, since=since, until=until)
+        streams.append(
+            zip(itertools.repeat(key), queryset[:limit].iterator(chunk_size=chunk_size), strict=False)
+        )
+    for key, record in _merged(streams, limit):
+        fields = _compared_fields(type(record))
+        previous = (
+            {f.attname: getattr(record, f"previous_{f.attname}") for f in fields}
+            if record.previous_history_id is not None
+            else None
+        )
+        yield _change(key, record, previous)
 
 
 def as_changes(pairs) -> list[Change]:
-    """Turn (kind, record) pairs into Changes with a constant number of queries: the previous
-    history rows (for before → after) in one query per model, the labels' relations in one per
-    relation."""
+    """Turn the page's (kind, record) pairs into Changes with a constant number of queries: the
+    previous history rows (for before → after) in one query per model; the labels' relations came
+    with the records."""
     pairs = list(pairs)
     by_model: dict[type, list[int]] = defaultdict(list)
     for _key, record in pairs:
@@ -236,60 +331,63 @@ def as_changes(pairs) -> list[Change]:
     previous = {}
     for model, ids in by_model.items():
         previous.update({(model, row.history_id): row for row in model.objects.filter(history_id__in=ids)})
-    instances: dict[str, list] = defaultdict(list)
-    built = {}
-    for key, record in pairs:
-        if record.history_type != "-":
-            built[id(record)] = instance = _instance(record)
-            instances[key].append(instance)
-    _attach_label_relations(instances)
     changes = []
     for key, record in pairs:
-        instance = built.get(id(record))
         before = previous.get((type(record), record.previous_history_id))
-        changes.append(
-            Change(
-                when=record.history_date,
-                kind=key,
-                object_id=record.id,
-                object_label=_label(instance) if instance is not None else f"#{record.id}",
-                action=str(ACTIONS.get(record.history_type, record.history_type)),
-                user=record.history_user.get_username() if record.history_user else "",
-                ip_address=record.ip_address,
-                changes=_field_changes(record, before),
-            )
-        )
+        values = None
+        if before is not None:
+            values = {f.attname: getattr(before, f.attname) for f in _compared_fields(type(record))}
+        changes.append(_change(key, record, values))
     return changes
 
 
-def _instance(record):
-    """The record as an instance of its model, as simple-history's `instance` builds it but without
-    the query per row that fills the fields a history leaves out: those are derived keys (an
-    official's search columns) that no label or change shows."""
-    model = record.instance_type
-    return model(**{field.attname: getattr(record, field.attname) for field in record.tracked_fields})
+def _change(key: str, record, previous: dict | None) -> Change:
+    return Change(
+        when=record.history_date,
+        kind=key,
+        object_id=record.id,
+        object_label=_label(key, record),
+        action=str(ACTIONS.get(record.history_type, record.history_type)),
+        user=record.history_user.get_username() if record.history_user else "",
+        ip_address=record.ip_address,
+        changes=_field_changes(record, previous),
+    )
 
 
-def _label(instance) -> str:
-    try:
-        return str(instance)
-    except ObjectDoesNotExist:  # a related row deleted since: the id still identifies the record
-        return f"#{instance.pk}"
+def _label(key: str, record) -> str:
+    """The record's __str__ as it was, from the history row and the relations joined to it."""
+    if record.history_type == "-":
+        return f"#{record.id}"
+    # Built from the row's own columns: simple-history's `instance` would read the columns kept out
+    # of the history (an official's search keys) from the live row, one query per record.
+    model = type(record)
+    kept = {f.attname for f in model._meta.concrete_fields}
+    instance = model.instance_type(
+        **{
+            f.attname: getattr(record, f.attname)
+            for f in model.instance_type._meta.concrete_fields
+            if f.attname in kept
+        }
+    )
+    for name in LABEL_RELATIONS.get(key, {}):
+        related = getattr(record, name)
+        if related is None:  # a related row deleted since: the id still identifies the record
+            return f"#{record.id}"
+        setattr(instance, name, related)
+    return str(instance)
 
 
-def _field_changes(record, previous) -> list[tuple[str, str, str]]:
-    # Columns nobody edits (editable=False: search keys, a calendar revision) are derived from the
-    # others; they are kept in the history but are not changes a person made.
-    fields = [
-        f
-        for f in record.instance_type._meta.concrete_fields
-        if f.name not in {"updated_at", "created_at"} and f.editable
-    ]
+def _field_changes(record, previous: dict | None) -> list[tuple[str, str, str]]:
+    """(field, before, after) for each compared column; `previous` holds the row before's values."""
+    fields = _compared_fields(type(record))
     if record.history_type == "~":
-        if previous is not None:
-            delta = record.diff_against(previous, included_fields=[f.name for f in fields])
-            return [(c.field, _text(c.old), _text(c.new)) for c in delta.changes]
-        return []
+        if previous is None:
+            return []
+        return [
+            (f.name, _text(previous[f.attname]), _text(getattr(record, f.attname)))
+            for f in fields
+            if previous[f.attname] != getattr(record, f.attname)
+        ]
     values = [(f.name, _text(getattr(record, f.attname, None))) for f in fields]
     if record.history_type == "+":
         return [(name, "", value) for name, value in values]
@@ -300,11 +398,12 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def audit_logins(*, username: str | None = None, since=None, until=None, limit=200):
-    """Successful and failed log-ins, newest first: (time, outcome, username, address, agent)."""
+def _login_rows(*, username=None, since=None, until=None, limit: int, chunk_size: int | None = None):
+    """Successful and failed log-ins, newest first: (time, outcome, username, address, agent); one
+    query each, merged lazily (in chunks when `chunk_size` is given)."""
     from axes.models import AccessFailureLog, AccessLog
 
-    entries = []
+    streams = []
     for model, outcome in ((AccessLog, _("logged in")), (AccessFailureLog, _("failed log-in"))):
         queryset = model.objects.all()
         if username:
@@ -313,13 +412,21 @@ def audit_logins(*, username: str | None = None, since=None, until=None, limit=2
             queryset = queryset.filter(attempt_time__gte=since)
         if until:
             queryset = queryset.filter(attempt_time__lt=until)
-        for row in queryset.order_by("-attempt_time")[:limit]:
-            label = outcome
-            if model is AccessFailureLog and row.locked_out:
-                label = _("failed log-in, locked out")
-            entries.append((row.attempt_time, label, row.username or "", row.ip_address, row.user_agent))
-    entries.sort(key=lambda entry: entry[0], reverse=True)
-    return entries[:limit]
+        queryset = queryset.order_by("-attempt_time", "-id")[:limit]
+        rows = queryset.iterator(chunk_size=chunk_size) if chunk_size else iter(queryset)
+        streams.append(_login_entries(rows, outcome, failures=model is AccessFailureLog))
+    return itertools.islice(heapq.merge(*streams, key=lambda entry: entry[0], reverse=True), limit)
+
+
+def _login_entries(rows, outcome, *, failures: bool):
+    for row in rows:
+        label = _("failed log-in, locked out") if failures and row.locked_out else outcome
+        yield (row.attempt_time, label, row.username or "", row.ip_address, row.user_agent)
+
+
+def audit_logins(*, username: str | None = None, since=None, until=None, limit=200) -> list:
+    """Successful and failed log-ins, newest first: (time, outcome, username, address, agent)."""
+    return list(_login_rows(username=username, since=since, until=until, limit=limit))
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -368,9 +475,9 @@ def audit_log(request):
     filters, errors = _filters(request)
     show = "logins" if request.GET.get("show") == "logins" else "changes"
     if show == "logins":
-        entries = audit_logins(**{k: v for k, v in filters.items() if k != "kind"}, limit=1000)
+        entries = audit_logins(**{k: v for k, v in filters.items() if k != "kind"}, limit=PAGE_LIMIT)
     else:
-        entries = list(audit_changes(**filters, limit=1000))
+        entries = AuditPages(**filters)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     if show == "changes":
         # Only the page's rows are turned into changes, in bulk: the queries do not grow with them.
@@ -408,30 +515,30 @@ def audit_export(request):
         yield writer.writerow(
             ["time", "record", "id", "label", "action", "user", "ip_address", "field", "before", "after"]
         )
-        records = audit_changes(**filters, limit=EXPORT_LIMIT, chunk_size=EXPORT_CHUNK)
-        # Chunk by chunk: a constant number of queries per chunk, and memory for one chunk only.
-        while chunk := list(itertools.islice(records, EXPORT_CHUNK)):
-            for change in as_changes(chunk):
-                for field, before, after in change.changes or [("", "", "")]:
-                    yield writer.writerow(
-                        safe_row(
-                            [
-                                change.when.isoformat(),
-                                change.kind,
-                                change.object_id,
-                                change.object_label,
-                                change.action,
-                                change.user,
-                                change.ip_address or "",
-                                field,
-                                before,
-                                after,
-                            ]
-                        )
+        # One query per model read in chunks, each row with the values before it and its label's
+        # relations: the queries do not grow with the rows, and memory holds a chunk per model.
+        for change in export_changes(**filters, limit=EXPORT_LIMIT, chunk_size=EXPORT_CHUNK):
+            for field, before, after in change.changes or [("", "", "")]:
+                yield writer.writerow(
+                    safe_row(
+                        [
+                            change.when.isoformat(),
+                            change.kind,
+                            change.object_id,
+                            change.object_label,
+                            change.action,
+                            change.user,
+                            change.ip_address or "",
+                            field,
+                            before,
+                            after,
+                        ]
                     )
+                )
         if not filters.get("kind"):
             login_filters = {k: v for k, v in filters.items() if k != "kind"}
-            for when, outcome, username, address, _agent in audit_logins(**login_filters, limit=EXPORT_LIMIT):
+            logins = _login_rows(**login_filters, limit=EXPORT_LIMIT, chunk_size=EXPORT_CHUNK)
+            for when, outcome, username, address, _agent in logins:
                 yield writer.writerow(
                     safe_row(
                         [when.isoformat(), "login", "", "", str(outcome), username, address or "", "", "", ""]

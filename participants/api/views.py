@@ -3,7 +3,7 @@ participants.services."""
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import F, FilteredRelation, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -151,21 +151,24 @@ class AttendanceViewSet(RowListMixin, ReadOnlyResource):
 
 
 def _register(session, *, changed: int) -> dict:
-    enrollments = Enrollment.objects.filter(course_id=session.course_id, status=Enrollment.Status.ENROLLED)
-    rows = {a.enrollment_id: a for a in Attendance.objects.filter(session=session)}
-    register = []
-    for enrollment in enrollments.order_by("official_id"):
-        attendance = rows.get(enrollment.pk)
-        register.append(
-            {
-                "official": enrollment.official_id,
-                "enrollment": enrollment.pk,
-                "attendance": attendance.pk if attendance else None,
-                "status": attendance.status if attendance else None,
-                "note": attendance.note if attendance else "",
-                "version": attendance.version if attendance else 0,
-            }
-        )
+    """Every enrolled official with their row at this session (if any): one query."""
+    rows = (
+        Enrollment.objects.filter(course_id=session.course_id, status=Enrollment.Status.ENROLLED)
+        .annotate(mark=FilteredRelation("attendances", condition=Q(attendances__session=session)))
+        .order_by("official_id")
+        .values_list("official_id", "pk", "mark__id", "mark__status", "mark__note", "mark__version")
+    )
+    register = [
+        {
+            "official": official,
+            "enrollment": enrollment,
+            "attendance": attendance,
+            "status": mark_status,
+            "note": note or "",
+            "version": version or 0,
+        }
+        for official, enrollment, attendance, mark_status, note, version in rows
+    ]
     # `register` repeats the list under its former name for one version (deprecated).
     return {"session": session.pk, "changed": changed, "attendance": register, "register": register}
 

@@ -54,6 +54,16 @@ class ReportFilters:
     # official's page to some officials; the report forms offer neither.
     project_id: int | None = None
     official_ids: tuple[int, ...] | None = None
+    # A page of the course list or of the sessions report narrows the figures to its own rows, so
+    # a page costs what its rows cost, not what the whole record does.
+    course_ids: tuple[int, ...] | None = None
+    session_ids: tuple[int, ...] | None = None
+
+    @property
+    def selects_nothing(self) -> bool:
+        """An empty page (no course, no session): nothing to count, and no SQL to build (an empty
+        IN list has none)."""
+        return self.course_ids == () or self.session_ids == ()
 
     @property
     def has_dates(self) -> bool:
@@ -170,6 +180,10 @@ def held_sessions(filters: ReportFilters, *, now=None):
         queryset = queryset.filter(course_id=filters.course_id)
     if filters.project_id is not None:
         queryset = queryset.filter(course__project_id=filters.project_id)
+    if filters.course_ids is not None:
+        queryset = queryset.filter(course_id__in=filters.course_ids)
+    if filters.session_ids is not None:
+        queryset = queryset.filter(pk__in=filters.session_ids)
     tz = timezone.get_current_timezone()
     if filters.date_from is not None:
         start = datetime.datetime.combine(filters.date_from, datetime.time.min, tzinfo=tz)
@@ -190,6 +204,11 @@ def active_enrolments(filters: ReportFilters):
         queryset = queryset.filter(course__project_id=filters.project_id)
     if filters.official_ids is not None:
         queryset = queryset.filter(official_id__in=filters.official_ids)
+    if filters.course_ids is not None:
+        queryset = queryset.filter(course_id__in=filters.course_ids)
+    if filters.session_ids is not None:
+        courses = Session.objects.filter(pk__in=filters.session_ids).values("course_id")
+        queryset = queryset.filter(course_id__in=courses)
     return queryset.order_by()
 
 
@@ -326,6 +345,8 @@ def report_figures(
     The enrolment figures (`ef`) are computed once and every grouping sums them: a report that
     needs a total and its breakdown pays for one pass over the attendance, not one per grouping.
     """
+    if filters.selects_nothing:
+        return Report(groups={group: {} for group in groups}, reach=Reach(0, 0, 0) if reach else None)
     cte, params = enrolment_figures_cte(filters, now=now)
     branches = []
     for group in groups:
@@ -441,6 +462,8 @@ class SessionFigures:
 
 def session_figures(filters: ReportFilters, *, now=None) -> dict[int, SessionFigures]:
     """{held session id: SessionFigures} in one query (sessions with nobody enrolled included)."""
+    if filters.selects_nothing:
+        return {}
     cte, params = enrolment_figures_cte(filters, now=now)
     attendance = _q(Attendance._meta.db_table)
     attended = ", ".join(f"'{status}'" for status in ATTENDED)

@@ -58,6 +58,9 @@ def _page(request, template: str, report: str, build, **extra):
     if filters is None:
         return render(request, template, context, status=400)
     table = build(filters)
+    if isinstance(table, tuple):  # a paged report: the table of the page, and the page
+        table, paging = table
+        context.update(paging)
     query = filters.as_query()
     context.update(
         table=table,
@@ -178,7 +181,12 @@ def ministry_report(request):
 @reader_required
 @require_GET
 def session_report(request):
-    return _page(request, "reports/sessions.html", "sessions", tables.session_table)
+    def build(filters):
+        # Paged on the server: thousands of held sessions are not one page of thousands of rows.
+        table, page = tables.session_page(filters, request.GET.get("page"))
+        return table, {"page": page, "page_query": urlencode(filters.as_query())}
+
+    return _page(request, "reports/sessions.html", "sessions", build)
 
 
 @reader_required
