@@ -10,13 +10,25 @@ from courses.models import Course
 from ministries.models import Department, Ministry
 from participants.models import Attendance, AttendanceStatus, Official, Sex
 from participants.services import enrollment_date, ministry_refusal
+from pcp_portal.text import SEARCH_MAX_LENGTH
+
+
+class SearchTextField(forms.CharField):
+    """A search box's text: the browser stops at SEARCH_MAX_LENGTH (maxlength), and a longer text
+    sent in the address is cut there rather than refused, so it still gets results or none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.attrs["maxlength"] = str(SEARCH_MAX_LENGTH)
+
+    def to_python(self, value):
+        return super().to_python((value or "")[: 4 * SEARCH_MAX_LENGTH])[:SEARCH_MAX_LENGTH].strip()
 
 
 class OfficialSearchForm(forms.Form):
-    q = forms.CharField(
+    q = SearchTextField(
         label=_("Find an official"),
         help_text=_("Name in Latin or Khmer script, ministry or e-mail."),
-        max_length=100,
         required=False,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )

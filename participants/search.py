@@ -26,11 +26,11 @@ from courses.models import Course, Session
 from ministries.models import Ministry, MinistryName
 from participants.models import Official
 from pcp_portal import roles
-from pcp_portal.text import INVISIBLE, clean_text, latin_digits, name_key, phone_key
+from pcp_portal.text import INVISIBLE, SEARCH_MAX_LENGTH, clean_text, latin_digits, name_key, phone_key
 
 # Longer text is cut here, and the page says so: no name, title or number is longer, and a
 # 2,000-character paste must not become 1,000 LIKE conditions.
-QUERY_MAX_LENGTH = 100
+QUERY_MAX_LENGTH = SEARCH_MAX_LENGTH
 LIMIT = 20
 # A phone number as people type it: digits with spaces, dots, dashes, brackets, a leading +.
 PHONE_TYPED = re.compile(r"\+?[\d\s().\-/]+")
@@ -55,9 +55,14 @@ class SearchResults:
 def clean_query(text: str) -> tuple[str, bool]:
     """The text to search for: NFC, without control or invisible characters, spaces collapsed,
     at most QUERY_MAX_LENGTH characters; and whether it was cut."""
-    text = "".join(char for char in (text or "") if unicodedata.category(char) != "Cc" or char.isspace())
+    # Only a bounded prefix is cleaned: invisible characters may pad the start, but a pasted page
+    # need not be walked character by character to search its first hundred.
+    text = text or ""
+    cut = len(text) > 4 * QUERY_MAX_LENGTH
+    text = text[: 4 * QUERY_MAX_LENGTH]
+    text = "".join(char for char in text if unicodedata.category(char) != "Cc" or char.isspace())
     text = clean_text(text.translate(INVISIBLE))
-    return text[:QUERY_MAX_LENGTH].strip(), len(text) > QUERY_MAX_LENGTH
+    return text[:QUERY_MAX_LENGTH].strip(), cut or len(text) > QUERY_MAX_LENGTH
 
 
 def _is_postgres() -> bool:
