@@ -20,6 +20,7 @@ from participants.models import (
     OfficialMerge,
     ReminderDelivery,
 )
+from participants.series import officials_in_state
 
 
 def user_label(user) -> str:
@@ -281,9 +282,18 @@ OFFICIAL_ORDERS = {
 }
 
 
-def officials_list(*, ministry=None, sex: str = "", course=None, order: str = "name") -> QuerySet[Official]:
+def officials_list(
+    *,
+    ministry=None,
+    sex: str = "",
+    course=None,
+    series=None,
+    series_status: str = "",
+    order: str = "name",
+) -> QuerySet[Official]:
     """Officials for the list page, filtered and sorted, each with its ministry and number of
-    enrolments: one query per page (plus the paginator's count), whatever the page size."""
+    enrolments: one query per page (plus the paginator's count), whatever the page size. A
+    series status is judged by participants.series (three more queries, whatever the number)."""
     enrolments = (
         Enrollment.objects.filter(official=OuterRef("pk"))
         .order_by()
@@ -302,6 +312,8 @@ def officials_list(*, ministry=None, sex: str = "", course=None, order: str = "n
         officials = officials.filter(
             Exists(Enrollment.objects.filter(official=OuterRef("pk"), course=course))
         )
+    if series is not None and series_status:
+        officials = officials.filter(officials_in_state(series, series_status))
     return officials.order_by(*OFFICIAL_ORDERS.get(order, OFFICIAL_ORDERS["name"]))
 
 
