@@ -15,6 +15,7 @@ from courses.selectors import sessions_held_filter
 from participants.models import (
     Attendance,
     AttendanceStatus,
+    Certificate,
     Enrollment,
     Official,
     OfficialMerge,
@@ -347,6 +348,7 @@ class OfficialPage:
     deliveries: list
     history: list[HistoryEntry]
     merges: list
+    series_certificates: list = field(default_factory=list)
 
 
 def _describe_official(record) -> str:
@@ -424,4 +426,7 @@ def official_page(official_id: int, *, deliveries_limit: int = 100) -> OfficialP
         deliveries=deliveries,
         history=official_history(official),
         merges=merges,
+        series_certificates=list(
+            Certificate.objects.filter(official=official).select_related("series").order_by("issued_at", "id")
+        ),
     )

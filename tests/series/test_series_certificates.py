@@ -154,3 +154,8 @@ def test_a_merge_of_two_holders_of_the_same_series_certificate_is_refused(series
         merging.official_merge(survivor_id=b.pk, other_id=issued.official_id, keep=keep, merged_by=staff)
     issued.refresh_from_db()
     assert issued.official_id == series["officials"]["a"].pk
+
+
+def test_the_officials_page_lists_the_series_certificate(series, issued, officer_client):
+    page = officer_client.get(reverse("official_detail", args=[issued.official_id])).content.decode()
+    assert "Series certificates" in page and issued.code in page
