@@ -9,8 +9,18 @@ import unicodedata
 import pytest
 from django.urls import reverse
 
+from participants import search as search_module
+from participants.models import Official
 from participants.pages import search as search_view
-from participants.search import QUERY_MAX_LENGTH, search
+from participants.search import (
+    LIMIT,
+    QUERY_MAX_LENGTH,
+    courses_matching,
+    ministries_matching,
+    officials_matching,
+    search,
+    sessions_matching,
+)
 from tests.factories import OfficialFactory
 
 
@@ -240,3 +250,36 @@ def test_the_officials_search_cuts_a_long_query_instead_of_refusing_it(cast, sta
     assert response.status_code == 200
     assert response.context["query"] == "sophea" + " " * 40 + "x" * 54
     assert not response.context["search_form"].errors
+
+
+# --- one statement --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["chan", "ចាន់", "industrial", "misti", "012 345", "sok", "zzqx"])
+def test_the_page_gets_what_each_kind_finds_on_its_own_in_one_statement(
+    cast, staff, query, django_assert_num_queries
+):
+    # The results page sends the four kinds as one statement (plus the reader's role, read once
+    # per request); what it gets must be exactly what each kind's own query finds, in its order.
+    staff = type(staff).objects.get(pk=staff.pk)
+    with django_assert_num_queries(2):
+        results = search(query, user=staff)
+    assert [o.pk for o in results.officials] == [
+        o.pk for o in officials_matching(query, with_contact=True)[:LIMIT]
+    ]
+    assert [o.ministry.name_en for o in results.officials] == [
+        o.ministry.name_en for o in officials_matching(query, with_contact=True)[:LIMIT]
+    ]
+    assert [c.pk for c in results.courses] == [c.pk for c in courses_matching(query)[:LIMIT]]
+    assert [(s.pk, s.starts_at, s.course.number) for s in results.sessions] == [
+        (s.pk, s.starts_at, s.course.number) for s in sessions_matching(query)[:LIMIT]
+    ]
+    assert [(m.pk, [f.valid_to for f in former]) for m, former in results.ministries] == [
+        (m.pk, [f.valid_to for f in former]) for m, former in ministries_matching(query)
+    ]
+
+
+def test_a_kind_that_can_match_nothing_is_left_out_of_the_statement(cast, staff, monkeypatch):
+    monkeypatch.setattr(search_module, "officials_matching", lambda query, **kw: Official.objects.none())
+    results = search("industrial", user=staff)
+    assert results.officials == [] and [course.number for course in results.courses] == [1]
