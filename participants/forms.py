@@ -6,17 +6,30 @@ from django import forms
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course
+from courses.models import Course, Project
 from ministries.models import Department, Ministry
 from participants.models import Attendance, AttendanceStatus, Official, Sex
+from participants.series import SeriesState
 from participants.services import enrollment_date, ministry_refusal
+from pcp_portal.text import SEARCH_MAX_LENGTH
+
+
+class SearchTextField(forms.CharField):
+    """A search box's text: the browser stops at SEARCH_MAX_LENGTH (maxlength), and a longer text
+    sent in the address is cut there rather than refused, so it still gets results or none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.attrs["maxlength"] = str(SEARCH_MAX_LENGTH)
+
+    def to_python(self, value):
+        return super().to_python((value or "")[: 4 * SEARCH_MAX_LENGTH])[:SEARCH_MAX_LENGTH].strip()
 
 
 class OfficialSearchForm(forms.Form):
-    q = forms.CharField(
+    q = SearchTextField(
         label=_("Find an official"),
         help_text=_("Name in Latin or Khmer script, ministry or e-mail."),
-        max_length=100,
         required=False,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
@@ -163,7 +176,31 @@ class OfficialFilterForm(forms.Form):
         empty_label=_("All courses"),
         error_messages={"invalid_choice": _("This course does not exist.")},
     )
+    series = forms.ModelChoiceField(
+        label=_("Series"),
+        queryset=Project.objects.filter(courses__isnull=False).distinct().order_by("pk"),
+        required=False,
+        empty_label=_("Any series"),
+        error_messages={"invalid_choice": _("This series does not exist.")},
+    )
+    series_status = forms.ChoiceField(
+        label=_("Series status"),
+        choices=[("", _("Any status")), *SeriesState.choices],
+        required=False,
+        error_messages={"invalid_choice": _("Choose a series status from the list.")},
+    )
     order = forms.ChoiceField(label=_("Sort by"), choices=ORDER_CHOICES, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("series_status") and not data.get("series"):
+            # The programme has one series: a status alone means that one.
+            only = list(self.fields["series"].queryset[:2])
+            if len(only) == 1:
+                data["series"] = only[0]
+            else:
+                self.add_error("series", _("Choose the series whose status to filter by."))
+        return data
 
 
 class OfficialEditForm(forms.ModelForm):

@@ -169,7 +169,7 @@ def _restore(dumped: list, *, user=None) -> list:
 def record_fingerprint(official_id: int) -> str:
     """The state of an official's record: their row, enrolments, attendance, certificates and
     reminder ledger rows. Any change to one of them (a save stamps `updated_at`, attendance steps
-    its version) changes it. Five queries."""
+    its version) changes it. Six queries."""
     enrollments = list(
         Enrollment.objects.filter(official_id=official_id)
         .order_by("pk")
@@ -199,6 +199,13 @@ def record_fingerprint(official_id: int) -> str:
             .values_list("pk", "status")
         ),
     }
+    series_certificates = list(
+        Certificate.objects.filter(official_id=official_id).order_by("pk").values_list("pk", "series_id")
+    )
+    if series_certificates:
+        # Only when there are any: the fingerprints of merges recorded before series certificates
+        # existed stay the same, so those merges can still be undone.
+        state["series_certificates"] = series_certificates
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 
 
@@ -312,8 +319,32 @@ def official_merge(
                 % {"course": pair[survivor_id].course}
             )
 
+    # Series certificates name the official: the other's go to the survivor, unless both hold one
+    # of the same series (one would be void, as with two course certificates above).
+    series_certificates = list(
+        Certificate.objects.select_for_update(of=("self",))
+        .filter(official_id__in=[survivor_id, other_id])
+        .select_related("series")
+        .order_by("pk")
+    )
+    survivor_series = {c.series_id for c in series_certificates if c.official_id == survivor_id}
+    both = [
+        str(c.series)
+        for c in series_certificates
+        if c.official_id == other_id and c.series_id in survivor_series
+    ]
+    if both:
+        raise MergeRefused(
+            _(
+                "Both officials have a certificate of the series %(series)s: merging would void one of "
+                "them. Nothing was changed."
+            )
+            % {"series": "; ".join(both)}
+        )
+
     now = timezone.now()
     moved: dict[str, list] = {
+        "series_certificates": [c.pk for c in series_certificates if c.official_id == other_id],
         "enrollments": [],
         "attendance": {},
         "certificates": {},
@@ -389,6 +420,7 @@ def official_merge(
         else:
             moved["deliveries"].append(delivery.pk)
     ReminderDelivery.objects.filter(pk__in=moved["deliveries"]).update(official=survivor)
+    Certificate.objects.filter(pk__in=moved["series_certificates"]).update(official=survivor)
 
     # The other's own history rows, then the other itself (its deletion row stays under its id).
     moved["official_history"] = list(
@@ -491,6 +523,8 @@ def official_merge_undo(*, merge_id: int, undone_by=None) -> OfficialMerge:
     for certificate_id, enrollment_id in moved["certificates"].items():
         Certificate.objects.filter(pk=int(certificate_id)).update(enrollment_id=enrollment_id)
     ReminderDelivery.objects.filter(pk__in=moved["deliveries"]).update(official=other)
+    # Merges recorded before series certificates existed have no such list.
+    Certificate.objects.filter(pk__in=moved.get("series_certificates", [])).update(official=other)
     _restore(moved["removed_deliveries"])
 
     # What exists again is no longer deleted: partners that have not yet read the tombstones must

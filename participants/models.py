@@ -495,15 +495,41 @@ class ImportProgress(models.Model):
 
 
 class Certificate(models.Model):
-    """A certificate of completion, issued once per enrolment (participants/certificates.py).
+    """A certificate of completion (participants/certificates.py): of a course, issued once per
+    enrolment, or of a series (a project's courses), issued once per official and series.
 
     The code is random (80 bits) and stored: the public verification page looks it up and says
-    only whether it is genuine, for whom and which course. The holder's names and the course title
-    are kept as issued, so a later correction does not change what a printed certificate says.
+    only whether it is genuine, for whom and which course or series. The holder's names and the
+    course or series title are kept as issued, so a later correction does not change what a
+    printed certificate says.
+
+    A course certificate names its holder through the enrolment (a merge moves the enrolment, and
+    the certificate with it); a series certificate has no enrolment, so it names the official.
     """
 
     enrollment = models.OneToOneField(
-        Enrollment, verbose_name=_("enrolment"), on_delete=models.PROTECT, related_name="certificate"
+        Enrollment,
+        verbose_name=_("enrolment"),
+        on_delete=models.PROTECT,
+        related_name="certificate",
+        null=True,
+        blank=True,
+    )
+    series = models.ForeignKey(
+        "courses.Project",
+        verbose_name=_("series"),
+        on_delete=models.PROTECT,
+        related_name="series_certificates",
+        null=True,
+        blank=True,
+    )
+    official = models.ForeignKey(
+        Official,
+        verbose_name=_("official"),
+        on_delete=models.PROTECT,
+        related_name="series_certificates",
+        null=True,
+        blank=True,
     )
     code = models.CharField(_("verification code"), max_length=24, unique=True)
     holder_name = models.CharField(_("holder's name (Latin script)"), max_length=220)
@@ -512,6 +538,7 @@ class Certificate(models.Model):
         max_length=Official._meta.get_field("name_km").max_length,
         blank=True,
     )
+    # The course's title, or the series' for a series certificate.
     course_title = models.CharField(_("course"), max_length=400)
     completed_on = models.DateField(_("completed on"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
@@ -528,9 +555,34 @@ class Certificate(models.Model):
         ordering = ["enrollment__course", "holder_name", "id"]
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
+        constraints = [
+            # Of a course (its enrolment) or of a series (the series and its official), never both.
+            models.CheckConstraint(
+                condition=Q(enrollment__isnull=False, series__isnull=True, official__isnull=True)
+                | Q(enrollment__isnull=True, series__isnull=False, official__isnull=False),
+                name="certificate_of_a_course_or_a_series",
+            ),
+            # Issuing twice (two staff members, two tabs) makes one series certificate: the issuing
+            # service relies on this, as course certificates rely on the one-to-one enrolment.
+            models.UniqueConstraint(fields=["official", "series"], name="certificate_unique_official_series"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code}: {self.holder_name} — {self.course_title}"
+
+    @property
+    def is_series(self) -> bool:
+        return self.series_id is not None
+
+    @property
+    def holder_id(self) -> int:
+        """The official the certificate was issued to."""
+        return self.official_id if self.is_series else self.enrollment.official_id
+
+    @property
+    def certified_course_id(self) -> int | None:
+        """The course a course certificate is for (None for a series certificate)."""
+        return None if self.is_series else self.enrollment.course_id
 
 
 class OfficialMerge(models.Model):

@@ -38,6 +38,8 @@ def official_list(request):
         ministry=filters.get("ministry"),
         sex=filters.get("sex", ""),
         course=filters.get("course"),
+        series=filters.get("series"),
+        series_status=filters.get("series_status", ""),
         order=filters.get("order") or "name",
     )
     page = Paginator(officials, OFFICIALS_PER_PAGE).get_page(request.GET.get("page"))

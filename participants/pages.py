@@ -21,6 +21,7 @@ from courses.forms import SeriesRuleForm
 from courses.models import Course, Project, Session, series_rule_text
 from courses.selectors import next_sessions, series_rule_history, sessions_today
 from courses.services import series_rule_set
+from participants import certificates
 from participants.forms import OfficialSearchForm, SeriesFilterForm, WalkInForm, WithdrawForm
 from participants.models import AttendanceStatus
 from participants.reports import exports
@@ -233,6 +234,7 @@ def series_page_context(request, project: Project, *, rule_form=None) -> tuple[d
             for record in series_rule_history(project)
         ],
         definitions=definition_items(),
+        series_certificates=certificates.series_certificates_count(project),
     )
     return context, 200
 
@@ -261,6 +263,35 @@ def series_export(request, pk: int, fmt: str):
     if fmt == "csv":
         return exports.csv_response(name, table.headers, table.rows)
     return exports.xlsx_response(name, table.title, table.columns, table.rows)
+
+
+@editor_required
+@require_POST
+def series_certificates_issue(request, pk: int):
+    project = get_object_or_404(Project, pk=pk)
+    issued = certificates.certificates_issue_for_series(project=project, issued_by=request.user)
+    if issued:
+        messages.success(request, _("%(count)s series certificates issued.") % {"count": len(issued)})
+    else:
+        messages.info(
+            request, _("No new series certificates: everyone who completed the series already has one.")
+        )
+    return redirect("series_detail", pk=project.pk)
+
+
+@reader_required
+@require_GET
+def series_certificates_pdf(request, pk: int):
+    project = get_object_or_404(Project, pk=pk)
+    issued = certificates.certificates_for_series(project)
+    if not issued:
+        return HttpResponseBadRequest(
+            _("No series certificates have been issued yet.") + "\n", content_type="text/plain; charset=utf-8"
+        )
+    content = certificates.certificates_pdf(issued, request=request)
+    return exports.pdf_response(
+        f"pcp-certificates-series-{project.pk}-{timezone.localtime():%Y%m%d-%H%M}.pdf", content
+    )
 
 
 @editor_required

@@ -17,11 +17,13 @@ from courses.selectors import sessions_held_filter
 from participants.models import (
     Attendance,
     AttendanceStatus,
+    Certificate,
     Enrollment,
     Official,
     OfficialMerge,
     ReminderDelivery,
 )
+from participants.series import officials_in_state
 
 
 def user_label(user) -> str:
@@ -321,9 +323,18 @@ OFFICIAL_ORDERS = {
 }
 
 
-def officials_list(*, ministry=None, sex: str = "", course=None, order: str = "name") -> QuerySet[Official]:
+def officials_list(
+    *,
+    ministry=None,
+    sex: str = "",
+    course=None,
+    series=None,
+    series_status: str = "",
+    order: str = "name",
+) -> QuerySet[Official]:
     """Officials for the list page, filtered and sorted, each with its ministry and number of
-    enrolments: one query per page (plus the paginator's count), whatever the page size."""
+    enrolments: one query per page (plus the paginator's count), whatever the page size. A
+    series status is judged by participants.series (three more queries, whatever the number)."""
     enrolments = (
         Enrollment.objects.filter(official=OuterRef("pk"))
         .order_by()
@@ -342,6 +353,8 @@ def officials_list(*, ministry=None, sex: str = "", course=None, order: str = "n
         officials = officials.filter(
             Exists(Enrollment.objects.filter(official=OuterRef("pk"), course=course))
         )
+    if series is not None and series_status:
+        officials = officials.filter(officials_in_state(series, series_status))
     return officials.order_by(*OFFICIAL_ORDERS.get(order, OFFICIAL_ORDERS["name"]))
 
 
@@ -375,6 +388,7 @@ class OfficialPage:
     deliveries: list
     history: list[HistoryEntry]
     merges: list
+    series_certificates: list = field(default_factory=list)
 
 
 def official_enrolments(official_ids) -> dict[int, list[EnrolmentRecord]]:
@@ -442,4 +456,7 @@ def official_page(official_id: int, *, deliveries_limit: int = 100) -> OfficialP
         deliveries=deliveries,
         history=official_history(official),
         merges=merges,
+        series_certificates=list(
+            Certificate.objects.filter(official=official).select_related("series").order_by("issued_at", "id")
+        ),
     )

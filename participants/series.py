@@ -15,6 +15,11 @@ The one definition, used by the series page, its exports, the reports and the AP
   course still have a status (not completed) for the matrix.
 - An official's ministry for the series is the one named on their first enrolment in it (the
   snapshot, as the other reports group by the ministry named at enrolment).
+- Where an official stands (SeriesState, the officials list's filter): *completed* (the rule is
+  met); *in progress* (not completed, and an active enrolment in a course still running: not
+  cancelled, and a session still to come or none held yet); *not completed* (enrolled in the
+  series once, and neither of those: the courses they are in are over, or they withdrew); *not in
+  the series* (no enrolment in any of its courses, so no SeriesStatus at all).
 
 Each function issues a fixed number of queries, whatever the number of officials.
 """
@@ -24,14 +29,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, TextChoices
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, Project, SeriesCompletionRule, Session
 from courses.selectors import sessions_held_filter
 from ministries.models import Ministry
 from participants.models import Enrollment, Official, Sex
 from participants.reports import figures as fig
+
+
+class SeriesState(TextChoices):
+    """Where an official stands in a series (the module's docstring defines each)."""
+
+    COMPLETED = "completed", _("Series completed")
+    IN_PROGRESS = "in_progress", _("Series in progress")
+    NOT_COMPLETED = "not_completed", _("Series not completed")
+    NOT_IN_SERIES = "not_in_series", _("Not in the series")
 
 
 @dataclass
@@ -84,6 +99,7 @@ class SeriesStatus:
     courses_completed: int = 0
     courses_required: int = 0
     completed: bool = False
+    state: str = SeriesState.NOT_COMPLETED
 
     @property
     def in_series(self) -> bool:
@@ -105,10 +121,20 @@ def _courses_with_held(courses, now) -> list[Course]:
         courses.annotate(
             sessions_held=Count("sessions", filter=held),
             sessions_planned=Count("sessions", filter=Q(sessions__status=Session.Status.SCHEDULED)),
+            # As courses.selectors.sessions_not_started: scheduled, and not started (or undated).
+            sessions_to_come=Count(
+                "sessions",
+                filter=Q(sessions__status=Session.Status.SCHEDULED)
+                & (Q(sessions__starts_at__isnull=True) | Q(sessions__starts_at__gt=now)),
+            ),
         ).order_by("project_id", "number", "id")
     )
     for course in courses:
         course.is_held = course.sessions_held > 0
+        # Still running: an enrolment in it may yet become a completion.
+        course.is_running = course.status != Course.Status.CANCELLED and (
+            course.sessions_to_come > 0 or not course.is_held
+        )
     return courses
 
 
@@ -194,6 +220,13 @@ def _judge(entry: SeriesStatus, courses: list[Course], rule: SeriesRule) -> Seri
     )
     entry.courses_required = rule.required
     entry.completed = rule.courses_held > 0 and entry.courses_completed >= rule.required
+    running = {course.pk for course in courses if course.is_running}
+    if entry.completed:
+        entry.state = SeriesState.COMPLETED
+    elif any(cell.enrolled and course_id in running for course_id, cell in entry.cells.items()):
+        entry.state = SeriesState.IN_PROGRESS
+    else:
+        entry.state = SeriesState.NOT_COMPLETED
     return entry
 
 
@@ -219,6 +252,17 @@ def series_status(
         official_id: _judge(entry, courses, rule)
         for (_project_id, official_id), entry in _statuses(filters, enrolments, now).items()
     }
+
+
+def officials_in_state(project: Project, state: str, *, now=None) -> Q:
+    """A condition on Official: those standing in `state` in the series, judged by series_status
+    (three queries, whatever the number of officials; the condition itself is one more clause of
+    the caller's query)."""
+    in_series = Exists(Enrollment.objects.filter(official=OuterRef("pk"), course__project=project))
+    if state == SeriesState.NOT_IN_SERIES:
+        return ~in_series
+    ids = [pk for pk, status in series_status(project, now=now).items() if status.state == state]
+    return Q(pk__in=ids)
 
 
 @dataclass

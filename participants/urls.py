@@ -12,6 +12,12 @@ urlpatterns = [
     path("series/<int:pk>/", pages.series_detail, name="series_detail"),
     path("series/<int:pk>/export.<str:fmt>", pages.series_export, name="series_export"),
     path("series/<int:pk>/rule/", pages.series_rule, name="series_rule"),
+    path(
+        "series/<int:pk>/certificates/issue/",
+        pages.series_certificates_issue,
+        name="series_certificates_issue",
+    ),
+    path("series/<int:pk>/certificates.pdf", pages.series_certificates_pdf, name="series_certificates_pdf"),
     path("courses/<int:course_pk>/enrol/", views.enrol, name="enrol"),
     path("courses/<int:course_pk>/walk-in/", views.walk_in, name="walk_in"),
     path("enrolments/<int:pk>/withdraw/", views.withdraw, name="enrollment_withdraw"),

@@ -23,6 +23,7 @@ from participants.pages import course_page_context, session_page_context
 from participants.selectors import user_label
 from pcp_portal.decorators import editor_required
 from pcp_portal.idempotency import idempotent_writes
+from pcp_portal.text import SEARCH_MAX_LENGTH
 
 
 def _messages_of(error: ValidationError) -> list[str]:
@@ -47,7 +48,8 @@ def _back_to_course(course, query: str = ""):
 def enrol(request, course_pk: int):
     course = get_object_or_404(Course, pk=course_pk)
     form = EnrolForm(request.POST)
-    query = request.POST.get("q", "")
+    # Carried back into the course page's address: no longer than its search box takes.
+    query = request.POST.get("q", "")[:SEARCH_MAX_LENGTH]
     if form.is_valid():
         official = form.cleaned_data["official"]
         try:

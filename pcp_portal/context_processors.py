@@ -1,6 +1,7 @@
-"""Template context shared by every page: the user's role flags."""
+"""Template context shared by every page: the user's role flags and the search box's limit."""
 
 from pcp_portal import roles
+from pcp_portal.text import SEARCH_MAX_LENGTH
 
 
 def portal(request):
@@ -8,4 +9,5 @@ def portal(request):
     return {
         "can_edit": roles.can_edit(user) if user else False,
         "can_read": roles.can_read(user) if user else False,
+        "search_max_length": SEARCH_MAX_LENGTH,
     }

@@ -11,6 +11,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# The longest text a search box takes (its maxlength) and the server reads: no name, title or phone
+# number is longer, and 100 Khmer characters stay well inside an address's limit (9 bytes each
+# once percent-encoded; gunicorn refuses a request line over 4,094 bytes).
+SEARCH_MAX_LENGTH = 100
+
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 KHMER_FOLDS = (("\u17c1\u17b6", "\u17c4"), ("\u17c1\u17b8", "\u17be"))
 

@@ -81,6 +81,9 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/series/{project}/export.xlsx", PAGE),
     ("GET", "/series/{project}/export.pdf", cells(302, 403, 404, 404, 404)),
     ("POST", "/series/{project}/rule/", cells(302, 403, 403, 302, 302)),  # blank: the default rule
+    # Series certificates: editors issue (none completed here: nothing issued, back to the page).
+    ("POST", "/series/{project}/certificates/issue/", cells(302, 403, 403, 302, 302)),
+    ("GET", "/series/{project}/certificates.pdf", cells(302, 403, 400, 400, 400)),  # none issued yet
     ("GET", "/series/999999/", cells(302, 403, 404, 404, 404)),
     # Imports: editors only.
     ("GET", "/imports/", EDIT_PAGE),

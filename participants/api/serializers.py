@@ -296,13 +296,16 @@ class RegisterSerializer(serializers.Serializer):
 
 class CertificateSerializer(PortalSerializer):
     """A certificate of completion as issued (the `certificate.issued` webhook's `data`): the names
-    and course title as printed, and the public verification page of its code."""
+    and course title as printed, and the public verification page of its code. A course
+    certificate names its enrolment and course; a series certificate its series (a project), with
+    the series' title as `course_title` and no enrolment or course."""
 
-    official = serializers.IntegerField(source="enrollment.official_id", read_only=True)
-    official_url = LinkField("official-detail", source="enrollment.official_id")
-    course = serializers.IntegerField(source="enrollment.course_id", read_only=True)
-    course_url = LinkField("course-detail", source="enrollment.course_id")
-    enrollment_url = LinkField("enrollment-detail", source="enrollment_id")
+    official = serializers.IntegerField(source="holder_id", read_only=True)
+    official_url = LinkField("official-detail", source="holder_id")
+    course = serializers.IntegerField(source="certified_course_id", read_only=True, allow_null=True)
+    course_url = LinkField("course-detail", source="certified_course_id", allow_null=True)
+    enrollment_url = LinkField("enrollment-detail", source="enrollment_id", allow_null=True)
+    series_url = LinkField("project-detail", source="series_id", allow_null=True)
     verification_url = serializers.SerializerMethodField()
 
     class Meta(PortalSerializer.Meta):
@@ -313,6 +316,8 @@ class CertificateSerializer(PortalSerializer):
             "verification_url",
             "enrollment",
             "enrollment_url",
+            "series",
+            "series_url",
             "official",
             "official_url",
             "course",

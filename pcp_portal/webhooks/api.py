@@ -57,9 +57,11 @@ class WebhookEventSerializer(serializers.Serializer):
         help_text=_(
             "The object as the API gives it to your key (partners get no contact details); for "
             "`attendance.changed`, `{session, attendance: [rows]}`; for `certificate.issued`, the "
-            "certificate as issued: `{id, code, verification_url, enrollment, enrollment_url, official, "
-            "official_url, course, course_url, holder_name, holder_name_km, course_title, completed_on, "
-            "issued_at}`; null when the object was deleted."
+            "certificate as issued: `{id, code, verification_url, enrollment, enrollment_url, series, "
+            "series_url, official, official_url, course, course_url, holder_name, holder_name_km, "
+            "course_title, completed_on, issued_at}` (a course certificate has an enrollment and no "
+            "series; a series certificate a series and no enrollment or course, and course_title is "
+            "the series' title); null when the object was deleted."
         ),
     )
 

@@ -9,7 +9,18 @@ import unicodedata
 import pytest
 from django.urls import reverse
 
-from participants.search import QUERY_MAX_LENGTH, search
+from participants import search as search_module
+from participants.models import Official
+from participants.pages import search as search_view
+from participants.search import (
+    LIMIT,
+    QUERY_MAX_LENGTH,
+    courses_matching,
+    ministries_matching,
+    officials_matching,
+    search,
+    sessions_matching,
+)
 from tests.factories import OfficialFactory
 
 
@@ -194,3 +205,81 @@ def test_the_search_page_speaks_khmer(cast, officer_client):
     body = officer_client.get(reverse("search"), {"q": "MISTI"}, HTTP_ACCEPT_LANGUAGE="km").content.decode()
     for english in ("Search the portal", "Ministries", "Sessions", "results for", "arrow keys"):
         assert english not in body, english
+
+
+# --- the length of a search -----------------------------------------------------------------------
+
+
+def test_the_search_view_itself_cuts_a_2000_character_khmer_query(cast, staff, rf):
+    # Behind a server that lets the address through, the view reads only the first hundred
+    # characters: "ចាន់" repeated finds nobody, and the page says what was searched.
+    request = rf.get(reverse("search"), {"q": "ចាន់" * 500})
+    request.user = staff
+    request.session = {}
+    response = search_view(request)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Nothing found for" in body
+    assert f"Only the first {QUERY_MAX_LENGTH} characters were searched." in body
+
+
+def test_a_2000_character_khmer_query_starting_with_a_name_still_finds_it(cast, staff):
+    results = search("ចាន់ សុភា" + "ក" * 2000, user=staff)
+    assert results.truncated and len(results.query) == QUERY_MAX_LENGTH
+    # The cut text is the name and a run of one letter: nobody's name has that run.
+    assert results.officials == []
+    assert names(search("ចាន់" + " " * 2000, user=staff)) == {"CHAN Sophea", "ចាន់ធូ"}
+
+
+def test_every_search_box_stops_at_the_length_the_server_reads(cast, staff_client):
+    limit = f'maxlength="{QUERY_MAX_LENGTH}"'
+    header = staff_client.get(reverse("dashboard")).content.decode()
+    assert f'id="header-search-q" type="search" name="q" {limit}' in header
+    page = staff_client.get(reverse("search"), {"q": "chan"}).content.decode()
+    assert f'id="search-page-q" type="search" name="q" {limit}' in page
+    for url in (reverse("course_detail", args=[cast["course"].pk]), reverse("official_merge")):
+        body = staff_client.get(url).content.decode()
+        assert 'name="q"' in body and limit in body, url
+
+
+def test_the_officials_search_cuts_a_long_query_instead_of_refusing_it(cast, staff_client):
+    # The enrolment search on the course page: the first hundred characters are searched.
+    response = staff_client.get(
+        reverse("course_detail", args=[cast["course"].pk]), {"q": "sophea" + " " * 40 + "x" * 200}
+    )
+    assert response.status_code == 200
+    assert response.context["query"] == "sophea" + " " * 40 + "x" * 54
+    assert not response.context["search_form"].errors
+
+
+# --- one statement --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["chan", "ចាន់", "industrial", "misti", "012 345", "sok", "zzqx"])
+def test_the_page_gets_what_each_kind_finds_on_its_own_in_one_statement(
+    cast, staff, query, django_assert_num_queries
+):
+    # The results page sends the four kinds as one statement (plus the reader's role, read once
+    # per request); what it gets must be exactly what each kind's own query finds, in its order.
+    staff = type(staff).objects.get(pk=staff.pk)
+    with django_assert_num_queries(2):
+        results = search(query, user=staff)
+    assert [o.pk for o in results.officials] == [
+        o.pk for o in officials_matching(query, with_contact=True)[:LIMIT]
+    ]
+    assert [o.ministry.name_en for o in results.officials] == [
+        o.ministry.name_en for o in officials_matching(query, with_contact=True)[:LIMIT]
+    ]
+    assert [c.pk for c in results.courses] == [c.pk for c in courses_matching(query)[:LIMIT]]
+    assert [(s.pk, s.starts_at, s.course.number) for s in results.sessions] == [
+        (s.pk, s.starts_at, s.course.number) for s in sessions_matching(query)[:LIMIT]
+    ]
+    assert [(m.pk, [f.valid_to for f in former]) for m, former in results.ministries] == [
+        (m.pk, [f.valid_to for f in former]) for m, former in ministries_matching(query)
+    ]
+
+
+def test_a_kind_that_can_match_nothing_is_left_out_of_the_statement(cast, staff, monkeypatch):
+    monkeypatch.setattr(search_module, "officials_matching", lambda query, **kw: Official.objects.none())
+    results = search("industrial", user=staff)
+    assert results.officials == [] and [course.number for course in results.courses] == [1]

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from participants.certificates import certificates_issue_for_course
+from participants.certificates import certificates_issue_for_course, certificates_issue_for_series
 from participants.models import Certificate
 from participants.services import attendance_record
 from pcp_portal.webhooks import services
@@ -80,3 +80,23 @@ def test_the_api_schema_documents_the_subscriptions_and_the_certificate_payload(
     assert "certificates" in schema["components"]["schemas"][resource]["enum"]
     assert "`certificate.issued`" in event["properties"]["data"]["description"]
     assert "PCP-Webhook-Signature" in event["description"]
+
+
+def test_a_series_certificate_sends_certificate_issued_with_its_series(db, receiver, subscription):
+    course, enrollment = _completed_course()  # the only course of its series, so the series is done
+    run(subscription)
+    (certificate,) = certificates_issue_for_series(project=course.project)
+    run(subscription)
+    assert certificates_issue_for_series(project=course.project) == []
+    run(subscription)
+
+    (event,) = [e for e in receiver.accepted() if e["resource"] == "certificates"]
+    assert event["event"] == "certificate.issued" and event["object_id"] == certificate.pk
+    data = event["data"]
+    assert data["series"] == course.project_id and data["series_url"].endswith(
+        f"/projects/{course.project_id}/"
+    )
+    assert data["enrollment"] is None and data["enrollment_url"] is None
+    assert data["course"] is None and data["course_url"] is None
+    assert data["official"] == enrollment.official_id and data["course_title"] == course.project.title
+    assert data["verification_url"].endswith(f"/verify/{certificate.code}/")
