@@ -81,6 +81,8 @@ class MergeComparison:
     conflicts: list[MergeConflict] = field(default_factory=list)
     survivor_enrollments: list[Enrollment] = field(default_factory=list)
     other_enrollments: list[Enrollment] = field(default_factory=list)
+    # Why the merge cannot be made at all, whatever is chosen (shown instead of the Merge button).
+    blocked: list[str] = field(default_factory=list)
 
 
 def _refuse_same(survivor_id: int, other_id: int) -> None:
@@ -96,7 +98,7 @@ def _missing_message(official_id: int) -> str:
 
 
 def merge_comparison(survivor_id: int, other_id: int) -> MergeComparison:
-    """What a merge of `other_id` into `survivor_id` would do, for the comparison page: four queries."""
+    """What a merge of `other_id` into `survivor_id` would do, for the comparison page: five queries."""
     _refuse_same(survivor_id, other_id)
     found = {
         official.pk: official
@@ -132,7 +134,29 @@ def merge_comparison(survivor_id: int, other_id: int) -> MergeComparison:
             comparison.conflicts.append(
                 MergeConflict(pair[survivor_id].course, pair[survivor_id], pair[other_id])
             )
+    # Said before anyone chooses values: the merge itself refuses this, whatever is chosen.
+    both = _series_held_by_both(
+        Certificate.objects.filter(official_id__in=[survivor_id, other_id]).select_related("series"),
+        survivor_id,
+        other_id,
+    )
+    if both:
+        comparison.blocked.append(
+            _(
+                "These two records cannot be merged: both have a certificate of the series %(series)s, "
+                "and merging would void one of them."
+            )
+            % {"series": "; ".join(both)}
+        )
     return comparison
+
+
+def _series_held_by_both(certificates, survivor_id: int, other_id: int) -> list[str]:
+    """The series of which both officials hold a certificate: a merge would void one of them."""
+    survivor_series = {c.series_id for c in certificates if c.official_id == survivor_id}
+    return [
+        str(c.series) for c in certificates if c.official_id == other_id and c.series_id in survivor_series
+    ]
 
 
 def _shown(model_field, value) -> str:
@@ -327,12 +351,7 @@ def official_merge(
         .select_related("series")
         .order_by("pk")
     )
-    survivor_series = {c.series_id for c in series_certificates if c.official_id == survivor_id}
-    both = [
-        str(c.series)
-        for c in series_certificates
-        if c.official_id == other_id and c.series_id in survivor_series
-    ]
+    both = _series_held_by_both(series_certificates, survivor_id, other_id)
     if both:
         raise MergeRefused(
             _(

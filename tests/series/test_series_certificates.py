@@ -156,6 +156,18 @@ def test_a_merge_of_two_holders_of_the_same_series_certificate_is_refused(series
     assert issued.official_id == series["officials"]["a"].pk
 
 
+def test_the_merge_page_says_so_before_anything_is_chosen(series, issued, staff_client):
+    b = series["officials"]["b"]
+    url = reverse("official_merge") + f"?survivor={b.pk}&other={issued.official_id}"
+    assert '<button type="submit" class="primary">Merge</button>' in staff_client.get(url).content.decode()
+    Certificate.objects.create(
+        series=series["project"], official=b, code="TEST-ONLY-CODE", holder_name="KEO Dara", course_title="x"
+    )
+    page = staff_client.get(url).content.decode()
+    assert "cannot be merged: both have a certificate of the series" in page
+    assert '<button type="submit" class="primary">Merge</button>' not in page
+
+
 def test_the_officials_page_lists_the_series_certificate(series, issued, officer_client):
     page = officer_client.get(reverse("official_detail", args=[issued.official_id])).content.decode()
     assert "Series certificates" in page and issued.code in page
