@@ -708,6 +708,17 @@ class IndicatorPeriod(TimeStampedModel):
                 "start": project.start_date or "?",
                 "end": project.end_date or "?",
             }
+        programme = indicator.result.programme if indicator and not project else None
+        if programme and (
+            (self.period_start and self.period_start.year < programme.start_year)
+            or (self.period_end and self.period_end.year > programme.end_year)
+        ):
+            errors["period_start"] = _(
+                "The period lies outside the programme's years (%(start)s – %(end)s)."
+            ) % {
+                "start": programme.start_year,
+                "end": programme.end_year,
+            }
         if (
             indicator
             and indicator.baseline_year

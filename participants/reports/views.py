@@ -20,6 +20,7 @@ from participants import certificates
 from participants.reports import charts, exports, tables
 from participants.reports import figures as fig
 from participants.reports.forms import ReportFilterForm, error_messages
+from participants.results.framework import all_frameworks
 from participants.series import all_series_figures
 from pcp_portal import roles
 from pcp_portal.decorators import editor_required, reader_required
@@ -169,6 +170,7 @@ def programme_report(request):
         tables.programme_table,
         series=series,
         series_exports=series_exports,
+        frameworks=all_frameworks(),
     )
 
 

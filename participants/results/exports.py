@@ -139,9 +139,10 @@ def progress_workbook(rows: list[actuals.ResultProgress]) -> Workbook:
     return workbook
 
 
-def progress_xlsx_response(project, rows) -> FileResponse:
+def progress_xlsx_response(stem: str, rows) -> FileResponse:
+    """The workbook as a download named after its framework (`project-3`, `programme-1`)."""
     output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
     progress_workbook(rows).save(output)
     output.seek(0)
-    name = f"results-progress-project-{project.pk}-{timezone.localdate().isoformat()}.xlsx"
+    name = f"results-progress-{stem}-{timezone.localdate().isoformat()}.xlsx"
     return FileResponse(output, as_attachment=True, filename=name, content_type=XLSX)

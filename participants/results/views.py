@@ -9,20 +9,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses.models import Indicator, IndicatorPeriod, Project, Result
+from courses.models import Indicator, IndicatorPeriod, Programme, Project, Result
 from courses.services import framework_save
 from participants.reports import charts
 from participants.reports.forms import ReportFilterForm, error_messages
 from participants.results import actuals, exports, iati, pack
 from participants.results.forms import IndicatorForm, IndicatorPeriodForm, ResultForm
+from participants.results.framework import Framework
 from pcp_portal import roles
 from pcp_portal.decorators import editor_required, reader_required
 
 
-@reader_required
-def progress(request, pk: int):
-    project = get_object_or_404(Project.objects.select_related("programme"), pk=pk)
-    rows = actuals.framework_progress(project=project)
+def _progress_page(request, framework: Framework):
+    rows = framework.progress()
     charts = {item.indicator.pk: _chart(item) for row in rows for item in row.indicators if item.periods}
     for row in rows:
         for item in row.indicators:
@@ -31,12 +30,24 @@ def progress(request, pk: int):
         request,
         "results/progress.html",
         {
-            "project": project,
+            "framework": framework,
+            "project": framework.project,
             "rows": rows,
             "can_edit": roles.can_edit(request.user),
             "status_labels": {key: actuals.status_label(key) for key in actuals.STATUSES},
         },
     )
+
+
+@reader_required
+def progress(request, pk: int):
+    project = get_object_or_404(Project.objects.select_related("programme"), pk=pk)
+    return _progress_page(request, Framework(project.programme, project))
+
+
+@reader_required
+def programme_progress(request, pk: int):
+    return _progress_page(request, Framework(get_object_or_404(Programme, pk=pk)))
 
 
 def _chart(item: actuals.IndicatorProgress):
@@ -54,11 +65,18 @@ def _chart(item: actuals.IndicatorProgress):
 
 @reader_required
 def progress_xlsx(request, pk: int):
-    project = get_object_or_404(Project, pk=pk)
-    return exports.progress_xlsx_response(project, actuals.framework_progress(project=project))
+    project = get_object_or_404(Project.objects.select_related("programme"), pk=pk)
+    framework = Framework(project.programme, project)
+    return exports.progress_xlsx_response(framework.file_stem, framework.progress())
 
 
-def _edit(request, form_class, instance, *, title: str, project: Project):
+@reader_required
+def programme_progress_xlsx(request, pk: int):
+    framework = Framework(get_object_or_404(Programme, pk=pk))
+    return exports.progress_xlsx_response(framework.file_stem, framework.progress())
+
+
+def _edit(request, form_class, instance, *, title: str, framework: Framework):
     form = form_class(request.POST or None, request.FILES or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
@@ -71,7 +89,7 @@ def _edit(request, form_class, instance, *, title: str, project: Project):
         except IntegrityError:
             form.add_error(None, _("This target period already exists for this indicator, sex and ministry."))
         else:
-            return redirect("results:progress", project.pk)
+            return redirect(framework.progress_url)
     status = 400 if request.method == "POST" else 200
     history = (
         instance.history.select_related("history_user").order_by("-history_date")[:10] if instance.pk else []
@@ -79,62 +97,86 @@ def _edit(request, form_class, instance, *, title: str, project: Project):
     return render(
         request,
         "results/form.html",
-        {"form": form, "title": title, "project": project, "history": history},
+        {"form": form, "title": title, "framework": framework, "history": history},
         status=status,
     )
 
 
 @editor_required
 def result_new(request, pk: int):
-    project = get_object_or_404(Project, pk=pk)
+    project = get_object_or_404(Project.objects.select_related("programme"), pk=pk)
     instance = Result(programme_id=project.programme_id, project=project)
-    return _edit(request, ResultForm, instance, title=_("New result"), project=project)
+    return _edit(
+        request, ResultForm, instance, title=_("New result"), framework=Framework(project.programme, project)
+    )
+
+
+@editor_required
+def programme_result_new(request, pk: int):
+    programme = get_object_or_404(Programme, pk=pk)
+    instance = Result(programme=programme, project=None)
+    return _edit(request, ResultForm, instance, title=_("New result"), framework=Framework(programme))
+
+
+_RESULT = ("programme", "project")
 
 
 @editor_required
 def result_edit(request, pk: int):
-    result = get_object_or_404(Result.objects.select_related("project"), pk=pk, project__isnull=False)
-    return _edit(request, ResultForm, result, title=_("Edit result"), project=result.project)
+    result = get_object_or_404(Result.objects.select_related(*_RESULT), pk=pk)
+    return _edit(request, ResultForm, result, title=_("Edit result"), framework=Framework.of(result))
 
 
 @editor_required
 def indicator_new(request, pk: int):
-    result = get_object_or_404(Result.objects.select_related("project"), pk=pk, project__isnull=False)
+    result = get_object_or_404(Result.objects.select_related(*_RESULT), pk=pk)
     return _edit(
-        request, IndicatorForm, Indicator(result=result), title=_("New indicator"), project=result.project
+        request,
+        IndicatorForm,
+        Indicator(result=result),
+        title=_("New indicator"),
+        framework=Framework.of(result),
     )
 
 
 @editor_required
 def indicator_edit(request, pk: int):
     indicator = get_object_or_404(
-        Indicator.objects.select_related("result__project"), pk=pk, result__project__isnull=False
+        Indicator.objects.select_related("result__programme", "result__project"), pk=pk
     )
     return _edit(
-        request, IndicatorForm, indicator, title=_("Edit indicator"), project=indicator.result.project
+        request, IndicatorForm, indicator, title=_("Edit indicator"), framework=Framework.of(indicator.result)
     )
 
 
 @editor_required
 def period_new(request, pk: int):
     indicator = get_object_or_404(
-        Indicator.objects.select_related("result__project"), pk=pk, result__project__isnull=False
+        Indicator.objects.select_related("result__programme", "result__project"), pk=pk
     )
     instance = IndicatorPeriod(indicator=indicator)
     return _edit(
-        request, IndicatorPeriodForm, instance, title=_("New target period"), project=indicator.result.project
+        request,
+        IndicatorPeriodForm,
+        instance,
+        title=_("New target period"),
+        framework=Framework.of(indicator.result),
     )
 
 
 @editor_required
 def period_edit(request, pk: int):
     period = get_object_or_404(
-        IndicatorPeriod.objects.select_related("indicator__result__project"),
+        IndicatorPeriod.objects.select_related("indicator__result__programme", "indicator__result__project"),
         pk=pk,
-        indicator__result__project__isnull=False,
     )
-    project = period.indicator.result.project
-    return _edit(request, IndicatorPeriodForm, period, title=_("Edit target period"), project=project)
+    return _edit(
+        request,
+        IndicatorPeriodForm,
+        period,
+        title=_("Edit target period"),
+        framework=Framework.of(period.indicator.result),
+    )
 
 
 def _export_project(request) -> Project | None:
