@@ -1,13 +1,15 @@
 """Channels: the ways a message reaches an official (e-mail, Telegram), which to use for whom, and
 the official's Telegram link (made by `/start <signed token>`, undone by `/stop` or a blocked bot).
 
-Each channel sends one ledger row and says how it went in one of three ways besides success:
+A channel sends one `Message` (what a ledger row has to say to one official, as each channel
+would put it: reminders and survey links alike) and says how it went in one of three ways besides
+success:
 `ChannelTransient` (try this row again later, after `retry_after` when the channel said so),
 `ChannelPermanent` (this row failed; staff see why), and `ChannelGone` (this channel cannot
 reach the official any more: it is switched off for them and the row goes on to the next
 channel in their route). The route is the official's preferred channel, then their fallback,
-keeping only channels that can reach them; claiming, the ledger and the back-off are the same
-whatever the channel (delivery).
+keeping only channels that can reach them; `send_along()` walks it. Claiming, the ledger and the
+back-off belong to the caller (reminders' delivery, surveys' sending), whatever the channel.
 
 Telegram has the SMTP gap too (the Bot API answered 200, the worker died before recording the
 row): the row is sent again after the claim times out, at least once, as for e-mail; Telegram
@@ -20,8 +22,10 @@ import dataclasses
 import logging
 import smtplib
 import socket
+from collections.abc import Callable
 
-from django.core.mail import EmailMultiAlternatives, get_connection
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -51,6 +55,28 @@ class ChannelPermanent(ChannelError):
 
 class ChannelGone(ChannelError):
     """The channel cannot reach this official any more (they blocked the bot): switch it off."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """One message to one official, in their language, as each channel would send it. Each form is
+    built only by the channel that sends it, when it sends (the e-mail on the batch's connection).
+
+    `label` names the ledger row in the log ("reminder 12", "survey link 7")."""
+
+    official: Official
+    label: str
+    email: Callable[..., EmailMessage]  # (connection) -> the e-mail
+    telegram: Callable[[], tuple[str, tuple[str, str] | None]]  # () -> (text, (button label, url))
+
+
+def reminder_message(delivery: ReminderDelivery) -> Message:
+    return Message(
+        official=delivery.official,
+        label=f"reminder {delivery.pk}",
+        email=lambda connection: build_message(delivery, connection=connection),
+        telegram=lambda: build_telegram(delivery),
+    )
 
 
 # E-mail ------------------------------------------------------------------------------------------
@@ -105,7 +131,7 @@ class _Mailer:
                 logger.info("closing the SMTP connection failed", exc_info=True)
             self.is_open = False
 
-    def send(self, message: EmailMultiAlternatives) -> None:
+    def send(self, message: EmailMessage) -> None:
         if self.down is not None:
             raise self.down
         fresh = not self.is_open
@@ -142,14 +168,14 @@ class EmailChannel:
     def reaches(self, official: Official) -> bool:
         return bool(official.email)
 
-    def send(self, delivery: ReminderDelivery) -> str:
-        """Send the row's e-mail; the address it went to."""
+    def send(self, message: Message) -> str:
+        """Send the message's e-mail; the address it went to."""
         try:
-            self.mailer.send(build_message(delivery, connection=self.mailer.connection))
+            self.mailer.send(message.email(self.mailer.connection))
         except Exception as exc:
             transient, reason = classify_smtp_error(exc)
             raise (ChannelTransient if transient else ChannelPermanent)(reason) from exc
-        return delivery.official.email
+        return message.official.email
 
     def close(self) -> None:
         self.mailer.close()
@@ -172,16 +198,16 @@ class TelegramChannel:
     def reaches(self, official: Official) -> bool:
         return telegram_enabled() and official.telegram_chat_id is not None and official.pk not in self.gone
 
-    def send(self, delivery: ReminderDelivery) -> str:
-        """Send the row as a Telegram message; the chat it went to. A short 429 is waited out in
-        the client (one wait, then one send); a longer one comes back as ChannelTransient with
-        the Bot API's `retry_after`, which becomes the row's next try."""
-        chat_id = delivery.official.telegram_chat_id
-        text, button = build_telegram(delivery)
+    def send(self, message: Message) -> str:
+        """Send the message on Telegram; the chat it went to. A short 429 is waited out in the
+        client (one wait, then one send); a longer one comes back as ChannelTransient with the
+        Bot API's `retry_after`, which becomes the row's next try."""
+        chat_id = message.official.telegram_chat_id
+        text, button = message.telegram()
         try:
             telegram.send_message(chat_id, text, button=button)
         except telegram.TelegramBlocked as exc:
-            self.gone.add(delivery.official_id)
+            self.gone.add(message.official.pk)
             telegram_unlink(chat_id=chat_id, reason="The official blocked the Telegram bot")
             raise ChannelGone(f"Telegram: {exc}") from exc
         except telegram.TelegramUnavailable as exc:
@@ -206,6 +232,47 @@ class Channels:
     def close(self) -> None:
         for channel in self.by_name.values():
             channel.close()
+
+
+class Sent:
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """How a message went along a route: `channel` sent it (its `address`) or last tried it ("" when
+    every channel of the route was gone); `retry_after` only when the channel asked for a wait."""
+
+    outcome: str
+    channel: str = ""
+    address: str = ""
+    reason: str = ""
+    retry_after: float | None = None
+
+
+def send_along(route: list, message: Message) -> Attempt:
+    """Try the route's channels in order until one sends the message. A channel that is gone for
+    the official (the bot was blocked) passes the message to the next one, in the same claim; a
+    transient or permanent failure is the attempt's outcome. The caller records it in its ledger."""
+    gone: list[str] = []
+    for channel in route:
+        try:
+            address = channel.send(message)
+        except SoftTimeLimitExceeded:
+            raise  # not the message's fault: the caller hands the row back
+        except ChannelGone as exc:
+            logger.warning("%s: %s; trying the next channel", message.label, exc.reason)
+            gone.append(exc.reason)
+            continue
+        except ChannelTransient as exc:
+            return Attempt(Sent.RETRY, channel.name, reason=exc.reason, retry_after=exc.retry_after)
+        except Exception as exc:
+            reason = exc.reason if isinstance(exc, ChannelPermanent) else f"{exc.__class__.__name__}: {exc}"
+            return Attempt(Sent.FAILED, channel.name, reason=reason)
+        return Attempt(Sent.SENT, channel.name, address=address)
+    return Attempt(Sent.FAILED, reason="; ".join(gone))
 
 
 # The Telegram link -------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import datetime
 import logging
 from collections.abc import Sequence
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError
 from django.db import connection as db_connection
@@ -21,12 +20,7 @@ from django.utils import timezone
 
 from participants.models import ReminderDelivery
 from participants.reminders import ledger
-from participants.reminders.channels import (
-    ChannelGone,
-    ChannelPermanent,
-    Channels,
-    ChannelTransient,
-)
+from participants.reminders.channels import Channels, Sent, reminder_message, send_along
 from participants.reminders.ledger import (
     REASON_CANCELLED,
     REASON_MOVED,
@@ -160,58 +154,42 @@ def _deliver_claimed(delivery: ReminderDelivery, token: str, channels: Channels)
         return DeliverResult(Outcome.SKIPPED, detail=skip)
     official = delivery.official
     max_reason = ReminderDelivery._meta.get_field("reason").max_length
-    gone: list[str] = []
-    for channel in route:
-        addressed = {"channel": channel.name, "language": official.preferred_language}
-        try:
-            address = channel.send(delivery)
-        except SoftTimeLimitExceeded:
-            raise  # not the message's fault: deliver_batch hands the row back
-        except ChannelGone as exc:
-            # The channel switched itself off for the official (the bot was blocked); this very
-            # row goes on by the next channel of their route (e-mail), in this same claim.
-            logger.warning("reminder %s: %s; trying the next channel", delivery.pk, exc.reason)
-            gone.append(exc.reason)
-            continue
-        except ChannelTransient as exc:
-            # Tried again by the dispatcher once the wait has passed, until the session starts; a
-            # wait the channel asked for (Telegram's retry_after) is honoured over our back-off.
-            delay = exc.retry_after if exc.retry_after is not None else backoff_seconds(delivery.attempts)
-            reason = exc.reason[:max_reason]
-            ledger.finish(
-                delivery.pk,
-                token,
-                status=Status.PENDING,
-                reason=reason,
-                queued_at=None,
-                next_attempt_at=timezone.now() + datetime.timedelta(seconds=delay),
-                **addressed,
-            )
-            logger.warning("reminder %s: %s; next try in %ss", delivery.pk, reason, delay)
-            return DeliverResult(Outcome.RETRY, retry_in=delay, detail=reason)
-        except Exception as exc:
-            reason = (
-                exc.reason if isinstance(exc, ChannelPermanent) else f"{exc.__class__.__name__}: {exc}"
-            )[:max_reason]
-            ledger.finish(
-                delivery.pk, token, status=Status.FAILED, reason=reason, next_attempt_at=None, **addressed
-            )
-            logger.error("reminder %s failed: %s", delivery.pk, reason)
-            return DeliverResult(Outcome.FAILED, detail=reason)
-        # The SMTP gap is here: accepted by the server, not yet recorded (see the package docstring).
+    attempt = send_along(route, reminder_message(delivery))
+    reason = attempt.reason[:max_reason]
+    # The channel that sent the row or last tried it; none when every channel of the route was gone.
+    addressed = {}
+    if attempt.channel:
+        addressed = {"channel": attempt.channel, "language": official.preferred_language}
+    if attempt.outcome == Sent.RETRY:
+        # Tried again by the dispatcher once the wait has passed, until the session starts; a
+        # wait the channel asked for (Telegram's retry_after) is honoured over our back-off.
+        delay = attempt.retry_after if attempt.retry_after is not None else backoff_seconds(delivery.attempts)
         ledger.finish(
             delivery.pk,
             token,
-            status=Status.SENT,
-            sent_at=timezone.now(),
-            reason="",
-            next_attempt_at=None,
-            email=address,
+            status=Status.PENDING,
+            reason=reason,
+            queued_at=None,
+            next_attempt_at=timezone.now() + datetime.timedelta(seconds=delay),
             **addressed,
         )
-        return DeliverResult(Outcome.SENT)
-    # Every channel of the route is gone (Telegram alone, and the bot blocked).
-    reason = "; ".join(gone)[:max_reason]
-    ledger.finish(delivery.pk, token, status=Status.FAILED, reason=reason, next_attempt_at=None)
-    logger.error("reminder %s failed: %s", delivery.pk, reason)
-    return DeliverResult(Outcome.FAILED, detail=reason)
+        logger.warning("reminder %s: %s; next try in %ss", delivery.pk, reason, delay)
+        return DeliverResult(Outcome.RETRY, retry_in=delay, detail=reason)
+    if attempt.outcome == Sent.FAILED:
+        ledger.finish(
+            delivery.pk, token, status=Status.FAILED, reason=reason, next_attempt_at=None, **addressed
+        )
+        logger.error("reminder %s failed: %s", delivery.pk, reason)
+        return DeliverResult(Outcome.FAILED, detail=reason)
+    # The SMTP gap is here: accepted by the server, not yet recorded (see the package docstring).
+    ledger.finish(
+        delivery.pk,
+        token,
+        status=Status.SENT,
+        sent_at=timezone.now(),
+        reason="",
+        next_attempt_at=None,
+        email=attempt.address,
+        **addressed,
+    )
+    return DeliverResult(Outcome.SENT)

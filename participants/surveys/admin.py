@@ -72,8 +72,8 @@ class AnonymousResponseAdmin(ReadOnlyAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(ReadOnlyAdmin):
-    list_display = ("instrument", "official", "key", "status", "attempts", "sent_at")
-    list_filter = ("key", "status")
+    list_display = ("instrument", "official", "key", "status", "channel", "attempts", "sent_at")
+    list_filter = ("key", "status", "channel")
     search_fields = ("instrument__title_en", "official__family_name", "official__given_name", "reason")
     list_select_related = ("instrument", "official")
     exclude = ("claim_token",)

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from participants.models import Channel
 from pcp_portal.db import TimeStampedModel
 
 TEXT_ANSWER_MAX_LENGTH = 1000
@@ -246,6 +247,8 @@ class Invitation(models.Model):
     claim_token = models.CharField(max_length=32, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The channel that delivered the row (or last tried it), as on the reminders' ledger.
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, blank=True)
 
     class Meta:
         constraints = [

@@ -1,4 +1,4 @@
-"""Sending survey links at the right time, exactly once, through the reminders' channel (e-mail).
+"""Sending survey links at the right time, exactly once, through the reminders' channels.
 
 The rules are the reminders' (participants/reminders/__init__.py), on a ledger of our own
 (Invitation), because a link belongs to an instrument, not to a session:
@@ -13,10 +13,13 @@ The rules are the reminders' (participants/reminders/__init__.py), on a ledger o
   to send — new ones, ones whose back-off passed, and ones whose worker died (a claim older than
   REMINDER_CLAIM_TIMEOUT_SECONDS) — by id, in batches.
 * `deliver_batch()` claims its rows with one conditional UPDATE (a row held by another worker is
-  not won), checks each again (no e-mail, opted out of reminders, withdrew, already answered,
-  instrument closed: skipped with the reason), sends each over one SMTP connection, and records
-  each outcome only while its claim holds. The same at-least-once SMTP gap as reminders, with the
-  same remedy: one Message-ID per row on every attempt.
+  not won), checks each again (no e-mail nor Telegram, opted out of reminders, withdrew, already
+  answered, instrument closed: skipped with the reason), sends each along the official's route of
+  reminder channels (participants/reminders/channels.py: Telegram when they linked it, e-mail over
+  one SMTP connection for the batch; a blocked bot passes that very row on to e-mail, a 429's
+  retry_after is honoured), and records each outcome and channel only while its claim holds. The
+  same at-least-once gap as reminders, with the same remedy for e-mail: one Message-ID per row on
+  every attempt.
 
 For an anonymous instrument the ledger says only that an official was sent a link and, through
 Participation, that they answered; never what.
@@ -38,6 +41,7 @@ from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
 from participants.models import Enrollment
@@ -45,9 +49,12 @@ from participants.reminders import (
     REASON_NO_EMAIL,
     REASON_OPTED_OUT,
     REASON_WITHDRAWN,
+    Channels,
+    Message,
+    Sent,
     backoff_seconds,
-    classify_smtp_error,
     opt_out_token,
+    send_along,
 )
 from participants.reminders.messages import mail_host
 from participants.surveys.models import Instrument, Invitation, Participation
@@ -196,7 +203,7 @@ def _finish(row_id: int, token: str, **fields) -> bool:
 
 def _skip_reason(row: Invitation, now: datetime.datetime) -> str:
     official = row.official
-    if not official.email:
+    if not official.email and official.telegram_chat_id is None:
         return REASON_NO_EMAIL
     if official.reminders_opt_out_at:
         return REASON_OPTED_OUT
@@ -216,20 +223,28 @@ def answer_url(instrument: Instrument, official) -> str:
     )
 
 
-def build_message(row: Invitation, *, connection=None) -> EmailMessage:
+def _language(official) -> str:
+    return official.preferred_language if official.preferred_language in ("en", "km") else "km"
+
+
+def message_context(row: Invitation) -> dict:
     official, instrument = row.official, row.instrument
-    language = official.preferred_language if official.preferred_language in ("en", "km") else "km"
-    opt_out_url = settings.PORTAL_BASE_URL + reverse("reminder_opt_out", args=[opt_out_token(official)])
-    context = {
+    language = _language(official)
+    return {
         "language": language,
         "is_reminder": row.key != Key.LINK,
         "name": (official.name_km or official.full_name) if language == "km" else official.full_name,
         "title": instrument.title_for(language),
         "course_title": instrument.course.title or str(instrument.course),
         "url": answer_url(instrument, official),
-        "opt_out_url": opt_out_url,
+        "opt_out_url": settings.PORTAL_BASE_URL + reverse("reminder_opt_out", args=[opt_out_token(official)]),
         "anonymous": instrument.is_anonymous,
     }
+
+
+def build_message(row: Invitation, *, connection=None) -> EmailMessage:
+    context = message_context(row)
+    language = context["language"]
     with translation.override(language):
         subject = " ".join(render_to_string(f"emails/survey_subject.{language}.txt", context).split())
         body = render_to_string(f"emails/survey.{language}.txt", context)
@@ -237,14 +252,34 @@ def build_message(row: Invitation, *, connection=None) -> EmailMessage:
         subject=subject,
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[official.email],
+        to=[row.official.email],
         connection=connection or get_connection(),
         headers={
             # The same id on every attempt of this row: a duplicate from the SMTP gap folds away.
             "Message-ID": f"<survey-{row.pk}@{mail_host()}>",
-            "List-Unsubscribe": f"<{opt_out_url}>",
+            "List-Unsubscribe": f"<{context['opt_out_url']}>",
             "Content-Language": language,
         },
+    )
+
+
+def build_telegram(row: Invitation) -> tuple[str, tuple[str, str]]:
+    """The short Telegram message in the official's language, with the personal link in the text
+    and on its button."""
+    context = message_context(row)
+    language = context["language"]
+    text = render_to_string(f"telegram/survey.{language}.txt", context).strip()
+    with translation.override(language):
+        label = _("Answer now")
+    return text, (label, context["url"])
+
+
+def survey_message(row: Invitation) -> Message:
+    return Message(
+        official=row.official,
+        label=f"survey link {row.pk}",
+        email=lambda connection: build_message(row, connection=connection),
+        telegram=lambda: build_telegram(row),
     )
 
 
@@ -269,11 +304,11 @@ def deliver_batch(ids: Sequence[int], *, connection=None) -> dict[str, int]:
         .annotate(enrolled=Exists(enrolled), answered=Exists(answered))
         .order_by("id")
     )
-    connection = connection or get_connection()
+    channels = Channels(connection)
     try:
         for position, row in enumerate(rows):
             try:
-                outcomes[_deliver_one(row, token, connection, now)] += 1
+                outcomes[_deliver_one(row, token, channels, now)] += 1
             except Exception:
                 # A database error or a time limit mid-batch: the rest goes back to the dispatcher.
                 Invitation.objects.filter(
@@ -281,38 +316,48 @@ def deliver_batch(ids: Sequence[int], *, connection=None) -> dict[str, int]:
                 ).update(status=Status.PENDING, queued_at=None, claim_token="")
                 raise
     finally:
-        try:
-            connection.close()
-        except OSError:
-            logger.info("closing the SMTP connection failed", exc_info=True)
+        channels.close()
     return outcomes
 
 
-def _deliver_one(row: Invitation, token: str, connection, now: datetime.datetime) -> str:
+def _deliver_one(row: Invitation, token: str, channels: Channels, now: datetime.datetime) -> str:
     skip = _skip_reason(row, now)
+    route = channels.route(row.official) if not skip else []
+    if not skip and not route:
+        skip = REASON_NO_EMAIL  # linked to Telegram only, and the bot is switched off here
     if skip:
         _finish(row.pk, token, status=Status.SKIPPED, reason=skip, next_attempt_at=None)
         return "skipped"
-    try:
-        connection.send_messages([build_message(row, connection=connection)])
-    except Exception as exc:
-        transient, reason = classify_smtp_error(exc)
-        reason = reason[: Invitation._meta.get_field("reason").max_length]
-        if transient:
-            delay = backoff_seconds(row.attempts)
-            _finish(
-                row.pk,
-                token,
-                status=Status.PENDING,
-                reason=reason,
-                queued_at=None,
-                next_attempt_at=timezone.now() + datetime.timedelta(seconds=delay),
-            )
-            logger.warning("survey link %s: %s; next try in %ss", row.pk, reason, delay)
-            return "retry"
-        _finish(row.pk, token, status=Status.FAILED, reason=reason, next_attempt_at=None)
+    attempt = send_along(route, survey_message(row))
+    reason = attempt.reason[: Invitation._meta.get_field("reason").max_length]
+    if attempt.outcome == Sent.RETRY:
+        # A wait the channel asked for (Telegram's retry_after) is honoured over our back-off.
+        delay = attempt.retry_after if attempt.retry_after is not None else backoff_seconds(row.attempts)
+        _finish(
+            row.pk,
+            token,
+            status=Status.PENDING,
+            reason=reason,
+            channel=attempt.channel,
+            queued_at=None,
+            next_attempt_at=timezone.now() + datetime.timedelta(seconds=delay),
+        )
+        logger.warning("survey link %s: %s; next try in %ss", row.pk, reason, delay)
+        return "retry"
+    if attempt.outcome == Sent.FAILED:
+        _finish(
+            row.pk, token, status=Status.FAILED, reason=reason, channel=attempt.channel, next_attempt_at=None
+        )
         logger.error("survey link %s failed: %s", row.pk, reason)
         return "failed"
     # The SMTP gap is here (see the reminders' package docstring): at least once.
-    _finish(row.pk, token, status=Status.SENT, sent_at=timezone.now(), reason="", next_attempt_at=None)
+    _finish(
+        row.pk,
+        token,
+        status=Status.SENT,
+        sent_at=timezone.now(),
+        reason="",
+        channel=attempt.channel,
+        next_attempt_at=None,
+    )
     return "sent"

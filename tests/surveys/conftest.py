@@ -86,5 +86,7 @@ def cast(db):
 __all__ = ["Instrument", "answers_for", "make_test"]
 
 
-# The real components of the reminder tests: an SMTP server on loopback and a Celery worker process.
+# The real components of the reminder tests: an SMTP server on loopback and a Celery worker process;
+# and the fake Bot API of the Telegram tests.
 from tests.reminders.conftest import celery_broker, celery_worker, smtp_server  # noqa: E402, F401
+from tests.telegram.fake import bot_api  # noqa: E402, F401
