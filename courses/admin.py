@@ -31,7 +31,7 @@ class ProgrammeAdmin(admin.ModelAdmin):
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ("__str__", "programme", "donor", "unido_project_number")
-    search_fields = ("title", "short_title", "unido_project_number", "donor")
+    search_fields = ("title", "short_title", "title_km", "short_title_km", "unido_project_number", "donor")
     list_filter = ("programme",)
     readonly_fields = ("reference_key", "created_at", "updated_at")
 
@@ -48,7 +48,7 @@ class CourseAdmin(SimpleHistoryAdmin):
         "reported_participants",
         "status",
     )
-    search_fields = ("title", "topic", "venue")
+    search_fields = ("title", "title_km", "topic", "venue")
     list_filter = ("project", "status")
     # Cancelling is a workflow (courses.services.course_cancel cancels the sessions too): not a field edit.
     readonly_fields = (

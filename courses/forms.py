@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import CalendarFeedToken, Course, Session
 from ministries.models import Ministry
+from pcp_portal.forms import InLanguageChoiceField
 
 # The longest reason for cancelling a course or a session: it goes into each official's notice.
 CANCELLATION_REASON_MAX_LENGTH = 1000
@@ -33,18 +34,22 @@ class CourseForm(forms.ModelForm):
             "project",
             "number",
             "title",
+            "title_km",
             "topic",
             "venue",
             "start_date",
             "end_date",
             "completion_threshold",
             "description",
+            "description_km",
         ]
         widgets = {
             "start_date": DateInput(),
             "end_date": DateInput(),
             "topic": forms.Textarea(attrs={"rows": 3}),
             "description": forms.Textarea(attrs={"rows": 3}),
+            "description_km": forms.Textarea(attrs={"rows": 3, "lang": "km"}),
+            "title_km": forms.TextInput(attrs={"lang": "km"}),
         }
 
     def clean(self):
@@ -97,7 +102,7 @@ class CalendarFilterForm(forms.Form):
     """The calendar's filters, read from the query string; an unknown value is an error shown on
     the page and the calendar is drawn unfiltered."""
 
-    course = forms.ModelChoiceField(
+    course = InLanguageChoiceField(
         label=_("Course"), queryset=Course.objects.order_by("project", "number"), required=False
     )
     venue = forms.ChoiceField(label=_("Venue"), required=False)
@@ -110,10 +115,10 @@ class CalendarFilterForm(forms.Form):
 
 class CalendarFeedTokenForm(forms.Form):
     scope = forms.ChoiceField(label=_("Feed"), choices=CalendarFeedToken.Scope.choices)
-    course = forms.ModelChoiceField(
+    course = InLanguageChoiceField(
         label=_("Course"), queryset=Course.objects.order_by("project", "number"), required=False
     )
-    ministry = forms.ModelChoiceField(
+    ministry = InLanguageChoiceField(
         label=_("Ministry"), queryset=Ministry.objects.order_by("name_en"), required=False
     )
     label = forms.CharField(

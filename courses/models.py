@@ -88,6 +88,10 @@ class Project(ReferenceRecordModel, TimeStampedModel):
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="projects")
     title = models.CharField(_("title"), max_length=400)
     short_title = models.CharField(_("short title"), max_length=120, blank=True)
+    # The Khmer fields are the portal's own, not the public record's (which has no Khmer titles):
+    # they are not reference fields, so the loader neither writes nor compares them.
+    title_km = models.CharField(_("title (Khmer)"), max_length=400, blank=True)
+    short_title_km = models.CharField(_("short title (Khmer)"), max_length=120, blank=True)
     unido_project_number = models.CharField(_("UNIDO project number"), max_length=40, blank=True)
     implementing_agency = models.CharField(_("implementing agency"), max_length=200, blank=True)
     national_partner = models.CharField(_("national partner"), max_length=200, blank=True)
@@ -100,6 +104,7 @@ class Project(ReferenceRecordModel, TimeStampedModel):
         _("budget (USD)"), max_digits=14, decimal_places=2, null=True, blank=True
     )
     description = models.TextField(_("description"), blank=True)
+    description_km = models.TextField(_("description (Khmer)"), blank=True)
 
     class Meta:
         ordering = ["programme", "title"]
@@ -120,6 +125,19 @@ class Project(ReferenceRecordModel, TimeStampedModel):
 
     def __str__(self) -> str:
         return self.short_title or self.title
+
+    def title_in(self, language: str) -> str:
+        """The full title in `language`; English when there is no Khmer one."""
+        return self.title_km if language == "km" and self.title_km else self.title
+
+    def label_in(self, language: str) -> str:
+        """What `str()` shows, in `language`: the short title if there is one, English as fallback."""
+        if language == "km" and (self.short_title_km or self.title_km):
+            return self.short_title_km or self.title_km
+        return str(self)
+
+    def description_in(self, language: str) -> str:
+        return self.description_km if language == "km" and self.description_km else self.description
 
 
 # Reminders (participants/reminders/): hours before a session's start; the dispatcher only
@@ -172,6 +190,8 @@ class Course(ReferenceRecordModel, TimeStampedModel):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="courses")
     number = models.PositiveSmallIntegerField(_("number in the series"))
     title = models.CharField(_("title"), max_length=300, blank=True)
+    # The portal's own, like Project.title_km: not reference fields.
+    title_km = models.CharField(_("title (Khmer)"), max_length=300, blank=True)
     topic = models.TextField(_("topic"), blank=True)
     venue = models.CharField(_("venue"), max_length=300, blank=True)
     start_date = models.DateField(_("start date"), null=True, blank=True)
@@ -184,6 +204,7 @@ class Course(ReferenceRecordModel, TimeStampedModel):
         help_text=_("The number of participants stated in public sources, if any."),
     )
     description = models.TextField(_("description"), blank=True)
+    description_km = models.TextField(_("description (Khmer)"), blank=True)
     completion_threshold = models.DecimalField(
         _("completion threshold"),
         max_digits=3,
@@ -237,7 +258,19 @@ class Course(ReferenceRecordModel, TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{_('Course')} {self.number}: {self.title or _('title not on public record')}"
+        # English title: exports and logs use str(); pages show label_in(the page's language).
+        return self.label_in("en")
+
+    def title_in(self, language: str) -> str:
+        """The title in `language`; English when there is no Khmer one (blank when neither is known)."""
+        return self.title_km if language == "km" and self.title_km else self.title
+
+    def label_in(self, language: str) -> str:
+        title = self.title_in(language) or _("title not on public record")
+        return f"{_('Course')} {self.number}: {title}"
+
+    def description_in(self, language: str) -> str:
+        return self.description_km if language == "km" and self.description_km else self.description
 
     @property
     def effective_completion_threshold(self) -> float:

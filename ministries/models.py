@@ -100,6 +100,10 @@ class Ministry(ReferenceRecordModel, TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.name_en} ({self.acronym})" if self.acronym else self.name_en
 
+    def label_in(self, language: str) -> str:
+        """The Khmer name in Khmer mode when one is stored, else what `str()` shows."""
+        return self.name_km if language == "km" and self.name_km else str(self)
+
     @property
     def is_current(self) -> bool:
         return self.dissolved_on is None

@@ -11,6 +11,7 @@ from ministries.models import Department, Ministry
 from participants.models import Attendance, AttendanceStatus, Official, Sex
 from participants.series import SeriesState
 from participants.services import enrollment_date, ministry_refusal
+from pcp_portal.forms import InLanguageChoiceField
 from pcp_portal.text import SEARCH_MAX_LENGTH
 
 
@@ -43,7 +44,7 @@ class EnrolForm(forms.Form):
     )
 
 
-class MinistryOnDateField(forms.ModelChoiceField):
+class MinistryOnDateField(InLanguageChoiceField):
     """Offers the ministries of `queryset`, but looks a posted id up among all of them, so that a
     forged choice of a dissolved ministry is told why (by the form) rather than "not a choice"."""
 
@@ -126,7 +127,7 @@ SERIES_SORTS = [(key, key) for key in ("name", "ministry", "sex", "courses", "se
 class SeriesFilterForm(forms.Form):
     """The series page's filters and sort, in the address so a view can be shared and exported."""
 
-    ministry = forms.ModelChoiceField(
+    ministry = InLanguageChoiceField(
         label=_("Ministry"),
         queryset=Ministry.objects.order_by("name_en"),
         required=False,
@@ -161,7 +162,7 @@ ORDER_CHOICES = [
 class OfficialFilterForm(forms.Form):
     """The officials list's filters and order; a bad value is reported, never a 500."""
 
-    ministry = forms.ModelChoiceField(
+    ministry = InLanguageChoiceField(
         label=_("Ministry"),
         queryset=Ministry.objects.order_by("name_en"),
         required=False,
@@ -169,14 +170,14 @@ class OfficialFilterForm(forms.Form):
         error_messages={"invalid_choice": _("This ministry does not exist.")},
     )
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", _("All")), *Sex.choices], required=False)
-    course = forms.ModelChoiceField(
+    course = InLanguageChoiceField(
         label=_("Course"),
         queryset=Course.objects.select_related("project").order_by("project_id", "number"),
         required=False,
         empty_label=_("All courses"),
         error_messages={"invalid_choice": _("This course does not exist.")},
     )
-    series = forms.ModelChoiceField(
+    series = InLanguageChoiceField(
         label=_("Series"),
         queryset=Project.objects.filter(courses__isnull=False).distinct().order_by("pk"),
         required=False,
@@ -220,6 +221,7 @@ class OfficialEditForm(forms.ModelForm):
             "phone",
             "preferred_language",
         ]
+        field_classes = {"ministry": InLanguageChoiceField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

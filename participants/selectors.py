@@ -24,6 +24,7 @@ from participants.models import (
     ReminderDelivery,
 )
 from participants.series import officials_in_state
+from pcp_portal.forms import label_in_language
 
 
 def user_label(user) -> str:
@@ -427,7 +428,7 @@ def official_history(official: Official, *, limit: int = 100) -> list[HistoryEnt
     enrolments = _latest_changes(
         Enrollment.history.filter(official_id=official.pk).select_related("history_user", "course"),
         _ENROLLMENT,
-        subject=lambda r: str(r.course),
+        subject=lambda r: label_in_language(r.course),
         limit=limit,
     )
     entries = own + enrolments

@@ -106,6 +106,7 @@ class TranscriptSeries:
     courses_required: int
     courses_completed: int
     completion: str
+    title_km: str = ""  # the page shows it in Khmer mode; the PDF and CSV keep `title` (English)
 
     @classmethod
     def of(cls, series: OfficialSeries) -> TranscriptSeries:
@@ -123,7 +124,11 @@ class TranscriptSeries:
             courses_required=series.status.courses_required,
             courses_completed=series.status.courses_completed,
             completion=completion,
+            title_km=series.project.label_in("km"),
         )
+
+    def label_in(self, language: str) -> str:
+        return self.title_km if language == "km" and self.title_km else self.title
 
     @property
     def completion_label(self) -> str:

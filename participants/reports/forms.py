@@ -8,17 +8,18 @@ from django.utils.translation import gettext_lazy as _
 from courses.models import Course
 from ministries.models import Ministry
 from participants.reports.figures import ReportFilters
+from pcp_portal.forms import InLanguageChoiceField
 
 
 class ReportFilterForm(forms.Form):
-    course = forms.ModelChoiceField(
+    course = InLanguageChoiceField(
         label=_("Course"),
         queryset=Course.objects.order_by("project_id", "number"),
         required=False,
         empty_label=_("All courses"),
         error_messages={"invalid_choice": _("There is no course with this id.")},
     )
-    ministry = forms.ModelChoiceField(
+    ministry = InLanguageChoiceField(
         label=_("Ministry"),
         queryset=Ministry.objects.order_by("name_en"),
         required=False,

@@ -24,6 +24,7 @@ from participants.results.framework import all_frameworks
 from participants.series import all_series_figures
 from pcp_portal import roles
 from pcp_portal.decorators import editor_required, reader_required
+from pcp_portal.forms import label_in_language
 from pcp_portal.throttling import VerifyRateThrottle
 
 REPORTS = ("programme", "ministries", "sessions", "course", "attendance", "series")
@@ -131,7 +132,7 @@ def _charts(report: str, table: tables.Table) -> dict:
 
 def _numbered(table):
     for course, figures in table.extra["courses"]:
-        course.number_label = f"{_('Course')} {course.number}: {course.title}"
+        course.number_label = label_in_language(course)
         yield course, figures
 
 

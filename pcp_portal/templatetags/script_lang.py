@@ -4,6 +4,9 @@ The portal mixes Khmer and Latin script: Khmer names on English pages, English t
 names on Khmer pages. `{{ value|by_script }}` escapes the text and wraps each run in the script
 that is not the page's language in `<span lang="km">` or `<span lang="en">`; a run in the page's
 own script is left as it is.
+
+`{{ course|in_language }}` and `{{ course|title_in_language }}` show a record that has Khmer fields
+(a course, a series, a ministry: see pcp_portal.forms) in the page's language, English as fallback.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import re
 from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeData, mark_safe
-from django.utils.translation import get_language
+
+from pcp_portal.forms import label_in_language, page_language
 
 register = template.Library()
 
@@ -26,6 +30,19 @@ KHMER_RUN = re.compile(f"[{KHMER}]+(?:[\\s\u200b]+[{KHMER}]+)*")
 LATIN_RUN = re.compile(
     r"[A-Za-z\u00c0-\u024f](?:[A-Za-z\u00c0-\u024f0-9\s.,:;'’()&/\-]*[A-Za-z\u00c0-\u024f0-9.)])?"
 )
+
+
+@register.filter
+def in_language(value) -> str:
+    return label_in_language(value)
+
+
+@register.filter
+def title_in_language(value) -> str:
+    title_in = getattr(value, "title_in", None)
+    if callable(title_in):
+        return title_in(page_language())
+    return "" if value is None else str(value)
 
 
 def script_of(text: str) -> str:
@@ -43,7 +60,7 @@ def by_script(value):
     if isinstance(value, SafeData):  # markup already: cutting it into runs could break it
         return value
     text = "" if value is None else str(value)
-    page = (get_language() or "en").split("-")[0]
+    page = page_language()
     pattern, lang = (LATIN_RUN, "en") if page == "km" else (KHMER_RUN, "km")
     out, last = [], 0
     for match in pattern.finditer(text):

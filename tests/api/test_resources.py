@@ -219,3 +219,25 @@ def test_the_attendance_list_shows_each_row_exactly_as_its_serializer_does(partn
     assert rows and [list(row) for row in rows] == [list(row) for row in expected]
     assert JSONRenderer().render(rows) == JSONRenderer().render(expected)
     assert JSONRenderer().render(expected).decode() in response.content.decode()
+
+
+def test_courses_and_series_give_their_khmer_titles_beside_the_english_ones(partner_api, world):
+    course = world["sessions"][0].course
+    course.title_km = "គោលនយោបាយឧស្សាហកម្ម"
+    course.save()
+    project = course.project
+    project.title_km = "គម្រោងកសាងសមត្ថភាព"
+    project.save()
+
+    row = partner_api.get(f"{API}courses/{course.pk}/", HTTP_ACCEPT_LANGUAGE="km").json()
+    assert (row["title"], row["title_km"], row["description_km"]) == (
+        "Industrial policy",
+        "គោលនយោបាយឧស្សាហកម្ម",
+        "",
+    )
+    series = partner_api.get(f"{API}projects/{project.pk}/").json()
+    assert (series["title"], series["title_km"], series["short_title_km"]) == (
+        project.title,
+        "គម្រោងកសាងសមត្ថភាព",
+        "",
+    )

@@ -34,11 +34,14 @@ def axe_source() -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _course(project, number: int, title: str, sessions: int):
-    course = CourseFactory(project=project, number=number, title=title)
+def _course(project, number: int, title: str, sessions: int, title_km: str = ""):
+    course = CourseFactory(project=project, number=number, title=title, title_km=title_km)
     start = timezone.now() - datetime.timedelta(days=20)
     course.test_sessions = [
-        SessionFactory(course=course, title=f"{title} {i + 1}", starts_at=start + datetime.timedelta(days=i))
+        # Sessions have no Khmer title field: a Khmer page's sessions are named in Khmer.
+        SessionFactory(
+            course=course, title=f"{title_km or title} {i + 1}", starts_at=start + datetime.timedelta(days=i)
+        )
         for i in range(sessions)
     ]
     return course
@@ -47,10 +50,11 @@ def _course(project, number: int, title: str, sessions: int):
 def _duplicates(*, khmer: bool = False):
     """One person entered twice: course 1 under the first record, course 2 under the second."""
     ministry = MinistryFactory(name_en="Ministry of Industry", name_km="ក្រសួងឧស្សាហកម្ម", acronym="")
-    # One series, as the programme's courses are: its title is data, entered in Khmer here.
-    series = ProjectFactory(title="គម្រោងកសាងសមត្ថភាព" if khmer else "Capacity building")
-    one = _course(series, 1, "គោលនយោបាយឧស្សាហកម្ម" if khmer else "Industrial policy", 2)
-    two = _course(series, 2, "ហេដ្ឋារចនាសម្ព័ន្ធគុណភាព" if khmer else "Quality infrastructure", 2)
+    # One series, as the programme's courses are: English titles, and Khmer ones stored beside them
+    # for the Khmer pages, which must show the Khmer ones.
+    series = ProjectFactory(title="Capacity building", title_km="គម្រោងកសាងសមត្ថភាព" if khmer else "")
+    one = _course(series, 1, "Industrial policy", 2, "គោលនយោបាយឧស្សាហកម្ម" if khmer else "")
+    two = _course(series, 2, "Quality infrastructure", 2, "ហេដ្ឋារចនាសម្ព័ន្ធគុណភាព" if khmer else "")
     latin = {} if khmer else {"family_name": "Chan", "given_name": "Sophea"}
     first = OfficialFactory(
         name_km="ចាន់ សុភា",
