@@ -23,10 +23,9 @@ from django.db import connection
 
 from benchmarks import django_setup  # noqa: F401 - sets Django up before the apps are imported
 from benchmarks.dataset import build
+from benchmarks.results_file import write_section
 from participants.reports import exports, tables
 from participants.reports import figures as fig
-
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 
 HAND_PROGRAMME = """
 SELECT o.sex, COUNT(DISTINCT e.official_id), COUNT(*), SUM(x.att), SUM(x.held)
@@ -90,22 +89,6 @@ def machine() -> str:
         memory = f"{kib / 1024 / 1024:.1f} GiB RAM"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return ", ".join(part for part in (cpu or platform.machine(), f"nproc {cores}", memory) if part)
-
-
-def write_section(text: str) -> None:
-    """Replace the "## Reports and exports" section of RESULTS.md (or add it at the end)."""
-    with open(RESULTS, encoding="utf-8") as handle:
-        current = handle.read()
-    heading = "## Reports and exports"
-    if heading in current:
-        before, _sep, after = current.partition(heading)
-        following = after.find("\n## ")
-        rest = after[following + 1 :] if following != -1 else ""
-        current = before.rstrip("\n") + "\n\n" + text.strip("\n") + "\n" + ("\n" + rest if rest else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text.strip("\n") + "\n"
-    with open(RESULTS, "w", encoding="utf-8") as handle:
-        handle.write(current)
 
 
 def main():
@@ -203,7 +186,7 @@ def main():
     ]
     text = "\n".join(lines)
     print(text)
-    write_section(text)
+    write_section("## Reports and exports", text)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from django.utils import timezone
 from benchmarks import django_setup  # noqa: F401 - sets Django up before the apps are imported
 from benchmarks.dataset import BENCH_MARKER, build
 from benchmarks.reports import interleaved_medians, machine
+from benchmarks.results_file import write_section
 from courses.models import Course, Indicator, IndicatorPeriod, Project, Result
 from courses.services import framework_save
 from ministries.models import Ministry
@@ -40,7 +41,6 @@ from pcp_portal import roles
 OFFICIALS, COURSES, SESSIONS, ENROLLED = 5000, 50, 10, 200  # 50 × 10 × 200 = 100,000 attendance rows
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 GOAL = 1.5
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 FRAMEWORK_TITLE = "Benchmark framework"
 # Six periods of ten days over the data set's two months of sessions (course c starts on day c).
 PERIODS = [
@@ -417,18 +417,7 @@ three columns hold the portal against a stronger baseline, one query per distinc
 {header}
 {table}
 """
-    with open(RESULTS, encoding="utf-8") as handle:
-        current = handle.read()
-    heading = "## Results framework progress"
-    if heading in current:
-        before, _sep, after = current.partition(heading)
-        following = after.find("\n## ")
-        rest = after[following + 1 :] if following != -1 else ""
-        current = before.rstrip("\n") + "\n\n" + text.strip("\n") + "\n" + ("\n" + rest if rest else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text.strip("\n") + "\n"
-    with open(RESULTS, "w", encoding="utf-8") as handle:
-        handle.write(current)
+    write_section("## Results framework progress", text)
     print(text)
 
 

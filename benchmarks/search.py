@@ -34,6 +34,7 @@ from django.db import connection
 from django.utils import timezone
 
 from benchmarks import django_setup  # noqa: F401 - sets Django up before the apps are imported
+from benchmarks.results_file import write_section
 from courses.models import Course, Project, Session
 from courses.public_record import load_public_record
 from ministries.models import Ministry
@@ -50,7 +51,6 @@ from pcp_portal.text import name_key
 OFFICIALS = int(os.environ.get("BENCH_SEARCH_OFFICIALS", "50000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 MARKER = "bench-search"
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 
 FAMILY = [
     ("Chan", "ចាន់"),
@@ -267,14 +267,7 @@ def report(medians, p95s, per_query, hostile, matched) -> None:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    with open(RESULTS, encoding="utf-8") as handle:
-        current = handle.read()
-    start = current.find("\n## Search at 50,000 officials")
-    if start >= 0:
-        end = current.find("\n## ", start + 1)
-        current = current[:start] + (current[end:] if end >= 0 else "")
-    with open(RESULTS, "w", encoding="utf-8") as handle:
-        handle.write(current.rstrip("\n") + "\n" + text)
+    write_section("## Search at 50,000 officials", text)
 
 
 if __name__ == "__main__":

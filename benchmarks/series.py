@@ -25,11 +25,11 @@ from django.test.utils import CaptureQueriesContext
 from benchmarks import django_setup  # noqa: F401 - sets Django up before the apps are imported
 from benchmarks.dataset import BENCH_MARKER, build
 from benchmarks.reports import interleaved_medians, machine
+from benchmarks.results_file import write_section
 from courses.models import Project
 from pcp_portal import roles
 
 OFFICIALS, COURSES, SESSIONS = 5000, 4, 40
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 
 # Every official's cells (enrolled, withdrawn, attended, held, completed) and series status, in
 # name order: what the page needs for its summary, its sort and its page of rows.
@@ -109,18 +109,7 @@ official's cells and series status in name order. 5 rounds alternating; medians;
 Queries per page: {queries}, the same at 5 officials and at 65 (asserted in
 tests/series/test_series_page.py) and here at 5,000.
 """
-    with open(RESULTS, encoding="utf-8") as handle:
-        current = handle.read()
-    heading = "## Series matrix"
-    if heading in current:
-        before, _sep, after = current.partition(heading)
-        following = after.find("\n## ")
-        rest = after[following + 1 :] if following != -1 else ""
-        current = before.rstrip("\n") + "\n\n" + text.strip("\n") + "\n" + ("\n" + rest if rest else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text.strip("\n") + "\n"
-    with open(RESULTS, "w", encoding="utf-8") as handle:
-        handle.write(current)
+    write_section("## Series matrix", text)
     print(text)
 
 
