@@ -13,7 +13,7 @@ class PortalConfig(AppConfig):
         from django.contrib import admin
         from django.db.backends.signals import connection_created
 
-        # Imported here: audit reads models, which Django only allows once the registry is ready;
+        # Imported here: audit and db read models, which Django only allows once the registry is ready;
         # importing checks registers the production settings check.
         from pcp_portal import audit, checks  # noqa: F401
         from pcp_portal.db import use_sqlite_variable_limit

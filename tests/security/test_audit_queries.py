@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 
 from participants.services import attendance_record, official_create, official_update
+from pcp_portal import audit
 from tests.factories import EnrollmentFactory, MinistryFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,8 +72,6 @@ def test_the_audit_costs_the_same_queries_for_10_rows_as_for_1000(superuser, sup
 
 
 def test_the_export_streams_every_row_in_chunks(superuser, superuser_client, monkeypatch):
-    from pcp_portal import audit
-
     make_history(100, superuser)
     monkeypatch.setattr(audit, "EXPORT_CHUNK", 7)
     chunks = []
