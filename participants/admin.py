@@ -17,11 +17,13 @@ from participants.models import (
     Attendance,
     Certificate,
     Enrollment,
+    EnrolmentRollup,
     ImportBatch,
     ImportProgress,
     Official,
     OfficialMerge,
     ReminderDelivery,
+    SessionRollup,
 )
 from participants.views import stale_message
 from pcp_portal.admin import ReadOnlyAdmin
@@ -318,3 +320,32 @@ class ImportProgressAdmin(ReadOnlyAdmin):
     list_filter = ("phase",)
     search_fields = ("batch__filename", "batch__uploaded_by__username")
     list_select_related = ("batch",)
+
+
+@admin.register(EnrolmentRollup)
+class EnrolmentRollupAdmin(ReadOnlyAdmin):
+    """Derived from the attendance by participants.rollups; shown to check a figure, never edited."""
+
+    list_display = (
+        "enrollment",
+        "course",
+        "official",
+        "ministry_acronym",
+        "sex",
+        "active",
+        "attended",
+        "late",
+    )
+    list_filter = ("active", "sex")
+    search_fields = ("enrollment__id", "official__family_name", "official__given_name", "ministry_name_en")
+    raw_id_fields = ("enrollment", "course", "official", "ministry")
+
+
+@admin.register(SessionRollup)
+class SessionRollupAdmin(ReadOnlyAdmin):
+    """Derived from the attendance by participants.rollups; shown to check a figure, never edited."""
+
+    list_display = ("session", "sex", "ministry", "attended", "late", "excused", "absent")
+    list_filter = ("sex",)
+    search_fields = ("session__title", "session__course__title", "ministry__name_en", "ministry__acronym")
+    raw_id_fields = ("session", "ministry")

@@ -14,9 +14,13 @@ class ParticipantsConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: reminders imports models, which Django only allows once
         # the app registry is ready (the usual place for connecting signals).
-        from participants import reminders
+        from participants import reminders, rollups
 
         # courses sends the change; participants queue the change notices (courses stays below).
         session_changed.connect(
             reminders.on_session_changed, dispatch_uid="participants.reminders.session_changed"
+        )
+        # A session cancelled or brought back changes what the figures' rollups count.
+        session_changed.connect(
+            rollups.on_session_changed, dispatch_uid="participants.rollups.session_changed"
         )

@@ -15,7 +15,15 @@ from django.utils import timezone
 from courses.models import Course, Session
 from courses.services import session_create
 from ministries.models import Ministry
-from participants.models import Attendance, AttendanceStatus, Enrollment, Official, Sex
+from participants.models import (
+    Attendance,
+    AttendanceStatus,
+    Enrollment,
+    EnrolmentRollup,
+    Official,
+    SessionRollup,
+    Sex,
+)
 from participants.services import AttendanceRow, attendance_record_many, enrollment_create, official_create
 
 FAMILY_NAMES = [
@@ -182,6 +190,9 @@ def load_demo_data(*, today: datetime.date | None = None, seed: int = 2020) -> d
 @transaction.atomic
 def remove_demo_data() -> dict[str, int]:
     """Delete every row flagged is_demo, children first. Public-record rows are untouched."""
+    # Their rollups first, so the counts below are the demo rows' own (not the cascaded rollups).
+    SessionRollup.objects.filter(session__is_demo=True).delete()
+    EnrolmentRollup.objects.filter(enrollment__is_demo=True).delete()
     counts = {
         "attendance": Attendance.objects.filter(is_demo=True).delete()[0],
         "enrollments": Enrollment.objects.filter(is_demo=True).delete()[0],

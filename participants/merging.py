@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from courses.models import Course
+from participants import rollups
 from participants.models import Attendance, Certificate, Enrollment, Official, OfficialMerge, ReminderDelivery
 from participants.services import official_update
 from pcp_portal.db import history_ip_address
@@ -461,6 +462,9 @@ def official_merge(
     # The chosen values, through the one door for an official's fields (validated, audited). Saved
     # even when nothing was chosen: the survivor's record changed, and partners hear of it.
     official_update(official=survivor, changed_by=merged_by, **chosen)
+    # The figures' rollups of the survivor's enrolments (moved, merged, or their sex changed) and
+    # of the sessions they were marked at.
+    rollups.refresh_officials([survivor_id])
 
     return OfficialMerge.objects.create(
         survivor=survivor,
@@ -555,6 +559,8 @@ def official_merge_undo(*, merge_id: int, undone_by=None) -> OfficialMerge:
     DeletedRecord.objects.filter(
         resource="attendance", object_id__in=[row["pk"] for row in moved["removed_attendance"]]
     ).delete()
+
+    rollups.refresh_officials([survivor.pk, other.pk])
 
     merge.undone_at = now
     merge.undone_by = undone_by

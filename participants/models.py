@@ -644,3 +644,72 @@ class OfficialMerge(models.Model):
     @property
     def is_undone(self) -> bool:
         return self.undone_at is not None
+
+
+class EnrolmentRollup(models.Model):
+    """One enrolment's marks, counted once so the whole-programme pages need not rescan attendance.
+
+    Derived data, written only by participants.rollups (in the transaction of the change that moves
+    it) and rebuilt from scratch by `manage.py rebuild_rollups`. The counts cover the marks at every
+    session not cancelled; whether a session is *held* depends on the clock, so the reports apply
+    it when they read (see participants.rollups). Sex and the ministry snapshot are copied here so a
+    report groups these rows without joining the enrolments and the officials.
+    """
+
+    enrollment = models.OneToOneField(
+        Enrollment, on_delete=models.CASCADE, primary_key=True, related_name="rollup"
+    )
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="+")
+    official = models.ForeignKey(Official, on_delete=models.CASCADE, related_name="+")
+    ministry = models.ForeignKey("ministries.Ministry", on_delete=models.CASCADE, related_name="+")
+    ministry_name_en = models.CharField(max_length=NAME_MAX_LENGTH)
+    ministry_acronym = models.CharField(max_length=ACRONYM_MAX_LENGTH, blank=True)
+    sex = models.CharField(max_length=10)
+    active = models.BooleanField(help_text="Enrolled, not withdrawn: the only enrolments the figures count.")
+    attended = models.PositiveIntegerField(default=0)
+    late = models.PositiveIntegerField(default=0)
+    excused = models.PositiveIntegerField(default=0)
+    absent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["enrollment"]
+        verbose_name = _("enrolment rollup")
+        verbose_name_plural = _("enrolment rollups")
+        indexes = [
+            # The reports read the active enrolments of a course (course report, course list page)
+            # or of a ministry (ministry report).
+            models.Index(fields=["course", "active"], name="enrolment_rollup_course"),
+            models.Index(fields=["ministry", "active"], name="enrolment_rollup_ministry"),
+            models.Index(fields=["official"], name="enrolment_rollup_official"),
+        ]
+
+    def __str__(self) -> str:
+        return f"enrolment {self.enrollment_id}: {self.attended} attended"
+
+
+class SessionRollup(models.Model):
+    """One session's marks of active enrolments, per sex and ministry snapshot (the sessions report).
+
+    Derived like EnrolmentRollup. A group whose last mark went keeps a row of zeros until the next
+    rebuild: the sums are the same either way.
+    """
+
+    session = models.ForeignKey("courses.Session", on_delete=models.CASCADE, related_name="+")
+    sex = models.CharField(max_length=10)
+    ministry = models.ForeignKey("ministries.Ministry", on_delete=models.CASCADE, related_name="+")
+    attended = models.PositiveIntegerField(default=0)
+    late = models.PositiveIntegerField(default=0)
+    excused = models.PositiveIntegerField(default=0)
+    absent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["session", "sex", "ministry"]
+        verbose_name = _("session rollup")
+        verbose_name_plural = _("session rollups")
+        constraints = [
+            # The upsert that keeps these rows (participants.rollups) conflicts on this key.
+            models.UniqueConstraint(fields=["session", "sex", "ministry"], name="session_rollup_unique_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.session_id}, {self.sex}, ministry {self.ministry_id}: {self.attended} attended"

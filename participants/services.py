@@ -22,6 +22,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from courses.models import Course, Session
 from courses.services import course_is_cancelled_locked
 from ministries.models import Ministry
+from participants import rollups
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
 from pcp_portal.db import history_ip_address
 
@@ -61,7 +62,10 @@ def official_update(*, official: Official, changed_by=None, **fields) -> Officia
     locked first, so an edit cannot bring back an official that a merge removed meanwhile (a plain
     save of a vanished row would insert it again), and a changed ministry must exist today.
     """
-    if not Official.objects.select_for_update().filter(pk=official.pk).exists():
+    stored_sex = (
+        Official.objects.select_for_update().filter(pk=official.pk).values_list("sex", flat=True).first()
+    )
+    if stored_sex is None:
         raise ValidationError(
             _("This official no longer exists: it was merged into another record or deleted.")
         )
@@ -79,6 +83,8 @@ def official_update(*, official: Official, changed_by=None, **fields) -> Officia
     official._history_user = changed_by
     official.full_clean()
     official.save(force_update=True)
+    if official.sex != stored_sex:
+        rollups.refresh_officials([official.pk])
     return official
 
 
@@ -167,6 +173,7 @@ def enrollment_create(
         raise ValidationError(
             {"official": _("%(official)s is already enrolled in this course.") % {"official": official}}
         ) from None
+    rollups.refresh(enrollments=[enrollment.pk])
     return enrollment
 
 
@@ -255,6 +262,8 @@ def officials_update_many(
         )
         if on_batch:
             on_batch(len(batch))
+    if "sex" in fields:
+        rollups.refresh_officials(official.pk for official in officials)
 
 
 @dataclass(frozen=True)
@@ -340,6 +349,8 @@ def enrollments_create_many(
         )
         if on_batch:
             on_batch(len(batch))
+    # The course's enrolments that have no rollup yet: the ones just written, in one statement.
+    rollups.refresh(enrollments=Enrollment.objects.filter(course=course, rollup__isnull=True))
     return len(entries)
 
 
@@ -354,6 +365,7 @@ def enrollment_withdraw(*, enrollment: Enrollment, reason: str = "", changed_by=
     enrollment.withdrawal_reason = reason
     enrollment._history_user = changed_by
     enrollment.save()
+    rollups.refresh_enrolments_and_their_sessions([enrollment.pk])
     return enrollment
 
 
@@ -364,6 +376,7 @@ def enrollment_reinstate(*, enrollment: Enrollment, changed_by=None) -> Enrollme
     enrollment.withdrawn_at = None
     enrollment._history_user = changed_by
     enrollment.save()
+    rollups.refresh_enrolments_and_their_sessions([enrollment.pk])
     return enrollment
 
 
@@ -549,6 +562,12 @@ def attendance_record_many(
                 ["status", "note", "recorded_by", "recorded_at", "version", "updated_at"],
                 default_user=recorded_by,
                 custom_historical_attrs=_history_attrs(),
+            )
+        if created or changed:
+            # The figures of the enrolments written and of the session, in this transaction.
+            rollups.refresh(
+                enrollments=[attendance.enrollment_id for attendance in (*created, *changed)],
+                sessions=[session.pk],
             )
         return outcomes
 

@@ -32,13 +32,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
 from courses.selectors import sessions_held_filter
-from participants.models import Attendance, Enrollment
+from participants.models import Attendance, Enrollment, EnrolmentRollup, SessionRollup
 
 SEXES = ("female", "male", "other")
 ATTENDED = ("present", "late")
@@ -212,6 +212,73 @@ def active_enrolments(filters: ReportFilters):
     return queryset.order_by()
 
 
+def upcoming_sessions(filters: ReportFilters, *, now=None):
+    """Sessions not cancelled and not held yet (not started, or undated), of the courses a report
+    counts: the marks the rollups hold that the held rule does not count yet."""
+    now = now or timezone.now()
+    queryset = Session.objects.exclude(status=Session.Status.CANCELLED).filter(
+        Q(starts_at__gt=now) | Q(starts_at__isnull=True)
+    )
+    if filters.course_id is not None:
+        queryset = queryset.filter(course_id=filters.course_id)
+    if filters.project_id is not None:
+        queryset = queryset.filter(course__project_id=filters.project_id)
+    if filters.course_ids is not None:
+        queryset = queryset.filter(course_id__in=filters.course_ids)
+    return queryset.order_by()
+
+
+def rollup_enrolments(filters: ReportFilters):
+    """The rollups of the enrolments `active_enrolments` chooses (the same filters, on the copies)."""
+    queryset = EnrolmentRollup.objects.filter(active=True)
+    if filters.course_id is not None:
+        queryset = queryset.filter(course_id=filters.course_id)
+    if filters.ministry_id is not None:
+        queryset = queryset.filter(ministry_id=filters.ministry_id)
+    if filters.project_id is not None:
+        queryset = queryset.filter(course__project_id=filters.project_id)
+    if filters.official_ids is not None:
+        queryset = queryset.filter(official_id__in=filters.official_ids)
+    if filters.course_ids is not None:
+        queryset = queryset.filter(course_id__in=filters.course_ids)
+    if filters.session_ids is not None:
+        courses = Session.objects.filter(pk__in=filters.session_ids).values("course_id")
+        queryset = queryset.filter(course_id__in=courses)
+    return queryset.order_by()
+
+
+def reads_rollups(filters: ReportFilters) -> bool:
+    """Whether the enrolment figures can come from the rollups. A date range or a set of sessions
+    counts the marks of some sessions only, which a per-enrolment count cannot tell apart: those
+    reports read the attendance of their own sessions (a bounded set, through the index on session)."""
+    return not filters.has_dates and filters.session_ids is None
+
+
+def mark_counts_sql(alias: str = "a") -> str:
+    """The counts of a set of attendance rows: attended (present or late), late, excused, absent.
+
+    The one place a mark becomes a number: the reports' enrolment figures, the per-session figures
+    and the rollups (participants.rollups) all sum with these columns.
+    """
+    attended = ", ".join(f"'{status}'" for status in ATTENDED)
+    return f"""SUM(CASE WHEN {alias}.status IN ({attended}) THEN 1 ELSE 0 END) AS attended,
+               SUM(CASE WHEN {alias}.status = 'late' THEN 1 ELSE 0 END) AS late,
+               SUM(CASE WHEN {alias}.status = 'excused' THEN 1 ELSE 0 END) AS excused,
+               SUM(CASE WHEN {alias}.status = 'absent' THEN 1 ELSE 0 END) AS absent"""
+
+
+def completed_sql(attended: str, held: str) -> str:
+    """Completion of one enrolment (`c` is its course; the default threshold is the next parameter).
+
+    The threshold is a share with two decimals: compare whole percentages, so 0.7 × 10 is exactly 7
+    on SQLite's floats too.
+    """
+    return f"""CASE WHEN {held} > 0
+                     AND {attended} * 100
+                         >= CAST(ROUND(COALESCE(c.completion_threshold, %s) * 100) AS INTEGER) * {held}
+                    THEN 1 ELSE 0 END"""
+
+
 def _sql(queryset) -> tuple[str, tuple]:
     sql, params = queryset.query.sql_with_params()
     return sql, tuple(params)
@@ -225,37 +292,86 @@ def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tup
     """`WITH … ef AS (…)`: one row per active enrolment with held, attended, excused, absent, completed.
 
     This is where attendance and completion are defined; every grouped figure sums these rows.
+    Without a date range they come from the rollups (`_rollup_cte`), otherwise from the attendance
+    of the chosen sessions (`_attendance_cte`); both count with `mark_counts_sql` and `completed_sql`.
     """
+    if reads_rollups(filters):
+        return _rollup_cte(filters, now=now)
+    return _attendance_cte(filters, now=now)
+
+
+def _enrolment_columns(queryset, *fields, **renamed):
+    return queryset.values(
+        *fields, "course_id", "official_id", "ministry_id", "ministry_name_en", "ministry_acronym", **renamed
+    )
+
+
+def _rollup_cte(filters: ReportFilters, *, now=None) -> tuple[str, tuple]:
+    """The enrolment figures from the rollups: each rollup counts the marks at every session not
+    cancelled; the marks at sessions not started yet (few: a register is kept on the day) are taken
+    off here, and the held sessions per course are counted here, so *held* follows the clock
+    without any write (a session becomes held when its start passes, completion with it)."""
+    now = now or timezone.now()
     held_sql, held_params = _sql(held_sessions(filters, now=now).values("id", "course_id"))
     enrol_sql, enrol_params = _sql(
-        active_enrolments(filters).values(
-            "id",
-            "course_id",
-            "official_id",
-            "ministry_id",
-            "ministry_name_en",
-            "ministry_acronym",
-            official_sex=F("official__sex"),
+        _enrolment_columns(
+            rollup_enrolments(filters),
+            id=F("enrollment_id"),
+            official_sex=F("sex"),
+            marked_attended=F("attended"),
+            marked_excused=F("excused"),
+            marked_absent=F("absent"),
         )
+    )
+    upcoming_sql, upcoming_params = _sql(upcoming_sessions(filters, now=now).values("id"))
+    attendance = _q(Attendance._meta.db_table)
+    course = _q(Course._meta.db_table)
+    held_attended = "(e.marked_attended - COALESCE(p.attended, 0))"
+    sql = f"""
+    WITH held AS ({held_sql}),
+    held_per_course AS (SELECT course_id, COUNT(*) AS n FROM held GROUP BY course_id),
+    enrol AS ({enrol_sql}),
+    upcoming AS ({upcoming_sql}),
+    pending AS (
+        SELECT a.enrollment_id, {mark_counts_sql("a")}
+        FROM {attendance} a
+        INNER JOIN upcoming u ON u.id = a.session_id
+        GROUP BY a.enrollment_id
+    ),
+    ef AS (
+        SELECT e.id, e.course_id, e.official_id, e.ministry_id, e.ministry_name_en,
+               e.ministry_acronym, e.official_sex AS sex,
+               COALESCE(hc.n, 0) AS held,
+               {held_attended} AS attended,
+               e.marked_excused - COALESCE(p.excused, 0) AS excused,
+               e.marked_absent - COALESCE(p.absent, 0) AS absent,
+               {completed_sql(held_attended, "COALESCE(hc.n, 0)")} AS completed
+        FROM enrol e
+        INNER JOIN {course} c ON c.id = e.course_id
+        LEFT JOIN held_per_course hc ON hc.course_id = e.course_id
+        LEFT JOIN pending p ON p.enrollment_id = e.id
+    )"""
+    return sql, (*held_params, *enrol_params, *upcoming_params, default_threshold())
+
+
+def _attendance_cte(filters: ReportFilters, *, now=None) -> tuple[str, tuple]:
+    """The enrolment figures from the attendance of the held sessions the filters choose."""
+    held_sql, held_params = _sql(held_sessions(filters, now=now).values("id", "course_id"))
+    enrol_sql, enrol_params = _sql(
+        _enrolment_columns(active_enrolments(filters), "id", official_sex=F("official__sex"))
     )
     attendance = _q(Attendance._meta.db_table)
     course = _q(Course._meta.db_table)
-    attended = ", ".join(f"'{status}'" for status in ATTENDED)
     # An official's page sums only their enrolments' marks; otherwise every mark at a held session
     # is summed and the left join below drops the others (cheaper than joining the enrolments:
     # the small held sessions are hashed and the attendance streamed once).
     narrow = "INNER JOIN enrol en ON en.id = a.enrollment_id" if filters.official_ids is not None else ""
-    # The threshold is a share with two decimals: compare whole percentages, so 0.7 × 10 is
-    # exactly 7 on SQLite's floats too.
     sql = f"""
     WITH held AS ({held_sql}),
     held_per_course AS (SELECT course_id, COUNT(*) AS n FROM held GROUP BY course_id),
     enrol AS ({enrol_sql}),
     marks AS (
-        SELECT a.enrollment_id,
-               SUM(CASE WHEN a.status IN ({attended}) THEN 1 ELSE 0 END) AS attended,
-               SUM(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END) AS excused,
-               SUM(CASE WHEN a.status = 'absent' THEN 1 ELSE 0 END) AS absent
+        SELECT a.enrollment_id, {mark_counts_sql("a")}
         FROM {attendance} a
         INNER JOIN held h ON h.id = a.session_id
         {narrow}
@@ -268,10 +384,7 @@ def enrolment_figures_cte(filters: ReportFilters, *, now=None) -> tuple[str, tup
                COALESCE(m.attended, 0) AS attended,
                COALESCE(m.excused, 0) AS excused,
                COALESCE(m.absent, 0) AS absent,
-               CASE WHEN COALESCE(hc.n, 0) > 0
-                     AND COALESCE(m.attended, 0) * 100
-                         >= CAST(ROUND(COALESCE(c.completion_threshold, %s) * 100) AS INTEGER) * hc.n
-                    THEN 1 ELSE 0 END AS completed
+               {completed_sql("COALESCE(m.attended, 0)", "COALESCE(hc.n, 0)")} AS completed
         FROM enrol e
         INNER JOIN {course} c ON c.id = e.course_id
         LEFT JOIN held_per_course hc ON hc.course_id = e.course_id
@@ -461,28 +574,18 @@ class SessionFigures:
 
 
 def session_figures(filters: ReportFilters, *, now=None) -> dict[int, SessionFigures]:
-    """{held session id: SessionFigures} in one query (sessions with nobody enrolled included)."""
+    """{held session id: SessionFigures} in one query (sessions with nobody enrolled included).
+
+    The officials enrolled come from the enrolment rollups and the marks from the session rollups
+    (per sex and ministry snapshot), both counted with `mark_counts_sql`; an official's page, which
+    narrows to some officials, reads their attendance instead.
+    """
     if filters.selects_nothing:
         return {}
-    cte, params = enrolment_figures_cte(filters, now=now)
-    attendance = _q(Attendance._meta.db_table)
-    attended = ", ".join(f"'{status}'" for status in ATTENDED)
-    sql = f"""{cte},
-    enrolled AS (SELECT course_id, sex, COUNT(*) AS n FROM ef GROUP BY course_id, sex),
-    marked AS (
-        SELECT a.session_id, ef.sex,
-               SUM(CASE WHEN a.status IN ({attended}) THEN 1 ELSE 0 END) AS attended,
-               SUM(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END) AS excused,
-               SUM(CASE WHEN a.status = 'absent' THEN 1 ELSE 0 END) AS absent
-        FROM {attendance} a
-        INNER JOIN held h ON h.id = a.session_id
-        INNER JOIN ef ON ef.id = a.enrollment_id
-        GROUP BY a.session_id, ef.sex
-    )
-    SELECT h.id, en.sex, en.n, COALESCE(mk.attended, 0), COALESCE(mk.excused, 0), COALESCE(mk.absent, 0)
-    FROM held h
-    LEFT JOIN enrolled en ON en.course_id = h.course_id
-    LEFT JOIN marked mk ON mk.session_id = h.id AND mk.sex = en.sex"""
+    if filters.official_ids is None:
+        sql, params = _session_rollup_sql(filters, now=now)
+    else:
+        sql, params = _session_attendance_sql(filters, now=now)
     result: dict[int, SessionFigures] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -495,6 +598,48 @@ def session_figures(filters: ReportFilters, *, now=None) -> dict[int, SessionFig
             figures.excused.add(sex, excused)
             figures.absent.add(sex, absent)
     return result
+
+
+_SESSION_ROWS = """
+    SELECT h.id, en.sex, en.n, COALESCE(mk.attended, 0), COALESCE(mk.excused, 0), COALESCE(mk.absent, 0)
+    FROM held h
+    LEFT JOIN enrolled en ON en.course_id = h.course_id
+    LEFT JOIN marked mk ON mk.session_id = h.id AND mk.sex = en.sex"""
+
+
+def _session_rollup_sql(filters: ReportFilters, *, now=None) -> tuple[str, tuple]:
+    held_sql, held_params = _sql(held_sessions(filters, now=now).values("id", "course_id"))
+    enrol_sql, enrol_params = _sql(rollup_enrolments(filters).values("course_id", "sex"))
+    rollup = _q(SessionRollup._meta.db_table)
+    ministry = "WHERE sr.ministry_id = %s" if filters.ministry_id is not None else ""
+    sql = f"""
+    WITH held AS ({held_sql}),
+    enrolled AS (SELECT course_id, sex, COUNT(*) AS n FROM ({enrol_sql}) en GROUP BY course_id, sex),
+    marked AS (
+        SELECT sr.session_id, sr.sex, SUM(sr.attended) AS attended, SUM(sr.excused) AS excused,
+               SUM(sr.absent) AS absent
+        FROM {rollup} sr
+        INNER JOIN held h ON h.id = sr.session_id
+        {ministry}
+        GROUP BY sr.session_id, sr.sex
+    ){_SESSION_ROWS}"""
+    ministry_params = (filters.ministry_id,) if filters.ministry_id is not None else ()
+    return sql, (*held_params, *enrol_params, *ministry_params)
+
+
+def _session_attendance_sql(filters: ReportFilters, *, now=None) -> tuple[str, tuple]:
+    cte, params = enrolment_figures_cte(filters, now=now)
+    attendance = _q(Attendance._meta.db_table)
+    sql = f"""{cte},
+    enrolled AS (SELECT course_id, sex, COUNT(*) AS n FROM ef GROUP BY course_id, sex),
+    marked AS (
+        SELECT a.session_id, ef.sex, {mark_counts_sql("a")}
+        FROM {attendance} a
+        INNER JOIN held h ON h.id = a.session_id
+        INNER JOIN ef ON ef.id = a.enrollment_id
+        GROUP BY a.session_id, ef.sex
+    ){_SESSION_ROWS}"""
+    return sql, params
 
 
 def definitions() -> dict[str, str]:

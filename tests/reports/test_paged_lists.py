@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import Course, Session
+from participants import rollups
 from participants.models import Attendance, Enrollment
 from participants.pages import COURSES_PER_PAGE
 from participants.reports import figures as fig
@@ -52,6 +53,9 @@ def _courses(count: int, *, sessions: int, officials) -> list[Course]:
             for s in held
         ]
     Attendance.objects.bulk_create(marks)
+    # Written around the services (bulk, for speed), so the figures' rollups are rebuilt as after
+    # any bulk load.
+    rollups.rebuild()
     return courses
 
 
