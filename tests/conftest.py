@@ -15,8 +15,23 @@ from urllib.parse import urlparse
 
 import pytest
 from django.contrib.auth.models import Group
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from pcp_portal import roles
+
+# Property tests (tests/reports/test_rollups.py): a bounded number of examples, so each runs in well
+# under a minute in CI; no example database on disk, so every run starts alike. HYPOTHESIS_PROFILE=
+# thorough runs many more by hand. The function-scoped `db` fixture is fine here: each example
+# rolls its own changes back.
+_PROPERTY_TESTS = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+hypothesis_settings.register_profile("ci", max_examples=20, **_PROPERTY_TESTS)
+hypothesis_settings.register_profile("thorough", max_examples=500, **_PROPERTY_TESTS)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

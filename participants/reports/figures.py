@@ -254,6 +254,12 @@ def reads_rollups(filters: ReportFilters) -> bool:
     return not filters.has_dates and filters.session_ids is None
 
 
+def session_reads_rollups(filters: ReportFilters) -> bool:
+    """Whether the per-session figures can come from the rollups: always, except for an official's
+    page, which narrows to some officials' marks (the session rollups are per sex and ministry)."""
+    return filters.official_ids is None
+
+
 def mark_counts_sql(alias: str = "a") -> str:
     """The counts of a set of attendance rows: attended (present or late), late, excused, absent.
 
@@ -582,7 +588,7 @@ def session_figures(filters: ReportFilters, *, now=None) -> dict[int, SessionFig
     """
     if filters.selects_nothing:
         return {}
-    if filters.official_ids is None:
+    if session_reads_rollups(filters):
         sql, params = _session_rollup_sql(filters, now=now)
     else:
         sql, params = _session_attendance_sql(filters, now=now)
