@@ -142,8 +142,8 @@ def _sex(i: int, sex: str) -> None:
 def _merge(i: int, k: int) -> None:
     officials = _officials()
     survivor, other = _pick(officials, i), _pick(officials, k)
-    if survivor is None or survivor.pk == other.pk:
-        return
+    if survivor is None or survivor.pk == other.pk or OfficialMerge.objects.filter(survivor=other).exists():
+        return  # the merge service does not merge away an official other records were merged into
     mine = {e.course_id: e.pk for e in Enrollment.objects.filter(official=survivor)}
     theirs = set(Enrollment.objects.filter(official=other).values_list("course_id", flat=True))
     keep = {course: mine[course] for course in theirs & mine.keys()}
