@@ -665,7 +665,8 @@ class EnrolmentRollup(models.Model):
     ministry_name_en = models.CharField(max_length=NAME_MAX_LENGTH)
     ministry_acronym = models.CharField(max_length=ACRONYM_MAX_LENGTH, blank=True)
     sex = models.CharField(max_length=10)
-    active = models.BooleanField(help_text="Enrolled, not withdrawn: the only enrolments the figures count.")
+    # Enrolled, not withdrawn: the only enrolments the figures count.
+    active = models.BooleanField()
     attended = models.PositiveIntegerField(default=0)
     late = models.PositiveIntegerField(default=0)
     excused = models.PositiveIntegerField(default=0)

@@ -22,6 +22,13 @@ Aggregation happens in the database: each function below issues a fixed number o
 whatever the size of the data. The held sessions and the chosen enrolments are ORM querysets
 (so the held rule and the parameter handling are Django's); the grouping around them is one SQL
 statement with common table expressions that both PostgreSQL and SQLite run.
+
+Where the marks are counted: without a date range the per-enrolment counts come from the rollups
+(participants.rollups: one row per enrolment and per session × sex × ministry, kept by the services
+and counted with `mark_counts_sql` below), so a whole-programme page reads one small row per
+enrolment instead of every mark; the held rule and completion are applied on reading. A date range
+reads the marks of its own sessions from the attendance. Both give the same figures
+(tests/reports/test_rollups.py).
 """
 
 from __future__ import annotations

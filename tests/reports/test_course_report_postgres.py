@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from courses.models import Session
 from participants import rollups
-from participants.models import Attendance, Enrollment
+from participants.models import Attendance, Enrollment, EnrolmentRollup
 from participants.reports import figures as fig
 from participants.reports import tables
 from tests.factories import CourseFactory, MinistryFactory, OfficialFactory
@@ -103,3 +103,24 @@ def test_the_covering_index_exists(postgres):
         )
         (definition,) = cursor.fetchone()
     assert "(session_id, enrollment_id, status)" in definition
+
+
+def test_the_course_report_reads_its_course_rollups_by_index(many_courses):
+    """The figures of one course read that course's rollups (40 of 1,200), through their index."""
+    course = many_courses[3]
+    rollup = EnrolmentRollup._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        tables.course_matrix(course, fig.ReportFilters(), contact=False)
+    [sql] = [query["sql"] for query in queries.captured_queries if rollup in query["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {rollup}")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL enable_seqscan = on")
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    scans = list(_scans_of(plan[0]["Plan"], rollup))
+    assert scans
+    for scan in scans:
+        assert scan["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan"), scan
+        assert "course_id" in (scan.get("Index Cond") or scan.get("Recheck Cond") or ""), scan
