@@ -6,11 +6,9 @@ and the XLSX export's memory. Writes its figures to benchmarks/RESULTS.md (secti
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import io
 import os
-import platform
 import statistics
 import sys
 import time
@@ -23,7 +21,7 @@ from django.db import connection
 
 from benchmarks import django_setup  # noqa: F401 - sets Django up before the apps are imported
 from benchmarks.dataset import build
-from benchmarks.results_file import write_section
+from benchmarks.results_file import machine, write_section
 from participants.reports import exports, tables
 from participants.reports import figures as fig
 
@@ -78,17 +76,6 @@ def peak_memory(fn):
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak
-
-
-def machine() -> str:
-    cpu = memory = ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as handle:
-        cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
-    with contextlib.suppress(OSError), open("/proc/meminfo", encoding="utf-8") as handle:
-        kib = next((int(line.split()[1]) for line in handle if line.startswith("MemTotal")), 0)
-        memory = f"{kib / 1024 / 1024:.1f} GiB RAM"
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return ", ".join(part for part in (cpu or platform.machine(), f"nproc {cores}", memory) if part)
 
 
 def main():
