@@ -123,8 +123,11 @@ def _seed(size: str, users_at_most: str, out: str) -> None:
 
 
 def _check(state_file: str) -> dict:
-    """In a child: the rows whose status or version differ from what the server confirmed, and the
-    rows whose history does not hold exactly one row per version (one "+", then one "~" a change)."""
+    """In a child: each row the users wrote against the database. A row must hold the status and
+    version the server last confirmed, or, when a save was still in flight as the run stopped, the
+    result of that save; its history must hold exactly one row per version (one "+", then one "~" a
+    change); and there must be one row per official and session. Returns the mismatches and the
+    state the next level starts from."""
     with open(state_file, encoding="utf-8") as handle:
         state = json.load(handle)
     with connection.cursor() as cursor:
@@ -137,30 +140,45 @@ def _check(state_file: str) -> dict:
             FROM participants_attendance a
             WHERE (a.session_id, a.enrollment_id) IN (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))
             """,
-            [
-                [int(key.split(":")[0]) for key in state],
-                [int(key.split(":")[1]) for key in state],
-            ],
+            [[int(key.split(":")[0]) for key in state], [int(key.split(":")[1]) for key in state]],
         )
         found = {
             f"{s}:{e}": (status, version, history, copies)
             for s, e, status, version, history, copies in cursor
         }
-    missing = [key for key in state if key not in found]
-    wrong = [
-        key
-        for key, (status, version) in state.items()
-        if key in found and found[key][:2] != (status, version)
-    ]
-    history = [key for key, (_s, version, count, _c) in found.items() if count != version]
-    duplicated = [key for key, (_s, _v, _h, copies) in found.items() if copies != 1]
-    return {
+    result = {
         "rows": len(state),
-        "missing": missing,
-        "wrong": wrong,
-        "history": history,
-        "duplicated": duplicated,
+        "missing": [],
+        "wrong": [],
+        "unconfirmed": [],
+        "history": [],
+        "duplicated": [],
     }
+    resolved = {}
+    for key, entry in state.items():
+        if key not in found:
+            result["missing"].append(key)
+            continue
+        status, version, history, copies = found[key]
+        confirmed = (entry[0], entry[1])
+        in_flight = (entry[2], entry[1] + 1) if len(entry) > 2 and entry[2] != entry[0] else None
+        if (status, version) == confirmed:
+            pass
+        elif (status, version) == in_flight:
+            result["unconfirmed"].append(key)
+        else:
+            result["wrong"].append(key)
+        if history != version:
+            result["history"].append(key)
+        if copies != 1:
+            result["duplicated"].append(key)
+        resolved[key] = [status, version]
+    result["state"] = resolved
+    return result
+
+
+def _check_level(state_file: Path, env: dict) -> dict:
+    return json.loads(_child(["--check", str(state_file)], env, timeout=300).rsplit("CHECK", 1)[1])
 
 
 def _free_port() -> int:
@@ -305,17 +323,24 @@ def run(user_levels: list[int], seconds: int, size: str) -> tuple[list[dict], di
         warm = _level(3, 10, port, env, work, state_file)
         state_file = work / "state-warm.json"
         state_file.write_text(json.dumps(warm.pop("state")), encoding="utf-8")
+        state_file.write_text(json.dumps(_check_level(state_file, env)["state"]), encoding="utf-8")
         for users in user_levels:
             print(f"load: {users} users for {seconds} s …", file=sys.stderr, flush=True)
             level = _level(users, seconds, port, env, work, state_file)
             state_file = work / f"state-{users}.json"
             state_file.write_text(json.dumps(level.pop("state")), encoding="utf-8")
+            level["check"] = _check_level(state_file, env)
+            state_file.write_text(json.dumps(level["check"].pop("state")), encoding="utf-8")
             levels.append(level)
-        check = json.loads(_child(["--check", str(state_file)], env, timeout=300).rsplit("CHECK", 1)[1])
-        changed = sum(
-            1 for key, value in json.loads(state_file.read_text()).items() if value != seeded["state"][key]
-        )
-        check["changed"] = changed
+        final = json.loads(state_file.read_text())
+        check = {
+            "rows": len(final),
+            "changed": sum(1 for key, value in final.items() if value != seeded["state"][key]),
+            **{
+                name: sum(len(level["check"][name]) for level in levels)
+                for name in ("missing", "wrong", "unconfirmed", "history", "duplicated")
+            },
+        }
     finally:
         if server is not None:
             server.terminate()
@@ -362,10 +387,10 @@ def report(
             f"{len(errors)} server errors{(': ' + '; '.join(sorted(set(errors))[:5])) if errors else ''}."
         )
     lines.append(
-        f"- Register check after the last level: {check['changed']:,} of the {check['rows']:,} rows changed; "
-        f"{len(check['missing']) + len(check['wrong'])} lost or not as last confirmed, "
-        f"{len(check['duplicated'])} duplicated, {len(check['history'])} with a history that is not one row "
-        "per change."
+        f"- Register check after each level: {check['changed']:,} of the {check['rows']:,} rows changed in "
+        f"all; {check['missing'] + check['wrong']} lost or not as last confirmed, {check['duplicated']} "
+        f"duplicated, {check['history']} with a history that is not one row per change; "
+        f"{check['unconfirmed']} saves whose answer was cut off when a level stopped, found in the database."
     )
     return "\n".join(lines)
 
