@@ -26,8 +26,9 @@ page, the history reads and the exports meet as many history rows as real use le
 rows are copied from the tables just written by INSERT … SELECT inside PostgreSQL.
 
 On the development machine the full default set is already built in the database
-`pcp_bench` (postgres://postgres@127.0.0.1:5432/pcp_bench, about 30 s to build anew); read-only
-benchmarks may share it, a benchmark that writes should build its own copy.
+`pcp_bench` (postgres://postgres@127.0.0.1:5432/pcp_bench; about 3 minutes to build anew with its
+history on a busy machine); read-only benchmarks may share it, a benchmark that writes should build
+its own copy.
 """
 
 from __future__ import annotations
