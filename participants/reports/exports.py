@@ -234,20 +234,14 @@ def _discard_sheet_files(workbook) -> None:
                 writer.cleanup()
 
 
-def xlsx_file(title: str, columns: list[Column], rows):
-    """A temporary file holding the workbook; write-only mode keeps memory bounded.
-
-    Both the workbook and openpyxl's row files go to the temp directory: refuse up front when the
-    disk is nearly full (507 with a message, pcp_portal.degrade), and leave no file behind on
-    any path. The output has no name on disk (TemporaryFile): closing it frees its space.
-    """
+def xlsx_write(output, title: str, columns: list[Column], rows) -> None:
+    """Write the workbook into the binary file `output`; write-only mode keeps memory bounded
+    (openpyxl streams the rows to a temporary file of its own, removed on every path)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    ensure_free_space(tempfile.gettempdir())
     workbook = Workbook(write_only=True)
-    output = None
     try:
         worksheet = workbook.create_sheet(title=re.sub(r"[\\/*?:\[\]]", " ", title)[:31] or "Report")
         worksheet.freeze_panes = "B2"
@@ -261,13 +255,26 @@ def xlsx_file(title: str, columns: list[Column], rows):
             worksheet.append(
                 [_xlsx_cell(worksheet, value, column) for value, column in zip(row, columns, strict=True)]
             )
-        output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
         workbook.save(output)
+    except BaseException:
+        _discard_sheet_files(workbook)
+        raise
+
+
+def xlsx_file(title: str, columns: list[Column], rows):
+    """A temporary file holding the workbook.
+
+    Both the workbook and openpyxl's row files go to the temp directory: refuse up front when the
+    disk is nearly full (507 with a message, pcp_portal.degrade), and leave no file behind on
+    any path. The output has no name on disk (TemporaryFile): closing it frees its space.
+    """
+    ensure_free_space(tempfile.gettempdir())
+    output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
+    try:
+        xlsx_write(output, title, columns, rows)
         output.seek(0)
     except BaseException:
-        if output is not None:
-            output.close()
-        _discard_sheet_files(workbook)
+        output.close()
         raise
     return output
 
