@@ -314,7 +314,7 @@ def export_run(job_id: int) -> None:
             os.replace(partial, directory / stored)
         except ShortOfSpace as error:
             partial.unlink(missing_ok=True)
-            _fail(job.pk, str(error))
+            _fail(job.pk, error.message)
             return
         except Exception as error:
             partial.unlink(missing_ok=True)
