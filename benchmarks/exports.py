@@ -32,6 +32,7 @@ from benchmarks import django_setup  # noqa: F401 - sets Django up before the ap
 
 HEADING = "## Exports at 1M rows"
 GOAL_RATIO = 10.0
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 GOAL_RSS_MB = 200.0
 # The plainest fast way to get the same rows out: PostgreSQL writes the CSV itself, the same
 # joins and order as the export, no formula quoting, no time zone formatting.
@@ -155,7 +156,7 @@ def main() -> None:
         idle = run_child("idle", directory)
         # Interleaved, in the same run: copy, job, copy, job (the machine is shared).
         copies, xlsx_runs = [], []
-        for _round in range(2):
+        for _round in range(ROUNDS):
             copies.append(run_child("copy", directory))
             xlsx_runs.append(run_child("xlsx-job", directory))
         csv_stream = run_child("csv-stream", directory)
@@ -197,7 +198,7 @@ def main() -> None:
         "that process's peak RSS (`os.wait4`'s `ru_maxrss`: Python, Django, the driver and openpyxl, "
         f"everything). A child that only sets Django up and connects peaks at {idle['rss_mb']:.0f} MB. "
         "Times are inside the child (without Python's start-up); the XLSX job and the `COPY` "
-        "baseline ran twice each, interleaved, and the faster of each is kept.",
+        f"baseline ran {ROUNDS} time(s) each, interleaved, and the faster of each is kept.",
         "",
         "| export | rows | time | peak RSS | file |",
         "| --- | --- | --- | --- | --- |",
