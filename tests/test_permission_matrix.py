@@ -113,7 +113,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     # officers and the superuser read every report (tests/reports/test_export_jobs.py: no one else).
     ("GET", "/reports/exports/", PAGE),
     ("GET", "/reports/exports/{export}/progress.json", PAGE),
-    ("GET", "/reports/exports/{export}/download/", PAGE),
+    ("GET", "/reports/exports/{export}/matrix.csv", PAGE),
     ("GET", "/reports/iati.xml", cells(302, 403, 409, 409, 409)),  # no identifier set: what is missing
     ("GET", "/results/projects/{project}/", PAGE),
     ("GET", "/results/projects/{project}/progress.xlsx", PAGE),

@@ -345,10 +345,10 @@ def export_progress(request, pk: int):
 
 @reader_required
 @require_GET
-def export_download(request, pk: int):
+def export_download(request, pk: int, name: str):
     job = _job_or_404(request, pk)
     path = jobs.file_path(job)
-    if path is None:
+    if path is None or name != job.file_name:
         raise Http404(_("This export is not ready, or no longer kept. Start it again from the report."))
     return FileResponse(
         path.open("rb"), as_attachment=True, filename=job.file_name, content_type=exports.FORMATS[job.format]

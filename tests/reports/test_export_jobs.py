@@ -81,9 +81,9 @@ def test_the_task_writes_the_file_and_its_owner_downloads_it(world, staff_client
     progress = staff_client.get(f"/reports/exports/{job.pk}/progress.json").json()
     assert progress["state"] == "done" and progress["percent"] == 100 and not progress["working"]
     page = staff_client.get("/reports/exports/").content.decode()
-    assert f'href="/reports/exports/{job.pk}/download/"' in page and "14 rows" in page
+    assert f'href="/reports/exports/{job.pk}/{job.file_name}"' in page and "14 rows" in page
 
-    response = staff_client.get(f"/reports/exports/{job.pk}/download/")
+    response = staff_client.get(f"/reports/exports/{job.pk}/{job.file_name}")
     assert response["Content-Disposition"] == f'attachment; filename="{job.file_name}"'
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     rows = _sheet(b"".join(response.streaming_content))
@@ -97,7 +97,7 @@ def test_the_file_keeps_every_cell_safe_from_formulas(world, staff_client, setti
     settings.PCP_EXPORT_BACKGROUND_ROWS = 0
     job = _queue(staff_client, f"/reports/export/course.xlsx?course={world['b'].pk}&name=course-b")
     run_export(job.pk)
-    response = staff_client.get(f"/reports/exports/{job.pk}/download/")
+    response = staff_client.get(f"/reports/exports/{job.pk}/{job.file_name}")
     assert 'filename="course-b.xlsx"' in response["Content-Disposition"]
     cells = [value for row in _sheet(b"".join(response.streaming_content)) for value in row]
     assert "'=HYPERLINK(1) <script>x</script>" in cells
@@ -127,7 +127,7 @@ def test_only_the_owner_and_officers_follow_and_download_an_export(
         user=staff, report="sessions", fmt="xlsx", query={}, contact=False, file_name="sessions.xlsx"
     )
     run_export(job.pk)
-    download = f"/reports/exports/{job.pk}/download/"
+    download = f"/reports/exports/{job.pk}/{job.file_name}"
     progress = f"/reports/exports/{job.pk}/progress.json"
     colleague = Client()
     colleague.force_login(_make_user(django_user_model, "dara.staff", "mih_staff"))
@@ -136,6 +136,7 @@ def test_only_the_owner_and_officers_follow_and_download_an_export(
     assert job.file_name not in colleague.get("/reports/exports/").content.decode()
     assert partner_client.get(download).status_code == 403
     assert client.get(download).status_code == 302
+    assert staff_client.get(f"/reports/exports/{job.pk}/another-name.xlsx").status_code == 404
     for reader in (staff_client, officer_client, superuser_client):
         response = reader.get(download)
         assert response.status_code == 200 and b"".join(response.streaming_content)[:2] == b"PK"
@@ -188,7 +189,7 @@ def test_a_failed_export_says_why(world, staff, staff_client, monkeypatch, setti
     page = staff_client.get("/reports/exports/").content.decode()
     assert "The export stopped on an unexpected error (RuntimeError)" in page
     assert staff_client.get(f"/reports/exports/{job.pk}/progress.json").json()["reason"] == job.reason
-    assert staff_client.get(f"/reports/exports/{job.pk}/download/").status_code == 404
+    assert staff_client.get(f"/reports/exports/{job.pk}/{job.file_name}").status_code == 404
 
 
 def test_a_full_disk_and_a_vanished_course_fail_with_their_reason(world, staff, monkeypatch):

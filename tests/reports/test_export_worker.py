@@ -61,7 +61,7 @@ def test_a_worker_on_the_exports_queue_writes_the_file_and_the_owner_downloads_i
     job.refresh_from_db()
     assert (job.state, job.rows_done, job.rows_total, job.reason) == ("done", 14, 14, "")
 
-    download = staff_client.get(f"/reports/exports/{job.pk}/download/")
+    download = staff_client.get(f"/reports/exports/{job.pk}/{job.file_name}")
     assert download["Content-Disposition"] == f'attachment; filename="{job.file_name}"'
     rows = list(
         load_workbook(io.BytesIO(b"".join(download.streaming_content))).active.iter_rows(values_only=True)
