@@ -330,8 +330,8 @@ PCP_EXPORT_KEEP_HOURS = env_int("PCP_EXPORT_KEEP_HOURS", 24, minimum=1)
 PCP_EXPORT_STALL_SECONDS = env_int("PCP_EXPORT_STALL_SECONDS", 600, minimum=10)
 # A PDF table longer than this many A4 pages (at about PDF_ROWS_PER_PAGE rows a page) is refused
 # with links to its CSV and XLSX: WeasyPrint lays out about 2 pages a second here and holds the
-# whole document in memory, so 20 pages stay within seconds and 200 MB.
-PCP_PDF_MAX_PAGES = env_int("PCP_PDF_MAX_PAGES", 20, minimum=1)
+# whole document in memory (20 pages peaked at 234 MB): 10 pages stay within seconds and 200 MB.
+PCP_PDF_MAX_PAGES = env_int("PCP_PDF_MAX_PAGES", 10, minimum=1)
 
 # The API (pcp_portal/api/): keys as `Authorization: Bearer <key>` (or a portal session for the
 # browsable API), deny by default (each view names the roles that may read and write it),
