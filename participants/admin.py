@@ -18,6 +18,7 @@ from participants.models import (
     Certificate,
     Enrollment,
     EnrolmentRollup,
+    ExportJob,
     ImportBatch,
     ImportProgress,
     Official,
@@ -310,6 +311,16 @@ class OfficialMergeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    """Report exports written by a worker (participants/reports/jobs.py), removed after their time."""
+
+    list_display = ("file_name", "user", "report", "format", "state", "rows_done", "rows_total", "created_at")
+    list_filter = ("state", "report", "format")
+    search_fields = ("file_name", "user__username", "reason")
+    list_select_related = ("user",)
 
 
 @admin.register(ImportProgress)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -714,3 +715,53 @@ class SessionRollup(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.session_id}, {self.sex}, ministry {self.ministry_id}: {self.attended} attended"
+class ExportJob(models.Model):
+    """A report export too large for a web request, written to a file by a worker
+    (participants/reports/jobs.py), downloaded from the exports page, then removed.
+
+    The filters are kept as the report form's query (what the person chose), and the language, so
+    the worker writes the same headers and rows the person would have got at once.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Being written")
+        DONE = "done", _("Ready to download")
+        FAILED = "failed", _("Failed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.CASCADE, related_name="+"
+    )
+    report = models.CharField(_("report"), max_length=20)
+    format = models.CharField(_("format"), max_length=5)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    contact = models.BooleanField(_("with contact details"), default=False)
+    language = models.CharField(_("language"), max_length=10, default="en")
+    file_name = models.CharField(_("file name"), max_length=120)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    reason = models.TextField(_("why it failed"), blank=True, default="")
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows to write"), default=0)
+    # Relative to settings.PCP_EXPORT_DIR; empty until the file is complete.
+    path = models.CharField(_("file path"), max_length=200, blank=True, default="")
+    size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # A running job whose worker last reported long ago is failed by the cleanup (the worker died).
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("removed after"), db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        # The exports page lists one person's newest jobs.
+        indexes = [models.Index(fields=["user", "-created_at"], name="exportjob_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.state})"
+
+    @property
+    def is_working(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

@@ -15,8 +15,10 @@ from celery import shared_task
 
 from participants import reminders
 
-# Celery's autodiscovery imports each app's tasks.py only: this registers the imports' task too.
+# Celery's autodiscovery imports each app's tasks.py only: this registers the imports' and the
+# report exports' tasks too.
 from participants.imports import tasks as import_tasks  # noqa: F401
+from participants.reports import tasks as export_tasks  # noqa: F401
 
 
 @shared_task(name="participants.tasks.dispatch_reminders", acks_late=True, ignore_result=True)

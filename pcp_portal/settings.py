@@ -320,6 +320,19 @@ PCP_IMPORT_BACKGROUND_ROWS = env_int("PCP_IMPORT_BACKGROUND_ROWS", 300, minimum=
 # queued again (participants.imports.apply.resume_stalled, run by beat every minute).
 PCP_IMPORT_STALL_SECONDS = env_int("PCP_IMPORT_STALL_SECONDS", 120, minimum=1)
 
+# Report exports (participants/reports/jobs.py). An XLSX of more rows than PCP_EXPORT_BACKGROUND_ROWS
+# is written by a worker (openpyxl takes about 0.1 ms a cell: 20,000 attendance rows are ~2 s of
+# request), into PCP_EXPORT_DIR, kept PCP_EXPORT_KEEP_HOURS for its download, then removed.
+# A running export silent for PCP_EXPORT_STALL_SECONDS lost its worker and is marked failed.
+PCP_EXPORT_DIR = Path(env_str("PCP_EXPORT_DIR") or VAR_DIR / "exports")
+PCP_EXPORT_BACKGROUND_ROWS = env_int("PCP_EXPORT_BACKGROUND_ROWS", 20_000, minimum=0)
+PCP_EXPORT_KEEP_HOURS = env_int("PCP_EXPORT_KEEP_HOURS", 24, minimum=1)
+PCP_EXPORT_STALL_SECONDS = env_int("PCP_EXPORT_STALL_SECONDS", 600, minimum=10)
+# A PDF table longer than this many A4 pages (at about PDF_ROWS_PER_PAGE rows a page) is refused
+# with links to its CSV and XLSX: WeasyPrint lays out about 2 pages a second here and holds the
+# whole document in memory (20 pages peaked at 234 MB): 10 pages stay within seconds and 200 MB.
+PCP_PDF_MAX_PAGES = env_int("PCP_PDF_MAX_PAGES", 10, minimum=1)
+
 # The API (pcp_portal/api/): keys as `Authorization: Bearer <key>` (or a portal session for the
 # browsable API), deny by default (each view names the roles that may read and write it),
 # keyset cursor pages, a request budget per key, one error format.
@@ -516,6 +529,11 @@ CELERY_BEAT_SCHEDULE["imports-resume-stalled"] = {
     "task": "participants.imports.tasks.resume_stalled_imports",
     "schedule": 60,
     "options": {"expires": 60},
+}
+CELERY_BEAT_SCHEDULE["exports-remove-expired"] = {
+    "task": "participants.reports.tasks.remove_expired_exports",
+    "schedule": 900,
+    "options": {"expires": 900},
 }
 CELERY_BEAT_SCHEDULE["webhooks-dispatch"] = {
     "task": "pcp_portal.webhooks.tasks.dispatch",

@@ -109,6 +109,11 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/reports/export/series.csv", PAGE),
     ("GET", "/reports/export/series.pdf", PAGE),
     ("GET", "/reports/export/nosuch.csv", cells(302, 403, 404, 404, 404)),
+    # Exports a worker wrote: the list shows one's own; the staff user's file is theirs, and
+    # officers and the superuser read every report (tests/reports/test_export_jobs.py: no one else).
+    ("GET", "/reports/exports/", PAGE),
+    ("GET", "/reports/exports/{export}/progress.json", PAGE),
+    ("GET", "/reports/exports/{export}/matrix.csv", PAGE),
     ("GET", "/reports/iati.xml", cells(302, 403, 409, 409, 409)),  # no identifier set: what is missing
     ("GET", "/results/projects/{project}/", PAGE),
     ("GET", "/results/projects/{project}/progress.xlsx", PAGE),
@@ -248,7 +253,24 @@ def world_objects(uploader) -> dict:
         "feed_secret": feed_secret,
         "calendar": calendar_token(delivery),
         "official": enrollment.official_id,
+        "export": _export_job(uploader).pk,
     }
+
+
+def _export_job(owner):
+    from participants.models import ExportJob
+
+    settings.PCP_EXPORT_DIR.mkdir(parents=True, exist_ok=True)
+    (settings.PCP_EXPORT_DIR / "matrix.csv").write_bytes(b"\xef\xbb\xbfCourse\r\n")
+    return ExportJob.objects.create(
+        user=owner,
+        report="programme",
+        format="csv",
+        file_name="matrix.csv",
+        state=ExportJob.State.DONE,
+        path="matrix.csv",
+        expires_at=datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1),
+    )
 
 
 @pytest.fixture
@@ -313,6 +335,7 @@ def _covered_names() -> set[str]:
         "result": 1,
         "indicator": 1,
         "period": 1,
+        "export": 1,
     }
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)

@@ -205,20 +205,21 @@ def copy_csv_chunks(filters: fig.ReportFilters, *, contact: bool, now=None, batc
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+_FORMATS = {SHARE: "0.0%", DATETIME: "yyyy-mm-dd hh:mm", DATE: "yyyy-mm-dd"}
+
+
 def _xlsx_cell(worksheet, value, column: Column):
+    """A text, a number or an empty cell as a plain value (openpyxl types it; a styled cell costs
+    several times as much, which a million rows feel); shares and dates with their format."""
     from openpyxl.cell import WriteOnlyCell
 
     if isinstance(value, str):
-        value = safe_cell(_ILLEGAL_XML.sub("", value))
+        return safe_cell(_ILLEGAL_XML.sub("", value))
+    number_format = _FORMATS.get(column.kind)
+    if value is None or number_format is None:
+        return value
     cell = WriteOnlyCell(worksheet, value=value)
-    if column.kind == SHARE and value is not None:
-        cell.number_format = "0.0%"
-    elif column.kind == DATETIME and value is not None:
-        cell.number_format = "yyyy-mm-dd hh:mm"
-    elif column.kind == DATE and value is not None:
-        cell.number_format = "yyyy-mm-dd"
-    elif column.kind == INT:
-        cell.number_format = "0"
+    cell.number_format = number_format
     return cell
 
 
@@ -234,20 +235,14 @@ def _discard_sheet_files(workbook) -> None:
                 writer.cleanup()
 
 
-def xlsx_file(title: str, columns: list[Column], rows):
-    """A temporary file holding the workbook; write-only mode keeps memory bounded.
-
-    Both the workbook and openpyxl's row files go to the temp directory: refuse up front when the
-    disk is nearly full (507 with a message, pcp_portal.degrade), and leave no file behind on
-    any path. The output has no name on disk (TemporaryFile): closing it frees its space.
-    """
+def xlsx_write(output, title: str, columns: list[Column], rows) -> None:
+    """Write the workbook into the binary file `output`; write-only mode keeps memory bounded
+    (openpyxl streams the rows to a temporary file of its own, removed on every path)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    ensure_free_space(tempfile.gettempdir())
     workbook = Workbook(write_only=True)
-    output = None
     try:
         worksheet = workbook.create_sheet(title=re.sub(r"[\\/*?:\[\]]", " ", title)[:31] or "Report")
         worksheet.freeze_panes = "B2"
@@ -261,13 +256,26 @@ def xlsx_file(title: str, columns: list[Column], rows):
             worksheet.append(
                 [_xlsx_cell(worksheet, value, column) for value, column in zip(row, columns, strict=True)]
             )
-        output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
         workbook.save(output)
+    except BaseException:
+        _discard_sheet_files(workbook)
+        raise
+
+
+def xlsx_file(title: str, columns: list[Column], rows):
+    """A temporary file holding the workbook.
+
+    Both the workbook and openpyxl's row files go to the temp directory: refuse up front when the
+    disk is nearly full (507 with a message, pcp_portal.degrade), and leave no file behind on
+    any path. The output has no name on disk (TemporaryFile): closing it frees its space.
+    """
+    ensure_free_space(tempfile.gettempdir())
+    output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it
+    try:
+        xlsx_write(output, title, columns, rows)
         output.seek(0)
     except BaseException:
-        if output is not None:
-            output.close()
-        _discard_sheet_files(workbook)
+        output.close()
         raise
     return output
 

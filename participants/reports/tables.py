@@ -307,6 +307,13 @@ def attendance_columns(*, contact: bool) -> list[Column]:
     return columns
 
 
+def attendance_selection(filters: fig.ReportFilters, *, now=None):
+    """The attendance rows the attendance export holds: at held sessions, of active enrolments."""
+    return Attendance.objects.filter(
+        enrollment__in=fig.active_enrolments(filters), session__in=fig.held_sessions(filters, now=now)
+    )
+
+
 def attendance_rows(filters: fig.ReportFilters, *, contact: bool, now=None, chunk_size: int = 5000):
     """Every attendance row at the held sessions of the selection, streamed in id order (1 query)."""
     fields = [
@@ -324,13 +331,7 @@ def attendance_rows(filters: fig.ReportFilters, *, contact: bool, now=None, chun
     ]
     if contact:
         fields += ["enrollment__official__email", "enrollment__official__phone"]
-    queryset = (
-        Attendance.objects.filter(
-            enrollment__in=fig.active_enrolments(filters), session__in=fig.held_sessions(filters, now=now)
-        )
-        .order_by("id")
-        .values_list(*fields)
-    )
+    queryset = attendance_selection(filters, now=now).order_by("id").values_list(*fields)
     for row in queryset.iterator(chunk_size=chunk_size):
         row = list(row)
         row[3] = timezone.localtime(row[3]).replace(tzinfo=None) if row[3] else None

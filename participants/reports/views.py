@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,7 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from courses.models import Course
 from participants import certificates
-from participants.reports import charts, exports, tables
+from participants.models import ExportJob
+from participants.reports import charts, exports, jobs, tables
 from participants.reports import figures as fig
 from participants.reports.forms import ReportFilterForm, error_messages
 from participants.results.framework import all_frameworks
@@ -217,6 +219,8 @@ def _bad_request(lines: list[str]) -> HttpResponseBadRequest:
 @reader_required
 @require_GET
 def export(request, report: str, fmt: str):
+    """The report as CSV (streamed), XLSX (here when small, else by a worker: see jobs) or PDF
+    (refused above the page limit, with links to the same selection as CSV and XLSX)."""
     if report not in REPORTS or fmt not in exports.FORMATS:
         raise Http404(_("There is no such export."))
     form, filters = _filters(request)
@@ -230,33 +234,30 @@ def export(request, report: str, fmt: str):
     except exports.BadFileName as error:
         return _bad_request([str(error)])
     if report == "attendance":
-        return _attendance_export(fmt, name, filters, contact=contact)
-    if report == "series":
-        # Series completion counts whole series: the report filters do not narrow it.
-        table = tables.series_completion_table(all_series_figures())
-    elif report == "course":
-        if filters.course_id is None:
-            return _bad_request([_("Choose a course for the course export (course=<id>).")])
-        course = form.cleaned_data["course"]
-        table = tables.course_matrix(course, filters, contact=contact)
-    else:
-        table = {
-            "programme": tables.programme_table,
-            "ministries": tables.ministry_table,
-            "sessions": tables.session_table,
-        }[report](filters)
+        return _attendance_export(request, fmt, name, filters, contact=contact)
+    if report == "course" and filters.course_id is None:
+        return _bad_request([_("Choose a course for the course export (course=<id>).")])
+    table = jobs.table_for(report, filters, course=form.cleaned_data.get("course"), contact=contact)
+    rows = table.all_rows()
     if fmt == "csv":
-        return exports.csv_response(name, table.headers, table.all_rows())
+        return exports.csv_response(name, table.headers, rows)
     if fmt == "xlsx":
-        return exports.xlsx_response(name, table.title, table.columns, table.all_rows())
+        if len(rows) > settings.PCP_EXPORT_BACKGROUND_ROWS:
+            return _in_background(request, report, fmt, name, filters, contact=contact, rows=len(rows))
+        return exports.xlsx_response(name, table.title, table.columns, rows)
+    if len(rows) > jobs.pdf_max_rows():
+        return _pdf_too_long(request, report, len(rows))
     return exports.pdf_response(name, exports.table_pdf(table, filters, filter_labels=filter_labels(form)))
 
 
-def _attendance_export(fmt: str, name: str, filters, *, contact: bool):
+def _attendance_export(request, fmt: str, name: str, filters, *, contact: bool):
     columns = tables.attendance_columns(contact=contact)
     if fmt == "pdf":
-        return _bad_request([_("The attendance rows are too many for a PDF; export them as CSV or XLSX.")])
+        return _pdf_too_long(request, "attendance", None)
     if fmt == "xlsx":
+        count = jobs.attendance_count(filters)
+        if count > settings.PCP_EXPORT_BACKGROUND_ROWS:
+            return _in_background(request, "attendance", fmt, name, filters, contact=contact, rows=count)
         return exports.xlsx_response(
             name, _("Attendance"), columns, tables.attendance_rows(filters, contact=contact)
         )
@@ -268,6 +269,89 @@ def _attendance_export(fmt: str, name: str, filters, *, contact: bool):
         return response
     return exports.csv_response(
         name, [column.label for column in columns], tables.attendance_rows(filters, contact=contact)
+    )
+
+
+def _in_background(request, report: str, fmt: str, name: str, filters, *, contact: bool, rows: int):
+    """Too large to build in the request: queue a job and show the exports page, which follows it."""
+    job = jobs.export_start(
+        user=request.user,
+        report=report,
+        fmt=fmt,
+        query=filters.as_query(),
+        contact=contact,
+        file_name=name,
+        rows=rows,
+    )
+    messages.info(
+        request,
+        _(
+            "%(name)s (%(rows)s rows) is being written in the background. It appears below when it is "
+            "ready; you can leave this page and come back."
+        )
+        % {"name": job.file_name, "rows": f"{rows:,}"},
+    )
+    return redirect(f"{reverse('reports:exports')}#export-{job.pk}")
+
+
+def _pdf_too_long(request, report: str, rows: int | None):
+    """A PDF over the page limit is refused at once (not after a minute of layout), with the
+    same selection offered as XLSX and CSV."""
+    query = f"?{request.GET.urlencode()}" if request.GET else ""
+    links = [(fmt.upper(), reverse("reports:export", args=[report, fmt]) + query) for fmt in ("xlsx", "csv")]
+    pages = math.ceil(rows / jobs.PDF_ROWS_PER_PAGE) if rows is not None else None
+    return render(
+        request,
+        "reports/pdf_too_long.html",
+        {"links": links, "pages": pages, "rows": rows, "max_pages": settings.PCP_PDF_MAX_PAGES},
+        status=400,
+    )
+
+
+# --- exports written by a worker -----------------------------------------------------------------
+
+EXPORTS_LISTED = 50
+
+
+@reader_required
+@require_GET
+def export_list(request):
+    """The person's exports, newest first: progress while a worker writes, then the download."""
+    listed = ExportJob.objects.filter(user=request.user)[:EXPORTS_LISTED]
+    return render(
+        request,
+        "reports/exports.html",
+        {
+            "jobs": [(job, jobs.snapshot(job)) for job in listed],
+            "working": any(job.is_working for job in listed),
+            "keep_hours": settings.PCP_EXPORT_KEEP_HOURS,
+        },
+    )
+
+
+def _job_or_404(request, pk: int) -> ExportJob:
+    job = get_object_or_404(ExportJob, pk=pk)
+    if not jobs.may_download(request.user, job):
+        raise Http404(_("There is no such export."))  # another person's export is not shown to exist
+    return job
+
+
+@reader_required
+@require_GET
+def export_progress(request, pk: int):
+    """The progress bar's figures as JSON, read by static/js/exports.js every second or two."""
+    return JsonResponse(jobs.snapshot(_job_or_404(request, pk)))
+
+
+@reader_required
+@require_GET
+def export_download(request, pk: int, name: str):
+    job = _job_or_404(request, pk)
+    path = jobs.file_path(job)
+    if path is None or name != job.file_name:
+        raise Http404(_("This export is not ready, or no longer kept. Start it again from the report."))
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=job.file_name, content_type=exports.FORMATS[job.format]
     )
 
 

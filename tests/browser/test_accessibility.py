@@ -130,6 +130,19 @@ def a11y_world(staff, editor_upload) -> dict:
         empty_session=empty_session.pk,
         certificate=certificate[0].code if certificate else "NO-SUCH-CODE",
     )
+    # The exports page with a job in each state beside the matrix's finished one.
+    from participants.models import ExportJob
+
+    now = datetime.datetime.now(datetime.UTC)
+    later = now + datetime.timedelta(hours=1)
+    ExportJob.objects.create(
+        user=staff, report="attendance", format="xlsx", file_name="running.xlsx", state="running",
+        rows_done=4000, rows_total=10000, started_at=now, expires_at=later,
+    )  # fmt: skip
+    ExportJob.objects.create(
+        user=staff, report="attendance", format="xlsx", file_name="failed.xlsx", state="failed",
+        reason="The worker writing this export stopped before it finished.", expires_at=later,
+    )  # fmt: skip
     return world
 
 

@@ -35,7 +35,9 @@ def test_compose_has_the_services_with_health_checks_and_volumes():
     assert "/readyz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
     assert SERVICES["db"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
     assert SERVICES["redis"]["volumes"] == ["redisdata:/data"]
-    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata"}
+    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata", "exports"}
+    # Exports written by the files worker are downloaded from web: the same folder in both.
+    assert SERVICES["web"]["volumes"] == SERVICES["worker-files"]["volumes"] == ["exports:/app/var/exports"]
     web = SERVICES["web"]["command"]
     assert web[0] == "gunicorn" and int(next(a for a in web if a.startswith("--workers=")).split("=")[1]) >= 2
 
