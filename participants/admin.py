@@ -19,6 +19,7 @@ from participants.models import (
     Enrollment,
     ImportBatch,
     ImportProgress,
+    ImportRow,
     Official,
     OfficialMerge,
     ReminderDelivery,
@@ -266,7 +267,6 @@ class ImportBatchAdmin(admin.ModelAdmin):
     search_fields = ("filename", "checksum", "uploaded_by__username", "message")
     list_filter = ("kind", "status")
     list_select_related = ("uploaded_by",)
-    exclude = ("rows",)
 
     def has_add_permission(self, request):
         return False
@@ -308,6 +308,16 @@ class OfficialMergeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ImportRow)
+class ImportRowAdmin(ReadOnlyAdmin):
+    """An import's plan, row by row, as its preview lists it: written by participants/imports alone."""
+
+    list_display = ("batch", "line", "action")
+    list_filter = ("action",)
+    search_fields = ("batch__filename", "batch__uploaded_by__username")
+    list_select_related = ("batch",)
 
 
 @admin.register(ImportProgress)
