@@ -236,7 +236,7 @@ class Planner:
         """A row typed twice, the same in every cell: merged into its first copy, with a note."""
         # A digest, not the cells: the planner keeps one per row of the file.
         key = hashlib.blake2b(
-            repr(sorted((k, clean_text(v)) for k, v in values.items() if clean_text(v))).encode(),
+            repr(sorted((k, text) for k, v in values.items() if (text := clean_text(v)))).encode(),
             digest_size=16,
         ).digest()
         if key in self.identical:
