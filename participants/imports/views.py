@@ -110,14 +110,17 @@ def _batch_context(batch: ImportBatch, decisions=None) -> dict:
     labels = {f.name: str(f.verbose_name) for f in Official._meta.fields}
     # Every row to decide or in error is listed; of the others, the first PREVIEW_ROWS_SHOWN (a
     # 50,000-row file would make a page of tens of megabytes).
-    # From the plan's table: the rows to see (a batch of rows a query), then the first others.
-    listed = [pair for chunk in plan_chunks(batch.pk, actions=(ERROR, DECIDE)) for pair in chunk]
-    listed += (
-        ImportRow.objects.filter(batch=batch)
-        .exclude(action__in=(ERROR, DECIDE))
-        .order_by("index")
-        .values_list("index", "plan")[:PREVIEW_ROWS_SHOWN]
-    )
+    # From the plan's table: the rows to see (a batch of rows a query), then the first others;
+    # none while a worker is still writing the plan.
+    listed = []
+    if batch.status not in (ImportBatch.Status.QUEUED, ImportBatch.Status.PREVIEWING):
+        listed = [pair for chunk in plan_chunks(batch.pk, actions=(ERROR, DECIDE)) for pair in chunk]
+        listed += (
+            ImportRow.objects.filter(batch=batch)
+            .exclude(action__in=(ERROR, DECIDE))
+            .order_by("index")
+            .values_list("index", "plan")[:PREVIEW_ROWS_SHOWN]
+        )
     row_count = _row_count(batch)
     hidden = row_count - len(listed)
     rows = []
