@@ -14,6 +14,10 @@ their history rows, enrolments, their history rows — read back with `COPY … 
 emptied), into the same tables with the same indexes, constraints and change-log triggers, in
 one transaction. The run asserts that the apply wrote one official, one enrolment and one
 history row of each per line, then prints a Markdown table and the ratios for RESULTS.md.
+
+Each size is run BENCH_REPEATS times (default 3), the apply and its COPY one after the other in
+each round, so that a machine whose load swings weighs on both sides alike; the table gives the
+median of each side, the median of the rounds' ratios and their range, and the median peak memory.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import io
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +42,7 @@ from participants.imports.plan import preview_queued, queue_preview
 from participants.models import Enrollment, ImportBatch, Official
 
 SIZES = [int(size) for size in os.environ.get("BENCH_SIZES", "5000,50000").split(",")]
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 TABLES = (
     "participants_official",
     "participants_historicalofficial",
@@ -52,7 +58,8 @@ def _empty() -> None:
             "TRUNCATE participants_attendance, participants_historicalattendance, "
             "participants_reminderdelivery, "
             + ", ".join(TABLES)
-            + ", participants_importprogress, participants_importbatch, pcp_portal_outboxevent CASCADE"
+            + ", participants_importprogress, participants_importrow, participants_importbatch, "
+            "pcp_portal_outboxevent CASCADE"
         )
 
 
@@ -140,31 +147,47 @@ def main() -> None:
     _course()
     results = []
     for size in SIZES:
-        _empty()
-        out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.imports", "--child", str(size)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        figures = json.loads(out.strip().splitlines()[-1])
-        assert Official.objects.count() == size and Enrollment.objects.count() == size
-        assert Official.history.count() == size and Enrollment.history.count() == size
-        figures["copy"] = _copy_baseline(size)
-        figures["size"] = size
-        results.append(figures)
-        print(f"{size:,} rows: {figures}", file=sys.stderr)
+        rounds = []
+        for round_number in range(REPEATS):
+            _empty()
+            out = subprocess.run(
+                [sys.executable, "-m", "benchmarks.imports", "--child", str(size)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            figures = json.loads(out.strip().splitlines()[-1])
+            assert Official.objects.count() == size and Enrollment.objects.count() == size
+            assert Official.history.count() == size and Enrollment.history.count() == size
+            figures["copy"] = _copy_baseline(size)
+            figures["load"] = os.getloadavg()[0]
+            rounds.append(figures)
+            print(f"{size:,} rows, round {round_number + 1}: {figures}", file=sys.stderr)
+        ratios = [r["apply"] / r["copy"] for r in rounds]
+        results.append(
+            {
+                "size": size,
+                **{
+                    key: statistics.median(r[key] for r in rounds)
+                    for key in ("preview", "apply", "copy", "maxrss_mb")
+                },
+                "ratio": statistics.median(ratios),
+                "ratio_range": (min(ratios), max(ratios)),
+                "load": (min(r["load"] for r in rounds), max(r["load"] for r in rounds)),
+            }
+        )
     _empty()
 
     print(
-        "| rows | preview (worker) | apply (worker) | COPY of the same rows | apply / COPY "
-        "| peak worker memory |"
+        f"Medians of {REPEATS} rounds.\n\n| rows | preview (worker) | apply (worker) | COPY of the same rows "
+        "| apply / COPY (median of the rounds' ratios; range) | peak worker memory | load average |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
             f"| {r['size']:,} | {r['preview']:.2f} s | {r['apply']:.2f} s | {r['copy']:.2f} s "
-            f"| **{r['apply'] / r['copy']:.2f}** | {r['maxrss_mb']:.0f} MB |"
+            f"| **{r['ratio']:.2f}** ({r['ratio_range'][0]:.2f}–{r['ratio_range'][1]:.2f}) "
+            f"| {r['maxrss_mb']:.0f} MB | {r['load'][0]:.1f}–{r['load'][1]:.1f} |"
         )
     if len(results) >= 2:
         small, large = results[0], results[-1]

@@ -21,6 +21,7 @@ from participants.models import (
     ExportJob,
     ImportBatch,
     ImportProgress,
+    ImportRow,
     Official,
     OfficialMerge,
     ReminderDelivery,
@@ -269,7 +270,6 @@ class ImportBatchAdmin(admin.ModelAdmin):
     search_fields = ("filename", "checksum", "uploaded_by__username", "message")
     list_filter = ("kind", "status")
     list_select_related = ("uploaded_by",)
-    exclude = ("rows",)
 
     def has_add_permission(self, request):
         return False
@@ -321,6 +321,16 @@ class ExportJobAdmin(ReadOnlyAdmin):
     list_filter = ("state", "report", "format")
     search_fields = ("file_name", "user__username", "reason")
     list_select_related = ("user",)
+
+
+@admin.register(ImportRow)
+class ImportRowAdmin(ReadOnlyAdmin):
+    """An import's plan, row by row, as its preview lists it: written by participants/imports alone."""
+
+    list_display = ("batch", "line", "action")
+    list_filter = ("action",)
+    search_fields = ("batch__filename", "batch__uploaded_by__username")
+    list_select_related = ("batch",)
 
 
 @admin.register(ImportProgress)

@@ -402,7 +402,6 @@ class ImportBatch(models.Model):
         blank=True,
         related_name="+",
     )
-    rows = models.JSONField(_("planned rows"), default=list, blank=True)
     counts = models.JSONField(_("counts"), default=dict, blank=True)
     message = models.TextField(_("message"), blank=True)
     uploaded_by = models.ForeignKey(
@@ -461,6 +460,48 @@ class ImportBatch(models.Model):
     def is_working(self) -> bool:
         """A worker has (or will have) this batch in hand: the page follows its progress."""
         return self.status in (self.Status.QUEUED, self.Status.PREVIEWING, self.Status.APPLYING)
+
+    @property
+    def rows(self) -> list[dict]:
+        """The whole plan, in file order, as plain rows: for small batches (the command's printout,
+        tests). The pages and the apply read ImportRow in batches instead, so a 50,000-row plan
+        is never in memory at once."""
+        return list(self.plan_rows.order_by("index").values_list("plan", flat=True))
+
+
+class ImportRow(models.Model):
+    """One row of an import's plan (participants/imports/plan.py): what that line of the file
+    will do, with everything the apply writes for it.
+
+    A table, not one JSON document on the batch: the preview writes it a batch of rows at a time
+    as the file is read and the apply reads it back the same way, so a worker's memory holds one
+    batch of rows, not the file (a 50,000-row plan is tens of megabytes of JSON).
+    """
+
+    batch = models.ForeignKey(
+        ImportBatch, verbose_name=_("import"), on_delete=models.CASCADE, related_name="plan_rows"
+    )
+    # The row's position in the plan: the preview's choices are keyed by it, and the apply pages
+    # through the plan by it (keyset, with the unique constraint's index).
+    index = models.PositiveIntegerField(_("position in the plan"))
+    line = models.PositiveIntegerField(_("line in the file"))
+    action = models.CharField(_("action"), max_length=10)
+    plan = models.JSONField(_("planned row"))
+
+    class Meta:
+        ordering = ["batch", "index"]
+        verbose_name = _("planned import row")
+        verbose_name_plural = _("planned import rows")
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "index"], name="import_row_unique_position"),
+        ]
+        indexes = [
+            # The rows in error or to decide, which the page lists and the apply checks first.
+            models.Index(fields=["batch", "action", "index"], name="import_row_by_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: line {self.line} {self.action}"
 
 
 class ImportProgress(models.Model):

@@ -22,7 +22,9 @@ KHMER_FOLDS = (("\u17c1\u17b6", "\u17c4"), ("\u17c1\u17b8", "\u17be"))
 
 def clean_text(value: str) -> str:
     """What is stored: NFC, trimmed, inner runs of spaces collapsed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", value or "")).strip()
+    # str.split() splits on exactly the characters the regular expression \s matches (both use
+    # str.isspace), several times faster: an import calls this for every cell of every row.
+    return " ".join(unicodedata.normalize("NFC", value or "").split())
 
 
 def name_key(value: str) -> str:
@@ -31,7 +33,7 @@ def name_key(value: str) -> str:
     text = clean_text((value or "").translate(INVISIBLE))
     for spelled, single in KHMER_FOLDS:
         text = text.replace(spelled, single)
-    return re.sub(r"\s+", "", text).casefold()
+    return "".join(text.split()).casefold()
 
 
 KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")

@@ -10,6 +10,9 @@ conditional change, so a second confirmation is a no-op) and the apply is queued
 transactional outbox; the worker's task runs `apply_import` on the claimed batch. The apply is
 still one transaction: a worker killed half-way writes nothing, the batch stays "applying", and
 the task delivered again (acks_late) applies it once.
+
+The plan is read PLAN_BATCH rows at a time (plan.plan_chunks) and written a batch at a time, so
+the worker's memory holds one batch of rows whatever the size of the file.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from courses.models import Session
 from ministries.models import Ministry
 from participants import services
 from participants.imports import progress
-from participants.imports.plan import CREATE, DECIDE, ERROR, PREVIEW_TASK, SKIP, UPDATE
+from participants.imports.plan import ACTIONS, CREATE, DECIDE, ERROR, PREVIEW_TASK, SKIP, UPDATE, plan_chunks
 from participants.imports.progress import Reporter
-from participants.models import ImportBatch, ImportProgress, Official
+from participants.models import ImportBatch, ImportProgress, ImportRow, Official
 from pcp_portal import outbox
 
 APPLY_TASK = "participants.imports.tasks.apply_batch"
@@ -49,8 +52,9 @@ NEW = "new"
 def undecided_rows(batch: ImportBatch, decisions: dict[int, str]) -> list[int]:
     return [
         row["line"]
-        for index, row in enumerate(batch.rows)
-        if row["action"] == DECIDE and not _valid_decision(row, decisions.get(index))
+        for chunk in plan_chunks(batch.pk, actions=[DECIDE])
+        for index, row in chunk
+        if not _valid_decision(row, decisions.get(index))
     ]
 
 
@@ -84,14 +88,15 @@ def _resolve_decision(row: dict, choice: str) -> dict:
 
 
 def _refuse_unready(batch: ImportBatch, decisions: dict[int, str]) -> None:
-    errors = [row["line"] for row in batch.rows if row["action"] == ERROR]
+    in_error = ImportRow.objects.filter(batch=batch, action=ERROR)
+    errors = list(in_error.order_by("index").values_list("line", flat=True)[:20])
     if errors:
         raise ImportRefused(
             _(
                 "Nothing was imported: %(count)s row(s) are in error (lines %(lines)s). Correct the "
                 "file and upload it again."
             )
-            % {"count": len(errors), "lines": ", ".join(map(str, errors[:20]))}
+            % {"count": in_error.count(), "lines": ", ".join(map(str, errors))}
         )
     waiting = undecided_rows(batch, decisions)
     if waiting:
@@ -183,20 +188,9 @@ def apply_import(
                     % {"status": locked.get_status_display().lower()}
                 )
             _refuse_unready(locked, decisions)
-            rows = [
-                _resolve_decision(row, decisions[index]) if row["action"] == DECIDE else row
-                for index, row in enumerate(locked.rows)
-            ]
-            done = _write(locked, rows, user, reporter)
+            done = _write(locked, decisions, user, reporter)
+            _record_decisions(locked, decisions)
             changed = ["status", "applied_by", "applied_at", "counts"]
-            if any(row["action"] == DECIDE for row in locked.rows):
-                # The plan is rewritten only to record the choices made (a 50,000-row plan is tens
-                # of megabytes of JSON).
-                locked.rows = [
-                    {**row, "decided": row["action"]} if original["action"] == DECIDE else row
-                    for row, original in zip(rows, locked.rows, strict=True)
-                ]
-                changed.append("rows")
             locked.status = ImportBatch.Status.APPLIED
             locked.applied_by = user
             locked.applied_at = timezone.now()
@@ -230,38 +224,65 @@ class _Stale(Exception):
         super().__init__(message)
 
 
-def _write(batch: ImportBatch, rows: list[dict], user, reporter: Reporter | None = None) -> dict[str, int]:
-    """Every row of the plan, in bulk: the officials to create, to update, the enrolments; one
-    statement per thousand rows and one for their history rows, whatever the number of rows."""
-    done = {"created": 0, "updated": 0, "skipped": 0}
-    written = [row for row in rows if row["action"] != SKIP]
-    done["skipped"] = len(rows) - len(written)
-    for row in written:
-        done["created" if row["action"] == CREATE else "updated"] += 1
+def _record_decisions(batch: ImportBatch, decisions: dict[int, str]) -> None:
+    """The rows decided at confirmation keep the choice made (the page shows it): only they are
+    rewritten, never the whole plan."""
+    decided = list(ImportRow.objects.filter(batch=batch, action=DECIDE))
+    for planned in decided:
+        resolved = _resolve_decision(planned.plan, decisions[planned.index])
+        planned.plan = {**resolved, "decided": resolved["action"]}
+        planned.action = resolved["action"]
+    ImportRow.objects.bulk_update(decided, ["plan", "action"], batch_size=services.BULK_BATCH_SIZE)
+
+
+def _write(
+    batch: ImportBatch, decisions: dict[int, str], user, reporter: Reporter | None = None
+) -> dict[str, int]:
+    """Every row of the plan, in bulk, one batch of the plan at a time: the officials to create,
+    to update, the enrolments; one statement per thousand rows and one for their history rows."""
+    total = sum(batch.counts.get(action, 0) for action in ACTIONS)
+    done = {"created": 0, "updated": 0, "skipped": batch.counts.get(SKIP, 0)}
     if reporter:
-        reporter.start(ImportProgress.Phase.APPLYING, len(rows))
+        reporter.start(ImportProgress.Phase.APPLYING, total)
         reporter.advance(done["skipped"])
     on_batch = reporter.advance if reporter else None
-    if batch.kind == "attendance":
-        _write_attendance(written, batch, user)
-        if reporter:
-            reporter.advance(len(written))
-        return done
     ministries = {m.pk: m for m in Ministry.objects.all()}
+    register = []
+    for chunk in plan_chunks(batch.pk, exclude=[SKIP, ERROR]):
+        rows = [
+            _resolve_decision(row, decisions[index]) if row["action"] == DECIDE else row
+            for index, row in chunk
+        ]
+        written = [row for row in rows if row["action"] != SKIP]
+        done["skipped"] += len(rows) - len(written)
+        if reporter:
+            reporter.advance(len(rows) - len(written))
+        for row in written:
+            done["created" if row["action"] == CREATE else "updated"] += 1
+        if batch.kind == "attendance":
+            register.extend(written)  # a sign-in sheet is one register write, all or nothing
+        else:
+            _write_people(batch, written, ministries, user, on_batch)
+    if batch.kind == "attendance":
+        _write_attendance(register, batch, user)
+        if reporter:
+            reporter.advance(len(register))
+    return done
+
+
+def _write_people(batch: ImportBatch, written: list[dict], ministries, user, on_batch) -> None:
+    """One batch of the plan's rows of officials or enrolments (none skipped)."""
+    if not written:
+        return
     to_create = [row for row in written if row["action"] == CREATE and not row.get("official")]
     created = _create_officials(to_create, ministries, user, on_batch if batch.kind == "officials" else None)
     if batch.kind == "officials":
         _update_officials([row for row in written if row["action"] == UPDATE], ministries, user, on_batch)
-        return done
+        return
     known = {
         pk: services.Enrollee(pk, ministry_id, position)
-        for start in range(0, len(written), services.BULK_BATCH_SIZE)
         for pk, ministry_id, position in Official.objects.filter(
-            pk__in=[
-                row["official"]
-                for row in written[start : start + services.BULK_BATCH_SIZE]
-                if row.get("official")
-            ]
+            pk__in=[row["official"] for row in written if row.get("official")]
         ).values_list("pk", "ministry_id", "position")
     }
     new_by_line = {row["line"]: enrollee for row, enrollee in zip(to_create, created, strict=True)}
@@ -284,7 +305,6 @@ def _write(batch: ImportBatch, rows: list[dict], user, reporter: Reporter | None
         raise _Stale(
             _("an official of the file was enrolled in this course by someone else since the preview.")
         ) from None
-    return done
 
 
 def _line(row: dict) -> str:

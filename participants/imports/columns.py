@@ -8,8 +8,10 @@ merged group headings above it do no harm.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
@@ -128,21 +130,27 @@ class Table:
     header_line: int
     columns: list[str]
     ignored: list[str]
-    rows: list[tuple[int, dict[str, str]]]
+    rows: Iterable[tuple[int, dict[str, str]]]  # a list, or an iterator when the sheet is streamed
     headers: dict[str, str] = field(default_factory=dict)
     cell_errors: dict[int, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
 def find_table(spec: ImportSpec, sheet: RawSheet) -> Table:
-    if not sheet.rows:
+    """The header among the first rows, and the rows under it keyed by column. A streamed sheet
+    (rows an iterator) gives a streamed table: its rows, cell errors and the refusals that need
+    every row (no rows, too many) come as its rows are taken."""
+    streamed = not isinstance(sheet.rows, list)
+    source = iter(sheet.rows)
+    top = list(itertools.islice(source, HEADER_SEARCH_ROWS))
+    if not top:
         raise ImportFileError(_("The file is empty."))
     best_index, best_hits = 0, -1
-    for index, (_line, cells) in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+    for index, (_line, cells) in enumerate(top):
         hits = len({key for key in (match_header(spec, cell) for cell in cells) if key})
         if hits > best_hits:
             best_index, best_hits = index, hits
-    header_line, header_cells = sheet.rows[best_index]
+    header_line, header_cells = top[best_index]
     positions: dict[str, int] = {}
     ignored: list[str] = []
     for position, cell in enumerate(header_cells):
@@ -168,16 +176,31 @@ def find_table(spec: ImportSpec, sheet: RawSheet) -> Table:
             )
             % {"expected": expected, "found": found}
         )
-    if len(sheet.rows) - best_index - 1 > max_rows():
-        raise too_many_rows()
-    rows = []
-    cell_errors: dict[int, list[str]] = {}
+    headers = {key: header_cells[pos] for key, pos in positions.items()}
+    table = Table(
+        header_line=header_line,
+        columns=list(positions),
+        ignored=ignored,
+        rows=[],
+        headers=headers,
+        notes=sheet.notes,
+    )
+    table.rows = _table_rows(
+        itertools.chain(top[best_index + 1 :], source), positions, header_cells, sheet, table.cell_errors
+    )
+    if not streamed:
+        table.rows = list(table.rows)
+    return table
+
+
+def _table_rows(source, positions, header_cells, sheet, cell_errors) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows under the header keyed by column; a cell that could not be read goes into
+    `cell_errors` (by line) before its row is given."""
     used = {pos: key for key, pos in positions.items()}
-    for line, cells in sheet.rows[best_index + 1 :]:
+    count = 0
+    for line, cells in source:
         values = {key: (cells[pos] if pos < len(cells) else "") for key, pos in positions.items()}
         unread = [(pos, ref, formula) for pos, ref, formula in sheet.unread.get(line, ()) if pos in used]
-        if any(values.values()) or unread:
-            rows.append((line, values))
         for pos, ref, formula in unread:
             cell_errors.setdefault(line, []).append(
                 _(
@@ -186,15 +209,10 @@ def find_table(spec: ImportSpec, sheet: RawSheet) -> Table:
                 )
                 % {"line": line, "column": header_cells[pos], "cell": ref, "formula": formula[:80]}
             )
-    if not rows:
+        if any(values.values()) or unread:
+            count += 1
+            if count > max_rows():
+                raise too_many_rows()
+            yield line, values
+    if not count:
         raise ImportFileError(_("The file has a header but no rows to import."))
-    headers = {key: header_cells[pos] for key, pos in positions.items()}
-    return Table(
-        header_line=header_line,
-        columns=list(positions),
-        ignored=ignored,
-        rows=rows,
-        headers=headers,
-        cell_errors=cell_errors,
-        notes=sheet.notes,
-    )

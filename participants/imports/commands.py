@@ -66,7 +66,8 @@ class ImportCommand(BaseCommand):
             )
         except ImportFileError as error:
             raise CommandError(error.message) from None
-        for row in batch.rows:
+        rows = batch.rows
+        for row in rows:
             label = row.get("label") or " ".join(v for v in row["values"].values() if v)
             self.stdout.write(f"line {row['line']:>5}  {row['action']:<7} {label}  {row['reason']}")
             for candidate in row.get("candidates", []):
@@ -88,10 +89,10 @@ class ImportCommand(BaseCommand):
                     "Nothing was imported: some rows need a person to decide who is meant. Decide them on "
                     f"the import page (import #{batch.pk}) or run again with --skip-uncertain."
                 )
-            decisions = {i: "skip" for i, row in enumerate(batch.rows) if row["action"] == DECIDE}
+            decisions = {i: "skip" for i, row in enumerate(rows) if row["action"] == DECIDE}
         skipped = []
         for index in decisions:
-            row = batch.rows[index]
+            row = rows[index]
             who = "; ".join(f"#{c['id']} {c['label']}" for c in row.get("candidates", []))
             skipped.append(f"line {row['line']} skipped as uncertain (possible: {who}): {row['reason']}")
         try:

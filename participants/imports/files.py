@@ -12,6 +12,7 @@ import io
 from django.utils.translation import gettext as _
 
 from participants.imports.columns import SPECS
+from participants.imports.plan import plan_chunks
 from pcp_portal.spreadsheets import safe_row
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,8 +65,8 @@ def error_report(batch) -> bytes:
     spec = SPECS[batch.kind]
     keys = [column.key for column in spec.columns]
     rows = [[_("Line"), _("Action"), _("Reason"), *[column.label_en for column in spec.columns]]]
-    for row in batch.rows:
-        if row["action"] in ("error", "decide"):
+    for chunk in plan_chunks(batch.pk, actions=("error", "decide")):
+        for _index, row in chunk:
             rows.append(
                 [row["line"], row["action"], row["reason"], *[row["values"].get(k, "") for k in keys]]
             )

@@ -1,17 +1,23 @@
-"""The preview: what each row of a file will do, stored on an ImportBatch before anything is written.
+"""The preview: what each row of a file will do, stored (ImportRow) before anything is written.
 
 Each planned row is a small JSON object: its line, its action (create, update, skip, error or
 decide), the reason shown beside it, and exactly what apply.py will write — the fields of a new
 official, the changes to an existing one with the values read at preview time (apply refuses
 the whole import if one of them changed since), the enrolment, the attendance status and the
 version read. A row to decide carries candidates, each with what choosing it would write.
+
+The file is read as a stream and the plan written PLAN_BATCH rows at a time (one INSERT each), so
+a worker previewing 50,000 rows holds one batch of planned rows, not the file; `plan_chunks`
+reads them back the same way, by position (keyset).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -43,12 +49,15 @@ from participants.models import (
     Enrollment,
     ImportBatch,
     ImportProgress,
+    ImportRow,
     Official,
 )
 from pcp_portal import outbox
 from pcp_portal.spreadsheets import looks_like_formula
 
 PREVIEW_TASK = "participants.imports.tasks.preview_batch"
+# Planned rows written by one INSERT, and read back by one SELECT.
+PLAN_BATCH = 1000
 
 CREATE, UPDATE, SKIP, ERROR, DECIDE = "create", "update", "skip", "error", "decide"
 ACTIONS = (CREATE, UPDATE, SKIP, ERROR, DECIDE)
@@ -203,7 +212,9 @@ class Planner:
         # What an enrolment without a date is dated: read once, not once per row.
         self.default_date = services.enrollment_date(course) if kind == "enrolments" and course else None
         self.seen: dict[str, int] = {}
-        self.identical: dict[tuple, int] = {}
+        self.identical: dict[bytes, int] = {}
+        # Whether a date such as 03/04/2020 was read: the preview then says how.
+        self.ambiguous_dates = False
         self.convention = DAY_FIRST
         self.headers: dict[str, str] = {}
 
@@ -223,7 +234,11 @@ class Planner:
 
     def _identical(self, line: int, values: dict) -> str | None:
         """A row typed twice, the same in every cell: merged into its first copy, with a note."""
-        key = tuple(sorted((k, clean_text(v)) for k, v in values.items() if clean_text(v)))
+        # A digest, not the cells: the planner keeps one per row of the file.
+        key = hashlib.blake2b(
+            repr(sorted((k, text) for k, v in values.items() if (text := clean_text(v)))).encode(),
+            digest_size=16,
+        ).digest()
         if key in self.identical:
             return _(
                 "Row %(line)s repeats row %(first)s exactly; it is imported once, from row %(first)s."
@@ -356,6 +371,7 @@ class Planner:
                 else:
                     row["enrolled_on"] = day.isoformat()
                     if is_ambiguous_date(enrolled_on):
+                        self.ambiguous_dates = True
                         row["notes"].append(
                             _("Column “%(column)s”: “%(value)s” was read as %(date)s.")
                             % {
@@ -549,17 +565,20 @@ class Planner:
     def plan(self, rows, *, cell_errors=None, headers=None, on_row=None) -> list[dict]:
         """`cell_errors`: by line, the cells that could not be read (columns.Table.cell_errors);
         `on_row()` is called after each row (the progress bar)."""
-        cell_errors = cell_errors or {}
         rows = list(rows)
-        self.headers = headers or {}
         self.convention = date_convention(values.get("enrolled_on", "") for _line, values in rows)
+        return list(self.plan_iter(rows, cell_errors=cell_errors, headers=headers, on_row=on_row))
+
+    def plan_iter(self, rows, *, cell_errors=None, headers=None, on_row=None) -> Iterator[dict]:
+        """As plan(), one row at a time as `rows` are read, with the date convention already set
+        (`self.convention`). `cell_errors` may be filled while `rows` are read."""
+        cell_errors = {} if cell_errors is None else cell_errors
+        self.headers = headers or {}
         planner = self.plan_attendance_row if self.kind == "attendance" else self.plan_official_row
-        planned = []
         for line, values in rows:
-            planned.append(planner(line, values, cell_errors.get(line, ())))
+            yield planner(line, values, cell_errors.get(line, ()))
             if on_row:
                 on_row()
-        return planned
 
 
 def count(rows: list[dict]) -> dict[str, int]:
@@ -600,26 +619,83 @@ def _refused(batch: ImportBatch, error: ImportFileError) -> None:
     batch.save()
 
 
+def store_rows(batch: ImportBatch, rows: Iterable[dict]) -> dict[str, int]:
+    """Write the planned `rows` of `batch` (saved) PLAN_BATCH at a time; their counts by action."""
+    counts = dict.fromkeys(ACTIONS, 0)
+    positions = itertools.count()
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, PLAN_BATCH)):
+        ImportRow.objects.bulk_create(
+            [
+                ImportRow(
+                    batch=batch, index=next(positions), line=row["line"], action=row["action"], plan=row
+                )
+                for row in chunk
+            ]
+        )
+        for row in chunk:
+            counts[row["action"]] += 1
+    return counts
+
+
+def plan_chunks(batch_id: int, *, actions: Iterable[str] | None = None, exclude: Iterable[str] = ()):
+    """The planned rows of a batch in file order, PLAN_BATCH at a time: lists of (position, row),
+    each list one query by position (keyset), so no more than one batch is in memory."""
+    rows = ImportRow.objects.filter(batch_id=batch_id)
+    if actions is not None:
+        rows = rows.filter(action__in=list(actions))
+    if exclude:
+        rows = rows.exclude(action__in=list(exclude))
+    after = -1
+    while chunk := list(
+        rows.filter(index__gt=after).order_by("index").values_list("index", "plan")[:PLAN_BATCH]
+    ):
+        yield chunk
+        after = chunk[-1][0]
+
+
+def _table(batch: ImportBatch, filename: str, data: bytes):
+    return find_table(SPECS[batch.kind], read_file(filename, data, stream=True))
+
+
 def _plan_into(batch: ImportBatch, filename: str, data: bytes, reporter: Reporter | None = None) -> None:
-    """Read and plan `data` onto `batch` (rows, counts, message; not saved). ImportFileError when
-    the whole file is refused."""
+    """Read and plan `data` onto `batch` (saved): its plan rows are written, its counts, message
+    and status set (not saved). ImportFileError when the whole file is refused; the rows written
+    by then are the caller's to remove.
+
+    The file is read twice, each time as a stream: once to count its rows (the progress bar's
+    total; what the reader refuses is refused there, before a row is planned) and to learn its
+    date convention, which every row's date depends on; then to plan and store it."""
     course = batch.course if batch.kind == "enrolments" else None
     session = batch.session if batch.kind == "attendance" else None
     _check_context(batch.kind, course, session)
     if reporter:
         reporter.start(ImportProgress.Phase.READING, 0)
-    table = find_table(SPECS[batch.kind], read_file(filename, data))
+    total = 0
+    dates = []
+    for _line, values in _table(batch, filename, data).rows:
+        total += 1
+        if values.get("enrolled_on"):
+            dates.append(values["enrolled_on"])
     planner = Planner(batch.kind, course=course, session=session)
+    planner.convention = date_convention(dates)
+    del dates
     if reporter:
-        reporter.start(ImportProgress.Phase.PLANNING, len(table.rows))
-    batch.rows = planner.plan(
-        table.rows, cell_errors=table.cell_errors, headers=table.headers, on_row=reporter and reporter.advance
+        reporter.start(ImportProgress.Phase.PLANNING, total)
+    table = _table(batch, filename, data)
+    batch.counts = store_rows(
+        batch,
+        planner.plan_iter(
+            table.rows,
+            cell_errors=table.cell_errors,
+            headers=table.headers,
+            on_row=reporter and reporter.advance,
+        ),
     )
-    batch.counts = count(batch.rows)
     said = list(table.notes)
     if table.ignored:
         said.append(_("Columns not used: %(columns)s.") % {"columns": ", ".join(table.ignored)[:500]})
-    if any(is_ambiguous_date(values.get("enrolled_on", "")) for _line, values in table.rows):
+    if planner.ambiguous_dates:
         said.append(
             _("Dates such as 03/04/2020 are read as month/day/year, as elsewhere in this file.")
             if planner.convention == MONTH_FIRST
@@ -654,11 +730,15 @@ def preview_import(
     recorded as failed and ImportFileError is raised with the reason; nothing else is written."""
     batch = _new_batch(kind=kind, filename=filename, data=data, user=user, course=course, session=session)
     try:
-        _plan_into(batch, filename, data)
+        with transaction.atomic():
+            batch.status = ImportBatch.Status.PREVIEWING
+            batch.save()
+            _plan_into(batch, filename, data)
+            batch.save()
     except ImportFileError as error:
+        batch.pk = None  # rolled back with its plan rows: the refusal is recorded alone
         _refused(batch, error)
         raise
-    batch.save()
     return batch
 
 
@@ -700,12 +780,16 @@ def preview_queued(batch_id: int) -> None:
     if not claimed:
         return
     batch = ImportBatch.objects.select_related("course", "session").get(pk=batch_id)
+    # The rows a worker killed half-way through wrote: this preview starts again from the top.
+    ImportRow.objects.filter(batch_id=batch_id).delete()
     with Reporter(batch_id) as reporter:
         try:
             _plan_into(batch, batch.filename, bytes(batch.upload), reporter)
         except ImportFileError as error:
             batch.status, batch.message = ImportBatch.Status.FAILED, error.message
     # Conditional: a batch discarded meanwhile stays discarded.
-    ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PREVIEWING).update(
-        status=batch.status, rows=batch.rows, counts=batch.counts, message=batch.message, upload=b""
+    kept = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PREVIEWING).update(
+        status=batch.status, counts=batch.counts, message=batch.message, upload=b""
     )
+    if not kept or batch.status == ImportBatch.Status.FAILED:
+        ImportRow.objects.filter(batch_id=batch_id).delete()

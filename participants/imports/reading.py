@@ -10,6 +10,9 @@ A formula cell is read as the value the spreadsheet program saved with it (data_
 evaluated here; a formula saved without a value (a file written by a script and never opened in a
 spreadsheet program) is reported as an unreadable cell of its row, never imported as its text.
 A sheet padded with empty formatted rows is read up to its last row with data.
+Read with `stream=True`, the rows come one at a time as the file is parsed (a worker planning a
+50,000-row file then holds one row, not the file's rows); the notes and the unreadable cells are
+complete once the rows have all been read.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import csv
 import datetime
 import io
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -59,10 +63,11 @@ class ImportFileError(Exception):
 
 @dataclass
 class RawSheet:
-    """The rows of a file as text, each with its line number in the file (1-based)."""
+    """The rows of a file as text, each with its line number in the file (1-based): a list, or an
+    iterator read once when the file is streamed."""
 
     file_type: str
-    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+    rows: Iterable[tuple[int, list[str]]] = field(default_factory=list)
     # Cells that hold no value to import, by line: (column index, cell reference, formula).
     unread: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)
     # What the reader did that the person should know (sheets or columns left out, cells cut).
@@ -178,15 +183,25 @@ def check_file(name: str, data: bytes) -> None:
         )
 
 
-def read_file(name: str, data: bytes) -> RawSheet:
-    """Read `data` (the whole upload) named `name` into rows, or raise ImportFileError."""
+def read_file(name: str, data: bytes, *, stream: bool = False) -> RawSheet:
+    """Read `data` (the whole upload) named `name` into rows, or raise ImportFileError.
+
+    `stream`: the sheet's rows are an iterator, parsed as they are taken (a row-level refusal, such
+    as too many rows, is then raised while iterating); otherwise a list, all read here."""
     check_file(name, data)
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
-    return _read_csv(data)
+        _check_zip(data)
+        sheet = RawSheet(file_type="xlsx")
+        sheet.rows = _xlsx_rows(data, sheet)
+    else:
+        sheet = RawSheet(file_type="csv")
+        sheet.rows = _csv_rows(_csv_text(data), sheet)
+    if not stream:
+        sheet.rows = list(sheet.rows)
+    return sheet
 
 
-def _read_csv(data: bytes) -> RawSheet:
+def _csv_text(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (Excel's “Unicode Text”), tab-separated
         try:
             data = data.decode("utf-16").encode("utf-8")
@@ -210,27 +225,39 @@ def _read_csv(data: bytes) -> RawSheet:
                 "“CSV UTF-8 (Comma delimited)”, in LibreOffice the character set “Unicode (UTF-8)”."
             )
         ) from None
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    return text
+
+
+def _first_line(text: str) -> str:
+    """The first line with something on it, found without splitting the whole file."""
+    for line in io.StringIO(text):
+        if line.strip():
+            return line
+    return ""
+
+
+def _csv_rows(text: str, sheet: RawSheet) -> Iterator[tuple[int, list[str]]]:
+    first_line = _first_line(text)
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     if first_line.count("\t") > max(first_line.count(";"), first_line.count(",")):
         delimiter = "\t"
-    sheet = RawSheet(file_type="csv")
     limit = max_rows() + HEADER_SEARCH_ROWS
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    count = 0
     try:
         for values in reader:
             _note_wide(len(values), reader.line_num, sheet)
             cells = [value.strip() for value in values[:MAX_COLUMNS]]
             if any(cells):
-                sheet.rows.append((reader.line_num, _cut(cells, reader.line_num, sheet)))
-                if len(sheet.rows) > limit:
+                count += 1
+                if count > limit:
                     raise too_many_rows()
+                yield reader.line_num, _cut(cells, reader.line_num, sheet)
     except csv.Error as error:
         raise ImportFileError(
             _("Line %(line)s of the CSV file cannot be read (%(error)s).")
             % {"line": reader.line_num, "error": error}
         ) from None
-    return sheet
 
 
 def _check_zip(data: bytes) -> None:
@@ -273,16 +300,15 @@ def _open_workbook(data: bytes, *, data_only: bool):
         ) from None
 
 
-def _read_xlsx(data: bytes) -> RawSheet:
+def _xlsx_rows(data: bytes, sheet: RawSheet) -> Iterator[tuple[int, list[str]]]:
     """The first sheet's saved values; formulas are read alongside (a second parse of the same
     sheet, row by row) only to name the cells whose formula has no saved value."""
-    _check_zip(data)
     from openpyxl.utils import get_column_letter
 
     values_book = _open_workbook(data, data_only=True)
     formulas_book = _open_workbook(data, data_only=False)
-    sheet = RawSheet(file_type="xlsx")
     limit = max_rows() + HEADER_SEARCH_ROWS
+    count = 0
     try:
         if not values_book.worksheets:
             raise ImportFileError(_("This workbook has no sheet."))
@@ -309,9 +335,10 @@ def _read_xlsx(data: bytes) -> RawSheet:
                 sheet.unread[number] = unread
             if any(cells) or unread:
                 empty_run = 0
-                sheet.rows.append((number, _cut(cells, number, sheet)))
-                if len(sheet.rows) > limit:
+                count += 1
+                if count > limit:
                     raise too_many_rows()
+                yield number, _cut(cells, number, sheet)
             else:
                 empty_run += 1
                 if empty_run >= MAX_EMPTY_RUN:
@@ -339,4 +366,3 @@ def _read_xlsx(data: bytes) -> RawSheet:
     finally:
         values_book.close()
         formulas_book.close()
-    return sheet

@@ -13,9 +13,16 @@ from participants.imports import files, progress
 from participants.imports.apply import ImportRefused, apply_import, queue_apply
 from participants.imports.columns import SPECS
 from participants.imports.forms import ImportUploadForm
-from participants.imports.plan import preview_import, queue_preview
+from participants.imports.plan import (
+    ACTIONS,
+    DECIDE,
+    ERROR,
+    plan_chunks,
+    preview_import,
+    queue_preview,
+)
 from participants.imports.reading import ImportFileError, max_bytes, too_large
-from participants.models import Enrollment, ImportBatch, Official
+from participants.models import Enrollment, ImportBatch, ImportRow, Official
 from pcp_portal.decorators import editor_required
 from pcp_portal.disk import handles_refused_upload, refused_upload
 
@@ -31,7 +38,7 @@ def _spec_or_404(kind: str):
 
 @editor_required
 def import_home(request):
-    batches = ImportBatch.objects.select_related("uploaded_by", "course", "session").defer("rows", "upload")[
+    batches = ImportBatch.objects.select_related("uploaded_by", "course", "session").defer("upload")[
         :HISTORY_LENGTH
     ]
     return render(request, "imports/home.html", {"specs": SPECS.values(), "batches": batches})
@@ -93,18 +100,31 @@ def import_upload(request, kind: str):
     )
 
 
+def _row_count(batch: ImportBatch) -> int:
+    return sum(batch.counts.get(action, 0) for action in ACTIONS)
+
+
 def _batch_context(batch: ImportBatch, decisions=None) -> dict:
     decisions = decisions or {}
     # Changed fields by their name in the reader's language, never the stored key.
     labels = {f.name: str(f.verbose_name) for f in Official._meta.fields}
     # Every row to decide or in error is listed; of the others, the first PREVIEW_ROWS_SHOWN (a
     # 50,000-row file would make a page of tens of megabytes).
+    # From the plan's table: the rows to see (a batch of rows a query), then the first others;
+    # none while a worker is still writing the plan.
+    listed = []
+    if batch.status not in (ImportBatch.Status.QUEUED, ImportBatch.Status.PREVIEWING):
+        listed = [pair for chunk in plan_chunks(batch.pk, actions=(ERROR, DECIDE)) for pair in chunk]
+        listed += (
+            ImportRow.objects.filter(batch=batch)
+            .exclude(action__in=(ERROR, DECIDE))
+            .order_by("index")
+            .values_list("index", "plan")[:PREVIEW_ROWS_SHOWN]
+        )
+    row_count = _row_count(batch)
+    hidden = row_count - len(listed)
     rows = []
-    hidden = 0
-    for index, row in enumerate(batch.rows):
-        if row["action"] not in ("error", "decide") and len(rows) >= PREVIEW_ROWS_SHOWN:
-            hidden += 1
-            continue
+    for index, row in sorted(listed, key=lambda pair: pair[0]):
         rows.append(
             {
                 **row,
@@ -140,7 +160,7 @@ def _batch_context(batch: ImportBatch, decisions=None) -> dict:
         "enrolled": enrolled,
         "earlier": earlier,
         "hidden_rows": hidden,
-        "row_count": len(batch.rows),
+        "row_count": row_count,
         "state": progress.snapshot(batch),
     }
 
@@ -156,7 +176,7 @@ def batch_detail(request, pk: int):
 @editor_required
 def batch_progress(request, pk: int):
     """The progress bar's figures as JSON, read by static/js/imports.js every second or two."""
-    batch = get_object_or_404(ImportBatch.objects.defer("rows", "upload"), pk=pk)
+    batch = get_object_or_404(ImportBatch.objects.defer("upload"), pk=pk)
     return JsonResponse(progress.snapshot(batch))
 
 
@@ -170,7 +190,7 @@ def batch_confirm(request, pk: int):
             decisions[int(key[7:])] = value
     # A plan of PCP_IMPORT_BACKGROUND_ROWS rows or more is applied by a worker (5,000 rows applied
     # in the request outlasted the web server's timeout); smaller ones at once.
-    background = len(batch.rows) >= settings.PCP_IMPORT_BACKGROUND_ROWS
+    background = _row_count(batch) >= settings.PCP_IMPORT_BACKGROUND_ROWS
     try:
         if background or batch.status == ImportBatch.Status.APPLYING:
             batch = queue_apply(batch=batch, user=request.user, decisions=decisions)

@@ -9,11 +9,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from participants.imports import progress
+from participants import services
+from participants.imports import plan, progress
 from participants.imports.apply import APPLY_TASK, ImportRefused, apply_import, queue_apply, resume_stalled
 from participants.imports.plan import PREVIEW_TASK, preview_import, queue_preview
 from participants.imports.tasks import apply_batch, preview_batch
-from participants.models import Enrollment, ImportBatch, ImportProgress, Official
+from participants.models import Enrollment, ImportBatch, ImportProgress, ImportRow, Official
 from pcp_portal.models import OutboxEvent
 from tests.factories import CourseFactory
 
@@ -190,3 +191,50 @@ def test_a_bulk_update_refuses_a_stale_row_and_writes_nothing(ministries, staff)
         apply_import(batch=batch, user=staff)
     assert Official.objects.filter(ministry=ministries["mef"]).count() == 0
     assert Official.history.count() == before
+
+
+def test_a_preview_started_again_after_its_worker_died_half_way_plans_each_row_once(
+    ministries, staff, monkeypatch
+):
+    batch = queue_preview(kind="officials", filename="big.csv", data=rows(50), user=staff)
+    monkeypatch.setattr(plan, "PLAN_BATCH", 10)
+    written = 0
+
+    def dies_after_two_batches(chunk_rows, *args, **kwargs):
+        nonlocal written
+        if written == 2:
+            raise SystemExit("the worker is killed")
+        written += 1
+        return real_bulk_create(chunk_rows, *args, **kwargs)
+
+    real_bulk_create = ImportRow.objects.bulk_create
+    monkeypatch.setattr(ImportRow.objects, "bulk_create", dies_after_two_batches)
+    with pytest.raises(SystemExit):
+        preview_batch(batch.pk)
+    assert ImportRow.objects.filter(batch=batch).count() == 20
+    monkeypatch.setattr(ImportRow.objects, "bulk_create", real_bulk_create)
+
+    preview_batch(batch.pk)  # redelivered (acks_late), or queued again by resume_stalled
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.PREVIEWED and batch.counts["create"] == 50
+    assert [row["line"] for row in batch.rows] == list(range(2, 52))
+
+
+@pytest.mark.parametrize("count", [100, 1000])
+def test_the_apply_reads_and_writes_the_plan_a_batch_at_a_time(
+    count, ministries, staff, monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr(plan, "PLAN_BATCH", 50)
+    monkeypatch.setattr(services, "BULK_BATCH_SIZE", 50)
+    monkeypatch.setattr(progress, "REPORT_EVERY", 100)
+    batch = queue_preview(kind="officials", filename="big.csv", data=rows(count), user=staff)
+    preview_batch(batch.pk)
+    batch = queue_apply(batch=ImportBatch.objects.get(pk=batch.pk), user=staff)
+    batches = count // 50
+    # Per batch of the plan: its SELECT, the officials' INSERT and their history rows' INSERT in a
+    # savepoint, a progress report every other batch (PostgreSQL, from a connection of its own);
+    # the rest does not depend on the size of the file.
+    with django_assert_max_num_queries(20 + 5 * batches):
+        apply_batch(batch.pk)
+    assert ImportBatch.objects.get(pk=batch.pk).status == ImportBatch.Status.APPLIED
+    assert Official.objects.count() == count

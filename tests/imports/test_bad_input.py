@@ -119,3 +119,15 @@ def test_a_second_upload_of_an_applied_file_links_to_the_earlier_import(
 def test_read_file_keeps_the_line_numbers_of_mixed_line_endings():
     sheet = read_file("mixed.csv", b"a,b\r\nc,d\ne,f\rg,h")
     assert [line for line, _ in sheet.rows] == [1, 2, 3, 4]
+
+
+def test_a_header_cell_merged_across_two_columns_is_named_in_a_clear_refusal(staff):
+    # "Name" typed once over the family and given names: the given-name column has no header.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Name", None, "Ministry", "E-mail"])
+    sheet.merge_cells("A1:B1")
+    sheet.append(["Sok", "Dara", "MISTI", "d@x.kh"])
+    message = refusal(staff, "merged.xlsx", workbook_bytes(workbook))
+    assert "The columns are not the ones this import needs" in message
+    assert "Found: Name, Ministry, E-mail" in message

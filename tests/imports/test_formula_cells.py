@@ -54,7 +54,7 @@ def test_a_position_starting_with_a_trigger_is_kept_as_text_noted_and_exported_q
     assert batch.rows[0]["notes"] == [note(position)]
     apply_import(batch=batch, user=staff)
     assert Official.objects.get().position == position
-    batch.rows[0]["action"] = "error"  # the error report is the import's export of what was typed
+    batch.plan_rows.update(action="error")  # the error report is the import's export of what was typed
     assert f"'{position}" in error_report(batch).decode("utf-8-sig")
 
 

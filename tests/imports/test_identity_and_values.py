@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import translation
 from openpyxl import Workbook
 
@@ -80,6 +81,18 @@ def test_same_name_and_ministry_without_email_is_a_possible_duplicate_for_staff(
     assert row["create"]  # staff may also say it is someone new
     with pytest.raises(ImportRefused, match="Choose who is meant on lines 2"):
         apply_import(batch=batch, user=staff)
+
+
+def test_a_row_matching_two_officials_of_one_name_links_to_merging_them(ministries, preview, staff_client):
+    first = official_create(family_name="Sok", given_name="Dara", ministry=ministries["misti"])
+    second = official_create(family_name="Sok", given_name="Dara", ministry=ministries["misti"])
+    batch = preview("same.csv", data=(HEADER + "Sok,Dara,MISTI,,\n").encode())
+    assert batch.rows[0]["action"] == "decide"
+    assert {c["id"] for c in batch.rows[0]["candidates"]} == {first.pk, second.pk}
+    page = staff_client.get(reverse("import_batch", args=[batch.pk])).content.decode()
+    candidates = batch.rows[0]["candidates"]
+    link = f"{reverse('official_merge')}?survivor={candidates[0]['id']}&amp;other={candidates[1]['id']}"
+    assert link in page and "compare them and merge them" in page
 
 
 def test_name_ministry_and_phone_agreeing_are_enough_and_an_email_is_identity(ministries, preview):

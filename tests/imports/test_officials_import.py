@@ -123,7 +123,7 @@ def test_a_formula_cell_is_stored_as_text_and_exported_as_text(ministries, previ
     assert batch.rows[0]["notes"] == [f"A formula was kept as plain text: {formula}"]
     apply_import(batch=batch, user=staff)
     assert Official.objects.get().position == formula
-    batch.rows[0]["action"] = "error"  # the error report is the import's export of what was typed
+    batch.plan_rows.update(action="error")  # the error report is the import's export of what was typed
     assert f"'{formula}".replace('"', '""') in error_report(batch).decode("utf-8-sig")
 
 

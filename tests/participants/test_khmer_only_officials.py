@@ -68,7 +68,9 @@ def test_an_import_row_with_only_a_khmer_name_creates_a_new_official(staff, publ
 
     assert [row["action"] for row in batch.rows] == ["create", "error"]
     assert batch.rows[1]["reason"] == "The row gives no name."
-    batch.rows = batch.rows[:1]  # the nameless row refuses the whole file; drop it as a person would
+    # The nameless row refuses the whole file; drop it as a person would.
+    batch.plan_rows.filter(action="error").delete()
+    batch.counts["error"] = 0
     batch.save()
     apply_import(batch=batch, user=staff)
     official = Official.objects.get(name_km=KHMER)
