@@ -22,6 +22,7 @@ from participants.models import (
     Official,
     OfficialMerge,
     ReminderDelivery,
+    SignInCode,
 )
 from participants.views import stale_message
 from pcp_portal.admin import ReadOnlyAdmin
@@ -318,3 +319,13 @@ class ImportProgressAdmin(ReadOnlyAdmin):
     list_filter = ("phase",)
     search_fields = ("batch__filename", "batch__uploaded_by__username")
     list_select_related = ("batch",)
+
+
+@admin.register(SignInCode)
+class SignInCodeAdmin(ReadOnlyAdmin):
+    """The row codes printed on sign-in sheets: made when a sheet is printed, never edited (a
+    changed code would no longer match the paper)."""
+
+    list_display = ("code", "session", "enrollment", "created_at")
+    search_fields = ("code", "enrollment__official__family_name", "enrollment__official__name_km")
+    list_select_related = ("session", "enrollment__official")

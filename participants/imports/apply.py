@@ -27,7 +27,7 @@ from courses.models import Session
 from ministries.models import Ministry
 from participants import services
 from participants.imports import progress
-from participants.imports.plan import CREATE, DECIDE, ERROR, PREVIEW_TASK, SKIP, UPDATE
+from participants.imports.plan import CREATE, DECIDE, ERROR, PREVIEW_TASK, SESSION_KINDS, SKIP, UPDATE
 from participants.imports.progress import Reporter
 from participants.models import ImportBatch, ImportProgress, Official
 from pcp_portal import outbox
@@ -242,7 +242,7 @@ def _write(batch: ImportBatch, rows: list[dict], user, reporter: Reporter | None
         reporter.start(ImportProgress.Phase.APPLYING, len(rows))
         reporter.advance(done["skipped"])
     on_batch = reporter.advance if reporter else None
-    if batch.kind == "attendance":
+    if batch.kind in SESSION_KINDS:
         _write_attendance(written, batch, user)
         if reporter:
             reporter.advance(len(written))
