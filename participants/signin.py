@@ -28,9 +28,9 @@ from participants.models import Enrollment, Official, SignInCode
 from participants.reports.exports import render_pdf
 
 # No vowels (no words by chance), nothing read two ways on paper or typed two ways: no 0/O, 1/I/L,
-# 2/Z, 5/S, 8/B, 6/G. 20 symbols, 5 of them: 3.2 million codes, so a mistyped code is almost
+# 2/Z, 5/S, 8/B, 6/G. 19 symbols, 5 of them: 2.5 million codes, so a mistyped code is almost
 # always one that exists nowhere (refused as unknown) rather than someone else's.
-ALPHABET = "CDFHJKMNPRTVWXY34679"
+ALPHABET = "CDFHJKMNPRTVWXY3479"
 CODE_LENGTH = 5
 WALK_IN_ROWS = 10
 # Attempts at giving every official a code not taken anywhere; each attempt draws fresh codes for
