@@ -201,10 +201,12 @@ class Planner:
             self.index = OfficialIndex([e.official for e in enrolled])
             self.everyone = OfficialIndex()
             self.attendance = {a.enrollment_id: a for a in Attendance.objects.filter(session=session)}
-        if kind == "signin":
-            self.by_enrolment = {e.pk: e for e in self.enrolments.values()}
-            self.codes = dict(SignInCode.objects.filter(session=session).values_list("code", "enrollment_id"))
-            self.code_lines: dict[str, int] = {}
+            if kind == "signin":
+                self.by_enrolment = {e.pk: e for e in self.enrolments.values()}
+                self.codes = dict(
+                    SignInCode.objects.filter(session=session).values_list("code", "enrollment_id")
+                )
+                self.code_lines: dict[str, int] = {}
         else:
             self.index = OfficialIndex()
             if kind == "enrolments":
