@@ -27,11 +27,17 @@ def pdf_text(pdf: bytes, tmp_path: Path, mode: str = "-layout") -> str:
     ).stdout
 
 
-def pdf_pages(pdf: bytes, tmp_path: Path) -> int:
+def pdf_info(pdf: bytes, tmp_path: Path) -> dict[str, str]:
     path = tmp_path / "sheet.pdf"
     path.write_bytes(pdf)
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    return {
+        key.strip(): value.strip() for key, _, value in (line.partition(":") for line in info.splitlines())
+    }
+
+
+def pdf_pages(pdf: bytes, tmp_path: Path) -> int:
+    return int(pdf_info(pdf, tmp_path)["Pages"])
 
 
 def khmer_in_row(name: str, code: str, raw_text: str) -> bool:
@@ -103,6 +109,7 @@ def test_a_long_sheet_repeats_its_header_on_every_page_and_numbers_the_pages(min
     pdf = signin.sheet_pdf(session)
     pages = pdf_pages(pdf, tmp_path)
     assert pages >= 2
+    assert pdf_info(pdf, tmp_path)["Page size"] == "595.276 x 841.89 pts (A4)"  # portrait
     text = pdf_text(pdf, tmp_path)
     page_texts = text.split("\f")
     for number, page in enumerate(page_texts[:pages], start=1):
@@ -131,3 +138,17 @@ def test_a_long_sheet_repeats_its_header_on_every_page_and_numbers_the_pages(min
         check=True,
     )
     assert (out / "signin-sheet-1.png").stat().st_size > 20_000
+
+
+def test_the_sheet_and_its_template_cost_the_same_queries_for_six_officials_or_thirty_six(
+    ministries, staff_client, django_assert_max_num_queries
+):
+    few, many = make_session(ministries), make_session(ministries, MANY, title="Many")
+    for session in (few, many):
+        signin.sheet_rows(session)  # the codes exist: what follows only reads them
+        with django_assert_max_num_queries(9):
+            response = staff_client.get(f"/sessions/{session.pk}/sign-in-sheet.csv")
+        assert (
+            response.content.decode("utf-8-sig").count("\n")
+            == len(session.course.enrollments.filter(status="enrolled")) + 1
+        )
