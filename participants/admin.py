@@ -26,6 +26,7 @@ from participants.models import (
     OfficialMerge,
     ReminderDelivery,
     SessionRollup,
+    SignInCode,
 )
 from participants.views import stale_message
 from pcp_portal.admin import ReadOnlyAdmin
@@ -370,3 +371,13 @@ class SessionRollupAdmin(ReadOnlyAdmin):
     list_filter = ("sex",)
     search_fields = ("session__title", "session__course__title", "ministry__name_en", "ministry__acronym")
     raw_id_fields = ("session", "ministry")
+
+
+@admin.register(SignInCode)
+class SignInCodeAdmin(ReadOnlyAdmin):
+    """The row codes printed on sign-in sheets: made when a sheet is printed, never edited (a
+    changed code would no longer match the paper)."""
+
+    list_display = ("code", "session", "enrollment", "created_at")
+    search_fields = ("code", "enrollment__official__family_name", "enrollment__official__name_km")
+    list_select_related = ("session", "enrollment__official")

@@ -371,6 +371,7 @@ class ImportBatch(models.Model):
         OFFICIALS = "officials", _("Officials")
         ENROLMENTS = "enrolments", _("Enrolments")
         ATTENDANCE = "attendance", _("Attendance (sign-in sheet)")
+        SIGNIN = "signin", _("Printed sign-in sheet (by row code)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -430,7 +431,7 @@ class ImportBatch(models.Model):
         verbose_name_plural = _("imports")
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["officials", "enrolments", "attendance"]),
+                condition=Q(kind__in=["officials", "enrolments", "attendance", "signin"]),
                 name="import_batch_kind_valid",
             ),
             models.CheckConstraint(
@@ -502,6 +503,38 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}: line {self.line} {self.action}"
+
+
+class SignInCode(models.Model):
+    """The short code printed beside an enrolled official on a session's sign-in sheet
+    (participants/signin.py), typed back from the paper to mark that row and nobody else.
+
+    Stored, not derived, so a sheet printed today and one printed tomorrow carry the same code, and
+    unique across all sessions, so a code copied from another session's sheet is recognised as
+    such instead of meaning someone else here. Made when a sheet or its template is first made.
+    """
+
+    session = models.ForeignKey(
+        "courses.Session", verbose_name=_("session"), on_delete=models.CASCADE, related_name="+"
+    )
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrolment"), on_delete=models.CASCADE, related_name="signin_codes"
+    )
+    code = models.CharField(_("row code"), max_length=8, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "code"]
+        verbose_name = _("sign-in sheet row code")
+        verbose_name_plural = _("sign-in sheet row codes")
+        constraints = [
+            # One code per official and session, however many copies of the sheet are printed at
+            # once: sheet_codes() inserts with ignore_conflicts and reads back what stands.
+            models.UniqueConstraint(fields=["session", "enrollment"], name="signin_code_unique_enrolment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.session_id}/{self.enrollment_id})"
 
 
 class ImportProgress(models.Model):
@@ -756,6 +789,8 @@ class SessionRollup(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.session_id}, {self.sex}, ministry {self.ministry_id}: {self.attended} attended"
+
+
 class ExportJob(models.Model):
     """A report export too large for a web request, written to a file by a worker
     (participants/reports/jobs.py), downloaded from the exports page, then removed.

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from courses.forms import SeriesRuleForm
 from courses.models import Course, Project, Session, series_rule_text
 from courses.selectors import next_sessions, series_rule_history, sessions_today
 from courses.services import series_rule_set
-from participants import certificates
+from participants import certificates, signin
 from participants.forms import OfficialSearchForm, SeriesFilterForm, WalkInForm, WithdrawForm
 from participants.models import AttendanceStatus
 from participants.reports import exports
@@ -137,6 +137,33 @@ def session_page_context(session: Session, **extra) -> dict:
 def session_detail(request, pk: int):
     session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
     return render(request, "courses/session_detail.html", session_page_context(session))
+
+
+SIGNIN_TEMPLATE_FORMATS = ("csv", "xlsx")
+
+
+@reader_required
+@require_GET
+def session_signin_pdf(request, pk: int):
+    """The session's pre-filled sign-in sheet to print. The first print gives the enrolled officials
+    their row codes (stored, so every later print shows the same ones)."""
+    session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
+    return exports.pdf_response(
+        f"pcp-sign-in-sheet-session-{session.pk}.pdf", signin.sheet_pdf(session, request=request)
+    )
+
+
+@editor_required
+@require_GET
+def session_signin_template(request, pk: int, fmt: str):
+    """The sheet's rows with their codes, to type the statuses from the paper and import them."""
+    if fmt not in SIGNIN_TEMPLATE_FORMATS:
+        raise Http404(_("There is no such export."))
+    session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
+    content, content_type, name = signin.sheet_template(session, fmt)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @reader_required

@@ -9,6 +9,12 @@ urlpatterns = [
     path("courses/", pages.course_list, name="course_list"),
     path("courses/<int:pk>/", pages.course_detail, name="course_detail"),
     path("sessions/<int:pk>/", pages.session_detail, name="session_detail"),
+    path("sessions/<int:pk>/sign-in-sheet.pdf", pages.session_signin_pdf, name="session_signin_pdf"),
+    path(
+        "sessions/<int:pk>/sign-in-sheet.<str:fmt>",
+        pages.session_signin_template,
+        name="session_signin_template",
+    ),
     path("series/<int:pk>/", pages.series_detail, name="series_detail"),
     path("series/<int:pk>/export.<str:fmt>", pages.series_export, name="series_export"),
     path("series/<int:pk>/rule/", pages.series_rule, name="series_rule"),

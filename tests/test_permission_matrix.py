@@ -69,6 +69,11 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/sessions/{session}/edit/", cells(302, 403, 403, 200, 200)),
     ("GET", "/sessions/{session}/cancel/", EDIT_PAGE),
     ("POST", "/sessions/{session}/cancel/", cells(302, 403, 403, 200, 200)),
+    # The session's paper sign-in sheet: readers print it, editors take its template to import.
+    ("GET", "/sessions/{session}/sign-in-sheet.pdf", PAGE),
+    ("GET", "/sessions/{session}/sign-in-sheet.csv", EDIT_PAGE),
+    ("GET", "/sessions/{session}/sign-in-sheet.xlsx", EDIT_PAGE),
+    ("GET", "/sessions/{session}/sign-in-sheet.ods", cells(302, 403, 403, 404, 404)),
     ("POST", "/courses/{course}/enrol/", cells(302, 403, 403, 400, 400)),
     ("POST", "/courses/{course}/walk-in/", cells(302, 403, 403, 400, 400)),
     ("POST", "/enrolments/{enrollment}/withdraw/", cells(302, 403, 403, 302, 302)),
@@ -90,6 +95,8 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/imports/officials/new/", EDIT_PAGE),
     ("POST", "/imports/officials/new/", cells(302, 403, 403, 400, 400)),  # no file: refused
     ("GET", "/imports/officials/template-en.csv", EDIT_PAGE),
+    ("GET", "/imports/signin/new/", EDIT_PAGE),
+    ("GET", "/imports/signin/template-km.xlsx", EDIT_PAGE),
     ("GET", "/imports/batch/{batch}/", EDIT_PAGE),
     ("POST", "/imports/batch/{batch}/confirm/", cells(302, 403, 403, 302, 400)),  # applied once only
     ("POST", "/imports/batch/{batch}/discard/", cells(302, 403, 403, 302, 302)),

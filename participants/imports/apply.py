@@ -30,7 +30,17 @@ from courses.models import Session
 from ministries.models import Ministry
 from participants import services
 from participants.imports import progress
-from participants.imports.plan import ACTIONS, CREATE, DECIDE, ERROR, PREVIEW_TASK, SKIP, UPDATE, plan_chunks
+from participants.imports.plan import (
+    ACTIONS,
+    CREATE,
+    DECIDE,
+    ERROR,
+    PREVIEW_TASK,
+    SESSION_KINDS,
+    SKIP,
+    UPDATE,
+    plan_chunks,
+)
 from participants.imports.progress import Reporter
 from participants.models import ImportBatch, ImportProgress, ImportRow, Official
 from pcp_portal import outbox
@@ -259,11 +269,11 @@ def _write(
             reporter.advance(len(rows) - len(written))
         for row in written:
             done["created" if row["action"] == CREATE else "updated"] += 1
-        if batch.kind == "attendance":
+        if batch.kind in SESSION_KINDS:
             register.extend(written)  # a sign-in sheet is one register write, all or nothing
         else:
             _write_people(batch, written, ministries, user, on_batch)
-    if batch.kind == "attendance":
+    if batch.kind in SESSION_KINDS:
         _write_attendance(register, batch, user)
         if reporter:
             reporter.advance(len(register))

@@ -60,7 +60,13 @@ NOTE = Column("note", "Note", "កំណត់សម្គាល់", ("notes", 
 # The portal's own ID of an official (shown on their page and in exports): identity, like the e-mail.
 OFFICIAL_ID = Column("official_id", "Official ID", "លេខសម្គាល់មន្ត្រី", ("id", "official id", "លេខសម្គាល់"), "")
 
+# The code printed beside each official on a session's sign-in sheet (participants/signin.py).
+ROW_CODE = Column("row_code", "Row code", "លេខកូដជួរ", ("code", "sheet code", "កូដ"), "K7MXR")
+
 OFFICIAL_COLUMNS = (FAMILY, GIVEN, NAME_KM, SEX, POSITION, MINISTRY, EMAIL, PHONE, LANGUAGE, OFFICIAL_ID)
+
+# The sign-in sheet's template, in this order: what staff type from the paper first, then who.
+SIGNIN_COLUMNS = (ROW_CODE, STATUS, NOTE, FAMILY, GIVEN, NAME_KM, MINISTRY, PHONE, EMAIL)
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,14 @@ SPECS = {
         gettext_lazy("Attendance at a session (sign-in sheet)"),
         (NAME, FAMILY, GIVEN, NAME_KM, EMAIL, PHONE, STATUS, NOTE, OFFICIAL_ID),
         (("name", "family_name", "given_name", "name_km", "email", "phone"), ("status",)),
+    ),
+    # A session's printed sheet: rows with a code are that official, whatever else they say; rows
+    # without one (walk-ins) are matched like the attendance import's rows.
+    "signin": ImportSpec(
+        "signin",
+        gettext_lazy("Printed sign-in sheet of a session (by row code)"),
+        SIGNIN_COLUMNS,
+        (("row_code",), ("status",)),
     ),
 }
 

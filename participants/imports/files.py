@@ -24,7 +24,7 @@ def template_headers(kind: str, language: str) -> list[str]:
     return [column.label_km if language == "km" else column.label_en for column in spec.columns]
 
 
-def _csv_bytes(rows: list[list]) -> bytes:
+def csv_bytes(rows: list[list]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
@@ -33,7 +33,7 @@ def _csv_bytes(rows: list[list]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _xlsx_bytes(sheets: list[tuple[str, list[list]]]) -> bytes:
+def xlsx_bytes(sheets: list[tuple[str, list[list]]]) -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -52,12 +52,12 @@ def template_file(kind: str, language: str, file_format: str) -> tuple[bytes, st
     headers = template_headers(kind, language)
     name = f"pcp-import-{kind}-{language}.{file_format}"
     if file_format == "csv":
-        return _csv_bytes([headers]), CSV, name
+        return csv_bytes([headers]), CSV, name
     spec = SPECS[kind]
     help_rows = [[_("Column"), _("Column (Khmer)"), _("Example")]] + [
         [column.label_en, column.label_km, column.example] for column in spec.columns
     ]
-    return _xlsx_bytes([(_("Import"), [headers]), (_("Help"), help_rows)]), XLSX, name
+    return xlsx_bytes([(_("Import"), [headers]), (_("Help"), help_rows)]), XLSX, name
 
 
 def error_report(batch) -> bytes:
@@ -70,4 +70,4 @@ def error_report(batch) -> bytes:
             rows.append(
                 [row["line"], row["action"], row["reason"], *[row["values"].get(k, "") for k in keys]]
             )
-    return _csv_bytes(rows)
+    return csv_bytes(rows)

@@ -26,7 +26,7 @@ class ImportUploadForm(forms.Form):
             self.fields["course"] = forms.ModelChoiceField(
                 label=_("Course"), queryset=Course.objects.select_related("project")
             )
-        elif kind == "attendance":
+        elif kind in ("attendance", "signin"):
             self.fields["session"] = SessionChoiceField(
                 label=_("Session"),
                 queryset=Session.objects.filter(status=Session.Status.SCHEDULED).select_related("course"),

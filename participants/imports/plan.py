@@ -51,7 +51,9 @@ from participants.models import (
     ImportProgress,
     ImportRow,
     Official,
+    SignInCode,
 )
+from participants.signin import normalise_code
 from pcp_portal import outbox
 from pcp_portal.spreadsheets import looks_like_formula
 
@@ -61,6 +63,9 @@ PLAN_BATCH = 1000
 
 CREATE, UPDATE, SKIP, ERROR, DECIDE = "create", "update", "skip", "error", "decide"
 ACTIONS = (CREATE, UPDATE, SKIP, ERROR, DECIDE)
+# The imports that record attendance at one session: a typed sign-in sheet, matched by name, and a
+# printed one (participants/signin.py), matched by its row codes.
+SESSION_KINDS = ("attendance", "signin")
 
 SEX_WORDS = {
     "female": ("f", "female", "woman", "w", "ស្រី", "ស", "នារី"),
@@ -197,7 +202,7 @@ class Planner:
         self.course = course
         self.session = session
         self.ministries = MinistryIndex()
-        if kind == "attendance":
+        if kind in SESSION_KINDS:
             enrolled = Enrollment.objects.filter(
                 course_id=session.course_id, status=Enrollment.Status.ENROLLED
             ).select_related("official")
@@ -205,6 +210,12 @@ class Planner:
             self.index = OfficialIndex([e.official for e in enrolled])
             self.everyone = OfficialIndex()
             self.attendance = {a.enrollment_id: a for a in Attendance.objects.filter(session=session)}
+            if kind == "signin":
+                self.by_enrolment = {e.pk: e for e in self.enrolments.values()}
+                self.codes = dict(
+                    SignInCode.objects.filter(session=session).values_list("code", "enrollment_id")
+                )
+                self.code_lines: dict[str, int] = {}
         else:
             self.index = OfficialIndex()
             if kind == "enrolments":
@@ -542,6 +553,69 @@ class Planner:
         )
         return row
 
+    # --- a printed sign-in sheet ------------------------------------------------------------------
+    def plan_signin_row(self, line: int, values: dict, cell_errors=()) -> dict:
+        """A row with a code marks the official printed beside that code on this session's sheet,
+        and nobody else: the names typed beside it are not read. A row without one is a walk-in,
+        matched like a row of the attendance import. A row with a code and no status was left
+        blank on the paper: nothing changes."""
+        code = normalise_code(values.get("row_code", ""))
+        if not code:
+            return self.plan_attendance_row(line, values, cell_errors)
+        row = self._row(line, values, code=code)
+        errors = list(cell_errors)
+        if code in self.code_lines:
+            errors.append(
+                _("The row code %(code)s appears twice in the file (first on line %(line)s).")
+                % {"code": code, "line": self.code_lines[code]}
+            )
+        else:
+            self.code_lines[code] = line
+        enrolment = self.by_enrolment.get(self.codes.get(code))
+        if code not in self.codes:
+            other = SignInCode.objects.filter(code=code).select_related("session").first()
+            errors.append(
+                _("The row code %(code)s is from the sign-in sheet of another session, %(session)s.")
+                % {"code": code, "session": other.session}
+                if other is not None
+                else _("The row code %(code)s is not on this session's sign-in sheet: check it on the paper.")
+                % {"code": code}
+            )
+        elif enrolment is None:
+            errors.append(
+                _("Row code %(code)s: this official was withdrawn from the course after printing.")
+                % {"code": code}
+            )
+        typed = clean_text(values.get("status", ""))
+        status = _word(STATUS_WORDS, typed) if typed else None
+        if typed and status is None:
+            errors.append(
+                _("Status “%(value)s” not understood (use present, late, excused or absent).")
+                % {"value": typed[:40]}
+            )
+        note = clean_text(values.get("note", ""))
+        if len(note) > Attendance.NOTE_MAX_LENGTH:
+            errors.append(
+                _("The note is longer than %(limit)s characters.") % {"limit": Attendance.NOTE_MAX_LENGTH}
+            )
+        if enrolment is not None:
+            row.update(official=enrolment.official_id, label=f"{code} · {self._label(enrolment.official)}")
+        if errors:
+            row.update(action=ERROR, reason=" ".join(errors))
+            return row
+        if status is None:
+            row.update(reason=_("No status typed for this row: left as it is."))
+            return row
+        formula = formula_note("note", note)
+        if formula:
+            row["notes"].append(formula)
+        duplicate = self._duplicate(line, [f"o:{enrolment.official_id}"])
+        if duplicate:
+            row.update(action=ERROR, reason=duplicate)
+            return row
+        row.update(self._attendance_change(enrolment.official, status, note))
+        return row
+
     def _attendance_change(self, official: Official, status: str, note: str) -> dict:
         enrolment = self.enrolments[official.pk]
         current = self.attendance.get(enrolment.pk)
@@ -574,7 +648,9 @@ class Planner:
         (`self.convention`). `cell_errors` may be filled while `rows` are read."""
         cell_errors = {} if cell_errors is None else cell_errors
         self.headers = headers or {}
-        planner = self.plan_attendance_row if self.kind == "attendance" else self.plan_official_row
+        planner = {"attendance": self.plan_attendance_row, "signin": self.plan_signin_row}.get(
+            self.kind, self.plan_official_row
+        )
         for line, values in rows:
             yield planner(line, values, cell_errors.get(line, ()))
             if on_row:
@@ -597,7 +673,7 @@ def _new_batch(*, kind, filename, data, user, course, session) -> ImportBatch:
         checksum=hashlib.sha256(data).hexdigest(),
         size=len(data),
         course=course if kind == "enrolments" else (session.course if session else None),
-        session=session if kind == "attendance" else None,
+        session=session if kind in SESSION_KINDS else None,
         uploaded_by=user,
     )
 
@@ -605,7 +681,7 @@ def _new_batch(*, kind, filename, data, user, course, session) -> ImportBatch:
 def _check_context(kind: str, course: Course | None, session: Session | None) -> None:
     if kind == "enrolments" and course is None:
         raise ImportFileError(_("Choose the course to enrol the officials in."))
-    if kind == "attendance":
+    if kind in SESSION_KINDS:
         if session is None:
             raise ImportFileError(_("Choose the session the sign-in sheet is for."))
         if session.status == Session.Status.CANCELLED:
@@ -667,7 +743,7 @@ def _plan_into(batch: ImportBatch, filename: str, data: bytes, reporter: Reporte
     total; what the reader refuses is refused there, before a row is planned) and to learn its
     date convention, which every row's date depends on; then to plan and store it."""
     course = batch.course if batch.kind == "enrolments" else None
-    session = batch.session if batch.kind == "attendance" else None
+    session = batch.session if batch.kind in SESSION_KINDS else None
     _check_context(batch.kind, course, session)
     if reporter:
         reporter.start(ImportProgress.Phase.READING, 0)
