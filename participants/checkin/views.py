@@ -155,7 +155,7 @@ def _refused(request, session, message: str, *, status: int = 400, **extra):
     return render(
         request,
         "participants/check_in_public.html",
-        {"session": session, "refused": message, **extra},
+        {**extra, "session": session, "refused": message},
         status=status,
     )
 
@@ -235,13 +235,13 @@ def _check_in(request, session, context):
     try:
         enrollment_id = int(request.POST.get("enrollment", ""))
     except ValueError:
-        return _refused(request, session, _("Choose your name in the list."), **context)
+        return _refused(request, session, _("Choose your name in the list."), **_without_session(context))
     try:
         check_in = services.self_check_in(
             session=session, enrollment_id=enrollment_id, ip_address=client_ip(request)
         )
     except ValidationError as error:
-        return _refused(request, session, " ".join(error.messages), **context)
+        return _refused(request, session, " ".join(error.messages), **_without_session(context))
     return render(
         request,
         "participants/check_in_public.html",
@@ -252,6 +252,10 @@ def _check_in(request, session, context):
             "time": selectors.local_time(check_in.checked_in_at),
         },
     )
+
+
+def _without_session(context: dict) -> dict:
+    return {key: value for key, value in context.items() if key != "session"}
 
 
 def _walk_in(request, session, context, form):
