@@ -89,6 +89,9 @@ def register_live(request, pk: int):
             "version": attendance.version,
             "recorded_by": selectors.recorder_label(attendance),
             "recorded_at": timezone.localtime(attendance.recorded_at).strftime("%Y-%m-%d %H:%M"),
+            # When the mark was made, in seconds: the page applies only marks newer than its own,
+            # so a poll answered just after a save of this page cannot put back what was there.
+            "stamp": attendance.recorded_at.timestamp(),
         }
     panel = render_to_string(
         "participants/_check_in_panel.html", selectors.panel_context(session), request=request

@@ -1,8 +1,9 @@
 // Self check-in, staff side. On the check-in screen: ask the server for the current code every
 // few seconds (it is the same code for a whole rotation window, so the QR changes exactly when the
 // code does) and show the number of arrivals. On the register: ask for every row's mark and redraw
-// the rows someone else changed (an official checking in on their phone, another staff member),
-// and the check-in panel; a row being edited or saved here is left alone. No reload, no library.
+// the rows someone else changed since (an official checking in on their phone, another staff
+// member), and the check-in panel; a row being edited or saved here is left alone. No reload, no
+// library.
 (() => {
   "use strict";
   const POLL_MS = 3000;
@@ -50,36 +51,36 @@
   const STATUSES = ["present", "late", "excused", "absent"];
 
   function redrawRow(row, data) {
+    // Only a mark newer than the one shown is drawn: a poll sent before this page's own save and
+    // answered after it would otherwise put the older mark back. A mark removed elsewhere (an
+    // undone check-in) shows at the next reload.
+    if (!data || data.stamp <= parseFloat(row.dataset.stamp || "0")) return false;
+    if (row.matches(".row-saving, .row-unsaved")) return false;
+    const note = row.querySelector("input.row-note");
+    if (note && note === document.activeElement) return false;
+    row.dataset.stamp = data.stamp;
     const version = row.querySelector("input.row-version");
     if (version) {
-      if (row.matches(".row-saving, .row-unsaved") || row.contains(document.activeElement) && row.querySelector("input.row-note") === document.activeElement) return false;
-      if (String(data ? data.version : 0) === version.value) return false;
-      version.value = data ? data.version : 0;
-      row.querySelectorAll("input[type=radio]").forEach((radio) => { radio.checked = !!data && radio.value === data.status; });
-      const note = row.querySelector("input.row-note");
-      if (note) note.value = data ? data.note : "";
+      if (String(data.version) === version.value) return false;
+      version.value = data.version;
+      row.querySelectorAll("input[type=radio]").forEach((radio) => { radio.checked = radio.value === data.status; });
+      if (note) note.value = data.note;
       const origStatus = row.querySelector('input[name^="orig-status-"]');
       const origNote = row.querySelector('input[name^="orig-note-"]');
-      if (origStatus) origStatus.value = data ? data.status : "";
-      if (origNote) origNote.value = data ? data.note : "";
+      if (origStatus) origStatus.value = data.status;
+      if (origNote) origNote.value = data.note;
     } else {
-      // A reader's register: the status is text. Redraw it only when it differs.
+      // A reader's register: the status is text.
       const cell = row.querySelector(".col-status");
-      const label = cell.querySelector(".status-label");
-      if ((label ? label.className : "") === (data ? "status-label choice-" + data.status : "")) return false;
-      if (data) {
-        cell.innerHTML = "";
-        const span = document.createElement("span");
-        span.className = "status-label choice-" + data.status;
-        span.textContent = data.status_label || data.status;
-        cell.appendChild(span);
-      }
+      cell.textContent = "";
+      const span = document.createElement("span");
+      span.className = "status-label choice-" + data.status;
+      span.textContent = data.status_label;
+      cell.appendChild(span);
     }
-    STATUSES.forEach((status) => row.classList.toggle("status-" + status, !!data && data.status === status));
-    row.dataset.status = data ? data.status : "";
+    STATUSES.forEach((status) => row.classList.toggle("status-" + status, data.status === status));
     const who = row.querySelector(".row-who");
-    if (who) who.textContent = data ? `${data.recorded_by || "—"}, ${data.recorded_at}` : "—";
-    row.classList.add("row-live");
+    if (who) who.textContent = `${data.recorded_by || "—"}, ${data.recorded_at}`;
     return true;
   }
 
