@@ -3,7 +3,7 @@ every other door: the same rules (a stale attendance row, a cancelled course, th
 the day), the same version step and the same snapshot. The ledgers are read-only."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from participants import services
+from participants.checkin import services as checkin_services
 from participants.models import (
     Attendance,
     Certificate,
@@ -25,8 +26,10 @@ from participants.models import (
     Official,
     OfficialMerge,
     ReminderDelivery,
+    SelfCheckIn,
     SessionRollup,
     SignInCode,
+    WalkIn,
 )
 from participants.views import stale_message
 from pcp_portal.admin import ReadOnlyAdmin
@@ -381,3 +384,61 @@ class SignInCodeAdmin(ReadOnlyAdmin):
     list_display = ("code", "session", "enrollment", "created_at")
     search_fields = ("code", "enrollment__official__family_name", "enrollment__official__name_km")
     list_select_related = ("session", "enrollment__official")
+
+
+@admin.register(SelfCheckIn)
+class SelfCheckInAdmin(ReadOnlyAdmin):
+    """Officials' own check-ins by QR code: written and undone from the register (participants/checkin/)."""
+
+    list_display = (
+        "checked_in_at",
+        "enrollment",
+        "session",
+        "status",
+        "ip_address",
+        "undone_at",
+        "undone_by",
+    )
+    list_filter = ("status",)
+    search_fields = (
+        "enrollment__official__family_name",
+        "enrollment__official__given_name",
+        "enrollment__official__name_km",
+        "session__title",
+    )
+    list_select_related = ("enrollment__official", "enrollment__course", "session", "undone_by")
+
+
+@admin.register(WalkIn)
+class WalkInAdmin(ReadOnlyAdmin):
+    """People who were not enrolled and left their name on the check-in page. Confirmed (enrolled
+    and marked) or dismissed through the same services as the register's buttons."""
+
+    list_display = ("arrived_at", "name", "ministry", "phone", "session", "status", "decided_by")
+    list_filter = ("status",)
+    search_fields = ("name", "phone", "session__title", "ministry__name_en", "ministry__acronym")
+    list_select_related = ("ministry", "session", "decided_by")
+    actions = ("confirm", "dismiss")
+
+    def _decide(self, request, queryset, decide) -> None:
+        for walk_in in queryset:
+            try:
+                decide(walk_in, request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{walk_in.name}: {' '.join(error.messages)}", messages.ERROR)
+
+    @admin.action(description=_("Enrol and mark the selected walk-ins"))
+    def confirm(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            lambda walk_in, user: checkin_services.walk_in_confirm(walk_in=walk_in, confirmed_by=user),
+        )
+
+    @admin.action(description=_("Dismiss the selected walk-ins"))
+    def dismiss(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            lambda walk_in, user: checkin_services.walk_in_dismiss(walk_in=walk_in, dismissed_by=user),
+        )

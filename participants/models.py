@@ -841,3 +841,100 @@ class ExportJob(models.Model):
     @property
     def is_working(self) -> bool:
         return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+
+class SelfCheckIn(models.Model):
+    """An official who marked themselves present by scanning the session's QR code
+    (participants/checkin/), kept so that staff can undo it and the register can say who recorded it.
+
+    The attendance row itself is written through the register's service like any other mark;
+    this row holds what it was before (`previous_version` 0: there was none), so undoing restores
+    exactly that, and the version the check-in wrote (`version`), so an undo after a later change
+    by staff is refused instead of overwriting it.
+    """
+
+    session = models.ForeignKey("courses.Session", on_delete=models.PROTECT, related_name="self_check_ins")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="self_check_ins")
+    status = models.CharField(_("status"), max_length=10, choices=AttendanceStatus.choices)
+    checked_in_at = models.DateTimeField(_("checked in at"))
+    version = models.PositiveIntegerField(_("attendance version written"))
+    previous_status = models.CharField(_("status before"), max_length=10, blank=True)
+    previous_note = models.CharField(_("note before"), max_length=Attendance.NOTE_MAX_LENGTH, blank=True)
+    previous_version = models.PositiveIntegerField(_("attendance version before"), default=0)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-checked_in_at", "-id"]
+        verbose_name = _("self check-in")
+        verbose_name_plural = _("self check-ins")
+        constraints = [
+            # One standing check-in per official and session: two phones tapping at once make one
+            # (the service turns the second into "already checked in").
+            models.UniqueConstraint(
+                fields=["session", "enrollment"],
+                condition=Q(undone_at__isnull=True),
+                name="self_check_in_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} @ {self.session_id}: {self.status} {self.checked_in_at:%H:%M}"
+
+
+class WalkIn(models.Model):
+    """Someone at the door who is not enrolled and left a name, ministry and phone on the check-in
+    page. Never enrolled by this alone: staff confirm (enrol and mark present) or dismiss."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for staff")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    session = models.ForeignKey("courses.Session", on_delete=models.PROTECT, related_name="walk_ins")
+    name = models.CharField(_("name"), max_length=200)
+    ministry = models.ForeignKey(
+        "ministries.Ministry", verbose_name=_("ministry"), on_delete=models.PROTECT, related_name="+"
+    )
+    phone = models.CharField(_("phone"), max_length=40)
+    arrived_at = models.DateTimeField(_("arrived at"))
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    official = models.ForeignKey(
+        Official,
+        verbose_name=_("official"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-arrived_at", "-id"]
+        verbose_name = _("walk-in")
+        verbose_name_plural = _("walk-ins")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "confirmed", "dismissed"]), name="walk_in_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.session_id} ({self.status})"

@@ -22,6 +22,7 @@ from courses.models import Course, Project, Session, series_rule_text
 from courses.selectors import next_sessions, series_rule_history, sessions_today
 from courses.services import series_rule_set
 from participants import certificates, signin
+from participants.checkin.selectors import panel_context as checkin_panel_context
 from participants.forms import OfficialSearchForm, SeriesFilterForm, WalkInForm, WithdrawForm
 from participants.models import AttendanceStatus
 from participants.reports import exports
@@ -128,6 +129,7 @@ def session_page_context(session: Session, **extra) -> dict:
         "attendance_history": attendance_history(session),
         "enrollment_history": enrollment_history(session.course),
         "register_errors": [],
+        **checkin_panel_context(session),
     }
     context.update(extra)
     return context

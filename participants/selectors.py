@@ -22,6 +22,7 @@ from participants.models import (
     Official,
     OfficialMerge,
     ReminderDelivery,
+    SelfCheckIn,
 )
 from participants.series import officials_in_state
 from pcp_portal.forms import label_in_language
@@ -32,6 +33,29 @@ def user_label(user) -> str:
     if user is None:
         return ""
     return user.get_full_name() or user.get_username()
+
+
+# The history's change reason of a mark made by the official on the QR check-in page (no user).
+SELF_CHECK_IN = "self-check-in"
+
+
+def self_checked_in() -> Exists:
+    """Annotation for an Attendance queryset: its current mark is a standing self check-in."""
+    return Exists(
+        SelfCheckIn.objects.filter(
+            session_id=OuterRef("session_id"),
+            enrollment_id=OuterRef("enrollment_id"),
+            version=OuterRef("version"),
+            undone_at__isnull=True,
+        )
+    )
+
+
+def recorder_label(attendance: Attendance) -> str:
+    """Who recorded a mark, as the register shows it: a self check-in has no user and says so."""
+    if attendance.recorded_by_id is None and getattr(attendance, "self_checked_in", False):
+        return _("self check-in")
+    return user_label(attendance.recorded_by)
 
 
 @dataclass
@@ -54,7 +78,7 @@ class RegisterRow:
 
     @property
     def recorded_by(self) -> str:
-        return user_label(self.attendance.recorded_by) if self.attendance else ""
+        return recorder_label(self.attendance) if self.attendance else ""
 
     @property
     def version(self) -> int:
@@ -80,7 +104,9 @@ def register_for_session(session) -> Register:
     )
     attendances = {
         attendance.enrollment_id: attendance
-        for attendance in Attendance.objects.filter(session=session).select_related("recorded_by")
+        for attendance in Attendance.objects.filter(session=session)
+        .select_related("recorded_by")
+        .annotate(self_checked_in=self_checked_in())
     }
     rows = [RegisterRow(enrollment, attendances.get(enrollment.pk)) for enrollment in enrollments]
     counts = Counter(row.status for row in rows)
@@ -132,9 +158,12 @@ class HistoryEntry:
     old: str
     new: str
     ip_address: str | None
+    reason: str = ""
 
     @property
     def who_label(self) -> str:
+        if self.who is None and self.reason == SELF_CHECK_IN:
+            return _("self check-in")
         return user_label(self.who)
 
 
@@ -219,6 +248,7 @@ def _latest_changes(records: QuerySet, shown: _Shown, *, subject, limit: int) ->
                 old=old,
                 new=shown.describe(record),
                 ip_address=record.ip_address,
+                reason=record.history_change_reason or "",
             )
         )
     return entries

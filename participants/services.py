@@ -485,6 +485,7 @@ def attendance_record_many(
     recorded_by=None,
     skip_conflicts: bool = False,
     is_demo: bool = False,
+    change_reason: str = "",
 ) -> list[AttendanceOutcome]:
     """Record or change the attendance of several officials at one session: the one register write.
 
@@ -502,7 +503,7 @@ def attendance_record_many(
     back in the order of `rows`.
 
     The rows are read and locked in one query and written in bulk, each with its history row
-    (user and client address), whatever the number of rows.
+    (user and client address, and `change_reason` when given), whatever the number of rows.
     """
     rows = list(rows)
     if session.status == Session.Status.CANCELLED:
@@ -547,6 +548,7 @@ def attendance_record_many(
                         created,
                         Attendance,
                         default_user=recorded_by,
+                        default_change_reason=change_reason or None,
                         custom_historical_attrs=_history_attrs(),
                     )
             except IntegrityError:
@@ -561,6 +563,7 @@ def attendance_record_many(
                 Attendance,
                 ["status", "note", "recorded_by", "recorded_at", "version", "updated_at"],
                 default_user=recorded_by,
+                default_change_reason=change_reason or None,
                 custom_historical_attrs=_history_attrs(),
             )
         if created or changed:

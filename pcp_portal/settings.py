@@ -306,6 +306,21 @@ PCP_COMPLETION_THRESHOLD = env_float("PCP_COMPLETION_THRESHOLD", 0.75, minimum=0
 # The public certificate check (/verify/): codes one address may check per minute, counted in the
 # shared cache (pcp_portal.throttling.VerifyRateThrottle, a DRF throttle that fails open).
 PCP_VERIFY_PER_MINUTE = env_int("PCP_VERIFY_PER_MINUTE", 20, minimum=1)
+# QR self check-in (participants/checkin/): the code on the screen changes every ROTATE seconds and
+# is valid VALID seconds from when it first showed (so a code scanned as it changes still works);
+# the page it opens stays usable PASS seconds for typing a name. Attempts (page loads, searches,
+# check-ins) one address may make per minute: a whole room shares the hotel's address, so this
+# allows some 30 people checking in within the same minute, not a script guessing names.
+PCP_CHECK_IN_ROTATE_SECONDS = env_int("PCP_CHECK_IN_ROTATE_SECONDS", 30, minimum=5)
+PCP_CHECK_IN_VALID_SECONDS = env_int("PCP_CHECK_IN_VALID_SECONDS", 60, minimum=5)
+PCP_CHECK_IN_PASS_SECONDS = env_int("PCP_CHECK_IN_PASS_SECONDS", 15 * 60, minimum=60)
+PCP_CHECK_IN_PER_MINUTE = env_int("PCP_CHECK_IN_PER_MINUTE", 120, minimum=1)
+# When self check-in opens before a session starts, and when an arrival counts as late (after the
+# start plus this grace); it closes when the session ends (or this many hours after a start
+# without an end).
+PCP_CHECK_IN_OPENS_MINUTES = env_int("PCP_CHECK_IN_OPENS_MINUTES", 60, minimum=0)
+PCP_CHECK_IN_LATE_AFTER_MINUTES = env_int("PCP_CHECK_IN_LATE_AFTER_MINUTES", 15, minimum=0)
+PCP_CHECK_IN_OPEN_HOURS_WITHOUT_END = env_int("PCP_CHECK_IN_OPEN_HOURS_WITHOUT_END", 8, minimum=1)
 # Imports of officials, enrolments and sign-in sheets (participants/imports): the largest file
 # accepted, and the most data rows one file may hold (ministry files have 20 to 500; a year's
 # sign-in sheets or a whole register move reach tens of thousands).

@@ -97,3 +97,12 @@ class VerifyRateThrottle(FailOpenRateThrottle):
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}
+
+
+class CheckInRateThrottle(VerifyRateThrottle):
+    """The public QR check-in pages: PCP_CHECK_IN_PER_MINUTE requests per client address and minute."""
+
+    scope = "check_in"
+
+    def get_rate(self) -> str:
+        return f"{settings.PCP_CHECK_IN_PER_MINUTE}/minute"

@@ -103,6 +103,7 @@ urlpatterns = [
     path("verify/<str:code>/", report_views.verify, name="certificate_verify_code"),
     path("", include("courses.urls")),
     path("", include("participants.urls")),
+    path("", include("participants.checkin.urls")),
     path("imports/", include("participants.imports.urls")),
     path("", include("participants.reminder_urls")),
     path("", include("participants.surveys.urls")),

@@ -21,6 +21,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils import timezone
 
 from courses.models import Indicator, IndicatorPeriod, Result
 from courses.services import calendar_feed_token_create
@@ -201,10 +202,24 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/surveys/{instrument}/results/", PAGE),
     ("GET", "/surveys/{instrument}/results.csv", PAGE),
     ("GET", "/surveys/{instrument}/results.xlsx", PAGE),
+    # QR self check-in: the screen for the projector and its poll are editors'; the register's
+    # poll is readers'; the page the code opens is public (the code, then its pass, is the key).
+    ("GET", "/sessions/{check_in_session}/check-in/", EDIT_PAGE),
+    ("GET", "/sessions/{check_in_session}/check-in/code.json", EDIT_PAGE),
+    ("GET", "/sessions/{session}/register/live.json", PAGE),
+    ("POST", "/check-ins/987654/undo/", cells(302, 403, 403, 404, 404)),
+    ("POST", "/walk-ins/987654/confirm/", cells(302, 403, 403, 404, 404)),
+    ("GET", "/c/{check_in_session}/{check_in_code}/", cells(302, 302, 302, 302, 302)),  # on with a pass
+    ("GET", "/c/{check_in_session}/not-a-code/", cells(400, 400, 400, 400, 400)),
+    ("GET", "/c/{check_in_session}/?pass={check_in_pass}", PUBLIC),
+    ("GET", "/c/{check_in_session}/?pass={check_in_pass}&q=sok", PUBLIC),
+    ("POST", "/c/{check_in_session}/?pass={check_in_pass}", PUBLIC),  # no action: the page again
+    ("GET", "/c/{check_in_session}/?pass=forged", cells(400, 400, 400, 400, 400)),
 ]
 
 
 def world_objects(uploader) -> dict:
+    from participants.checkin import tokens as check_in_tokens
     from participants.models import ImportBatch, ReminderDelivery
     from participants.reminders import calendar_token, opt_out_token
     from participants.surveys import services as survey_services
@@ -213,6 +228,7 @@ def world_objects(uploader) -> dict:
 
     session = SessionFactory()
     enrollment = EnrollmentFactory(course=session.course)
+    check_in_session = SessionFactory(starts_at=timezone.now())  # a course of its own: it counts for nobody
     AttendanceFactory(enrollment=enrollment, session=session)
     batch = ImportBatch.objects.create(
         kind="officials", filename="officials.csv", checksum="0" * 64, uploaded_by=uploader
@@ -261,6 +277,9 @@ def world_objects(uploader) -> dict:
         "calendar": calendar_token(delivery),
         "official": enrollment.official_id,
         "export": _export_job(uploader).pk,
+        "check_in_session": check_in_session.pk,
+        "check_in_code": check_in_tokens.make_code(check_in_session.pk),
+        "check_in_pass": check_in_tokens.make_pass(check_in_session.pk),
     }
 
 
@@ -343,6 +362,9 @@ def _covered_names() -> set[str]:
         "indicator": 1,
         "period": 1,
         "export": 1,
+        "check_in_session": 1,
+        "check_in_code": "x",
+        "check_in_pass": "x",
     }
     for _method, template, _expected in MATRIX:
         names.add(resolve(template.format(**sample).split("?")[0]).view_name)
