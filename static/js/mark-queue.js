@@ -82,15 +82,19 @@
   }
 
   // Outcomes go to this page (an event on `events`) and to every other tab (a BroadcastChannel).
+  // A second channel object hears the first one of its own page too: each message names its
+  // sender, so a page or the worker takes only the others' news from the channel.
   const events = new EventTarget();
+  const sender = newKey();
   const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(CHANNEL) : null;
   function announce(detail) {
     events.dispatchEvent(new CustomEvent("change", { detail }));
-    if (channel) channel.postMessage(detail);
+    if (channel) channel.postMessage(Object.assign({ sender }, detail));
   }
-  if (typeof BroadcastChannel === "function") {
-    new BroadcastChannel(CHANNEL).onmessage = (event) =>
-      events.dispatchEvent(new CustomEvent("change", { detail: event.data }));
+  if (channel) {
+    new BroadcastChannel(CHANNEL).onmessage = (event) => {
+      if (event.data.sender !== sender) events.dispatchEvent(new CustomEvent("change", { detail: event.data }));
+    };
   }
 
   async function sendOne(mark, csrf) {
