@@ -21,7 +21,7 @@ from participants.forms import AttendanceRowForm, EnrolForm, WalkInForm, Withdra
 from participants.models import Attendance, AttendanceStatus, Enrollment
 from participants.pages import course_page_context, session_page_context
 from participants.selectors import user_label
-from pcp_portal.decorators import editor_required
+from pcp_portal.decorators import editor_required, editor_required_json
 from pcp_portal.idempotency import idempotent_writes
 from pcp_portal.text import SEARCH_MAX_LENGTH
 
@@ -144,11 +144,25 @@ def _row_messages(error: ValidationError) -> list[str]:
     return _messages_of(error)
 
 
+def _refusal_code(error: ValidationError) -> str:
+    """The kind of a one-row refusal, as the service names it ("invalid" if it names none)."""
+    if isinstance(error, services.AttendanceRowsInvalid):
+        codes = sorted(error.codes(next(iter(error.row_errors))))
+    else:
+        codes = [e.code for errors in getattr(error, "error_dict", {}).values() for e in errors]
+    return next((code for code in codes if code), "invalid")
+
+
 @require_POST
-@editor_required
+@editor_required_json
 @idempotent_writes
 def register_row(request, pk: int, enrollment_pk: int):
-    """Save one row of the register (the page's script posts here row by row): JSON in reply."""
+    """Save one row of the register (the page's script posts here row by row): JSON in reply.
+
+    A refusal says why in `message` and names its kind in `code` (withdrawn, session_cancelled,
+    not_enrolled, ... as the service names them; logged_out and role_removed from the decorator):
+    the page's queue keeps a mark that may still go through and drops one that never will.
+    """
     session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
     form = AttendanceRowForm(request.POST)
     if not form.is_valid():
@@ -179,7 +193,9 @@ def register_row(request, pk: int, enrollment_pk: int):
             status=409,
         )
     except ValidationError as error:
-        return JsonResponse({"ok": False, "message": " ".join(_row_messages(error))}, status=400)
+        return JsonResponse(
+            {"ok": False, "code": _refusal_code(error), "message": " ".join(_row_messages(error))}, status=400
+        )
     return JsonResponse({"ok": True, "changed": outcome.changed, "row": row_payload(outcome.attendance)})
 
 

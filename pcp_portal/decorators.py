@@ -10,6 +10,8 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
 
 from pcp_portal import roles
 
@@ -34,3 +36,40 @@ reader_required = _role_required(roles.can_read)
 
 editor_required = _role_required(roles.can_edit)
 """The page or POST changes data: mih_staff and superusers only."""
+
+
+def editor_required_json(view):
+    """editor_required for the endpoints a page's script calls: the refusal as JSON the script can
+    show ({"ok": false, "code": ..., "message": ...}) instead of a log-in page or an HTML 403.
+
+    A register mark may be sent hours after it was made, from a queue kept in the browser: by
+    then the session may have ended (401, "logged_out": the mark waits for the next log-in) or
+    the editor role may have been taken away (403, "role_removed": the mark is refused).
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse(
+                {
+                    "ok": False,
+                    "code": "logged_out",
+                    "message": _("You are logged out. Log in again to send this change."),
+                },
+                status=401,
+            )
+        if not roles.can_edit(request.user):
+            return JsonResponse(
+                {
+                    "ok": False,
+                    "code": "role_removed",
+                    "message": _(
+                        "Not saved: your account may no longer record attendance "
+                        "(it has no editor role). Ask an administrator."
+                    ),
+                },
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped

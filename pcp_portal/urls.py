@@ -15,7 +15,7 @@ from participants.api import views as participant_api
 from participants.reports import api as report_api
 from participants.reports import views as report_views
 from participants.results import views as results_views
-from pcp_portal import audit, health, two_factor
+from pcp_portal import audit, health, service_worker, two_factor
 from pcp_portal.api import (
     READERS,
     not_found,
@@ -84,6 +84,7 @@ urlpatterns = [
     path("accounts/two-factor/", two_factor.two_factor_setup, name="two_factor"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("sw.js", service_worker.service_worker, name="service_worker"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

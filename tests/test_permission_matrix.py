@@ -50,6 +50,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/accounts/logout/", cells(302, 302, 302, 302, 302)),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/readyz", PUBLIC),
+    ("GET", "/sw.js", PUBLIC),  # the service worker: no page of its own, nothing personal
     ("POST", "/i18n/setlang/", cells(302, 302, 302, 302, 302)),
     ("GET", "/audit/", SUPERUSER_ONLY),
     ("GET", "/audit/export.csv", SUPERUSER_ONLY),
@@ -80,7 +81,8 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/enrolments/{enrollment}/withdraw/", cells(302, 403, 403, 302, 302)),
     ("POST", "/enrolments/{enrollment}/reinstate/", cells(302, 403, 403, 302, 302)),
     ("POST", "/sessions/{session}/register/", cells(302, 403, 403, 302, 302)),
-    ("POST", "/sessions/{session}/register/{enrollment}/", cells(302, 403, 403, 400, 400)),
+    # The register's script posts here: refusals in JSON, 401 rather than a log-in page.
+    ("POST", "/sessions/{session}/register/{enrollment}/", cells(401, 403, 403, 400, 400)),
     # The series: readers read and export, editors set its completion rule.
     ("GET", "/series/{project}/", PAGE),
     ("GET", "/series/{project}/export.csv", PAGE),

@@ -44,7 +44,7 @@ SUMMARY_DIR = ROOT / "var" / "axe"
 
 # Answers that are a page of their own (a redirect's target is checked where it is reached).
 PAGE_STATUSES = {200, 400, 403, 404, 409}
-NOT_HTML = (".csv", ".xlsx", ".pdf", ".ics", ".json", ".zip", "/healthz", "/readyz", "/api/")
+NOT_HTML = (".csv", ".xlsx", ".pdf", ".ics", ".json", ".zip", ".js", "/healthz", "/readyz", "/api/")
 
 # Pages of an empty portal, read before anything exists (empty lists and tables).
 EMPTY = {
