@@ -38,12 +38,6 @@ WALK_IN_ROWS = 10
 CODE_ATTEMPTS = 10
 
 
-def normalise_code(text: str) -> str:
-    """A code as typed: case, spaces and hyphens do not matter (codes hold none); nothing else is
-    folded, so a code matches only itself."""
-    return "".join(text.split()).replace("-", "").upper()
-
-
 def _new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 

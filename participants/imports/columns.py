@@ -230,3 +230,9 @@ def _table_rows(source, positions, header_cells, sheet, cell_errors) -> Iterator
             yield line, values
     if not count:
         raise ImportFileError(_("The file has a header but no rows to import."))
+
+
+def normalise_code(text: str) -> str:
+    """A code as typed: case, spaces and hyphens do not matter (codes hold none); nothing else is
+    folded, so a code matches only itself."""
+    return "".join(text.split()).replace("-", "").upper()

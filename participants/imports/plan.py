@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from courses.models import Course, Session
 from participants import services
 from participants.imports import progress
-from participants.imports.columns import SPECS, find_table
+from participants.imports.columns import SPECS, find_table, normalise_code
 from participants.imports.matching import (
     MinistryIndex,
     OfficialIndex,
@@ -53,7 +53,6 @@ from participants.models import (
     Official,
     SignInCode,
 )
-from participants.signin import normalise_code
 from pcp_portal import outbox
 from pcp_portal.spreadsheets import looks_like_formula
 
