@@ -24,6 +24,7 @@ from courses.services import course_is_cancelled_locked
 from ministries.models import Ministry
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
 from pcp_portal.db import history_ip_address
+from pcp_portal.forms import label_in_language
 
 
 class StaleAttendanceError(Exception):
@@ -120,7 +121,7 @@ def ministry_refusal(ministry: Ministry, on: datetime.date) -> str | None:
     """
     if ministry.existed_on(on):
         return None
-    values = {"ministry": ministry, "date": date_format(on)}
+    values = {"ministry": label_in_language(ministry), "date": date_format(on)}
     if ministry.established_on is not None and on < ministry.established_on:
         return _(
             "%(ministry)s was established on %(established)s, after %(date)s: choose the ministry the "
