@@ -191,3 +191,13 @@ def test_an_export_made_in_english_mode_stays_english(khmer_world, officer_clien
     response = officer_client.get(reverse("reports:export", args=["ministries", "csv"]))
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "Ministry of Commerce" in text and "ក្រសួងពាណិជ្ជកម្ម" not in text
+
+
+def test_the_course_page_writes_dates_with_the_digits_the_user_chose(staff, staff_client):
+    enrolment = EnrollmentFactory(enrolled_on=datetime.date(2020, 2, 1))
+    staff_client.post(reverse("preferences"), {"digits": "khmer"})
+    html = staff_client.get(reverse("course_detail", args=[enrolment.course_id])).content.decode()
+    assert "២០២០" in html
+    staff_client.post(reverse("preferences"), {"digits": "latin"})
+    html = staff_client.get(reverse("course_detail", args=[enrolment.course_id])).content.decode()
+    assert "២០២០" not in html and "2020" in html
