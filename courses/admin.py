@@ -23,7 +23,7 @@ from pcp_portal.admin import ReadOnlyAdmin
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
     list_display = ("name", "country", "start_year", "end_year", "joint_declaration_date")
-    search_fields = ("name", "short_name", "country")
+    search_fields = ("name", "short_name", "name_km", "short_name_km", "country")
     list_filter = ("country",)
     readonly_fields = ("reference_key", "created_at", "updated_at")
 
@@ -64,7 +64,18 @@ class CourseAdmin(SimpleHistoryAdmin):
 class SessionAdminForm(forms.ModelForm):
     class Meta:
         model = Session
-        fields = ("course", "title", "topic", "starts_at", "ends_at", "venue", "facilitators", "is_demo")
+        fields = (
+            "course",
+            "title",
+            "title_km",
+            "topic",
+            "starts_at",
+            "ends_at",
+            "venue",
+            "venue_km",
+            "facilitators",
+            "is_demo",
+        )
 
     def clean_course(self):
         # The service refuses this too (under a lock); here it becomes a message beside the field.
@@ -78,7 +89,7 @@ class SessionAdminForm(forms.ModelForm):
 class SessionAdmin(SimpleHistoryAdmin):
     form = SessionAdminForm
     list_display = ("title", "course", "starts_at", "ends_at", "venue", "status", "is_demo")
-    search_fields = ("title", "topic", "venue", "facilitators")
+    search_fields = ("title", "title_km", "topic", "venue", "venue_km", "facilitators")
     list_filter = ("status", "course", "is_demo")
     date_hierarchy = "starts_at"
     # Cancelling goes through the portal's cancel page (courses.services.session_cancel), which

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import CalendarFeedToken, Course, Session
 from ministries.models import Ministry
-from pcp_portal.forms import InLanguageChoiceField
+from pcp_portal.forms import InLanguageChoiceField, LatinDigitsMixin
 
 # The longest reason for cancelling a course or a session: it goes into each official's notice.
 CANCELLATION_REASON_MAX_LENGTH = 1000
@@ -27,7 +27,7 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-class CourseForm(forms.ModelForm):
+class CourseForm(LatinDigitsMixin, forms.ModelForm):
     class Meta:
         model = Course
         fields = [
@@ -60,11 +60,13 @@ class CourseForm(forms.ModelForm):
         return cleaned
 
 
-class SessionForm(forms.ModelForm):
+class SessionForm(LatinDigitsMixin, forms.ModelForm):
     class Meta:
         model = Session
-        fields = ["title", "topic", "starts_at", "ends_at", "venue", "facilitators"]
+        fields = ["title", "title_km", "topic", "starts_at", "ends_at", "venue", "venue_km", "facilitators"]
         widgets = {
+            "title_km": forms.TextInput(attrs={"lang": "km"}),
+            "venue_km": forms.TextInput(attrs={"lang": "km"}),
             "starts_at": DateTimeInput(),
             "ends_at": DateTimeInput(),
             "topic": forms.Textarea(attrs={"rows": 3}),
@@ -144,7 +146,7 @@ class CalendarFeedTokenForm(forms.Form):
         return data
 
 
-class SeriesRuleForm(forms.Form):
+class SeriesRuleForm(LatinDigitsMixin, forms.Form):
     """How many courses complete the series; blank keeps the default (every course held).
     The most a series allows depends on its courses: the service refuses more, with a message."""
 

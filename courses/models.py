@@ -49,6 +49,10 @@ class Programme(ReferenceRecordModel, TimeStampedModel):
     revised_cross_cutting_areas = models.JSONField(_("revised cross-cutting areas"), default=list, blank=True)
     funding_partners = models.JSONField(_("funding partners"), default=list, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # The portal's own, like Project.title_km: the public record has no Khmer programme name.
+    name_km = models.CharField(_("name (Khmer)"), max_length=200, blank=True)
+    short_name_km = models.CharField(_("short name (Khmer)"), max_length=60, blank=True)
+    description_km = models.TextField(_("description (Khmer)"), blank=True)
 
     class Meta:
         ordering = ["start_year", "name"]
@@ -60,6 +64,21 @@ class Programme(ReferenceRecordModel, TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def title_in(self, language: str) -> str:
+        """The full name in `language`; English when there is no Khmer one."""
+        return self.name_km if language == "km" and self.name_km else self.name
+
+    def label_in(self, language: str) -> str:
+        return self.title_in(language)
+
+    def short_name_in(self, language: str) -> str:
+        if language == "km" and (self.short_name_km or self.name_km):
+            return self.short_name_km or self.name_km
+        return self.short_name or self.name
+
+    def description_in(self, language: str) -> str:
+        return self.description_km if language == "km" and self.description_km else self.description
 
     @property
     def period(self) -> str:
@@ -292,10 +311,12 @@ class Session(TimeStampedModel):
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
     title = models.CharField(_("title"), max_length=300)
+    title_km = models.CharField(_("title (Khmer)"), max_length=300, blank=True)
     topic = models.TextField(_("topic"), blank=True)
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True, db_index=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     venue = models.CharField(_("venue"), max_length=300, blank=True)
+    venue_km = models.CharField(_("venue (Khmer)"), max_length=300, blank=True)
     facilitators = models.TextField(_("facilitators"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
@@ -333,6 +354,16 @@ class Session(TimeStampedModel):
     def __str__(self) -> str:
         when = timezone.localtime(self.starts_at).strftime("%Y-%m-%d %H:%M") if self.starts_at else "?"
         return f"{self.title} ({when})"
+
+    def title_in(self, language: str) -> str:
+        """The title in `language`; English when there is no Khmer one."""
+        return self.title_km if language == "km" and self.title_km else self.title
+
+    def label_in(self, language: str) -> str:
+        return self.title_in(language)
+
+    def venue_in(self, language: str) -> str:
+        return self.venue_km if language == "km" and self.venue_km else self.venue
 
     @property
     def is_cancelled(self) -> bool:

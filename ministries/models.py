@@ -104,6 +104,10 @@ class Ministry(ReferenceRecordModel, TimeStampedModel):
         """The Khmer name in Khmer mode when one is stored, else what `str()` shows."""
         return self.name_km if language == "km" and self.name_km else str(self)
 
+    def name_in(self, language: str) -> str:
+        """The name alone (no acronym) in `language`, English when no Khmer one is stored."""
+        return self.name_km if language == "km" and self.name_km else self.name_en
+
     @property
     def is_current(self) -> bool:
         return self.dissolved_on is None

@@ -11,7 +11,7 @@ from ministries.models import Department, Ministry
 from participants.models import Attendance, AttendanceStatus, Official, Sex
 from participants.series import SeriesState
 from participants.services import enrollment_date, ministry_refusal
-from pcp_portal.forms import InLanguageChoiceField
+from pcp_portal.forms import InLanguageChoiceField, LatinDigitsMixin
 from pcp_portal.text import SEARCH_MAX_LENGTH
 
 
@@ -58,7 +58,7 @@ class MinistryOnDateField(InLanguageChoiceField):
             raise forms.ValidationError(message, code="invalid_choice") from None
 
 
-class WalkInForm(forms.ModelForm):
+class WalkInForm(LatinDigitsMixin, forms.ModelForm):
     """A new official, created and enrolled from the course page.
 
     A name in either script will do (Official.clean says so beside the family name). The ministry
@@ -109,7 +109,7 @@ class WithdrawForm(forms.Form):
     reason = forms.CharField(label=_("Reason for withdrawal"), max_length=1000, required=False)
 
 
-class AttendanceRowForm(forms.Form):
+class AttendanceRowForm(LatinDigitsMixin, forms.Form):
     """One row of the register, as posted by the page's script."""
 
     status = forms.ChoiceField(
@@ -204,7 +204,7 @@ class OfficialFilterForm(forms.Form):
         return data
 
 
-class OfficialEditForm(forms.ModelForm):
+class OfficialEditForm(LatinDigitsMixin, forms.ModelForm):
     """An official's own fields; the enrolments keep the ministry and position they were made with."""
 
     class Meta:
@@ -231,7 +231,7 @@ class OfficialEditForm(forms.ModelForm):
         )
 
 
-class MergePickForm(forms.Form):
+class MergePickForm(LatinDigitsMixin, forms.Form):
     """The two records to compare: the survivor and the one merged into it, by id."""
 
     survivor = forms.IntegerField(label=_("Official who stays"), min_value=1, max_value=2**63 - 1)

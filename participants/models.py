@@ -213,6 +213,10 @@ class Enrollment(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.official} — {self.course}"
 
+    def ministry_name_in(self, language: str) -> str:
+        """The ministry's name at enrolment in `language`; English when no Khmer one was recorded."""
+        return self.ministry_name_km if language == "km" and self.ministry_name_km else self.ministry_name_en
+
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ENROLLED

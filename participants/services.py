@@ -25,6 +25,7 @@ from ministries.models import Ministry
 from participants import rollups
 from participants.models import Attendance, AttendanceStatus, Enrollment, Official
 from pcp_portal.db import history_ip_address
+from pcp_portal.forms import label_in_language
 
 
 class StaleAttendanceError(Exception):
@@ -126,7 +127,7 @@ def ministry_refusal(ministry: Ministry, on: datetime.date) -> str | None:
     """
     if ministry.existed_on(on):
         return None
-    values = {"ministry": ministry, "date": date_format(on)}
+    values = {"ministry": label_in_language(ministry), "date": date_format(on)}
     if ministry.established_on is not None and on < ministry.established_on:
         return _(
             "%(ministry)s was established on %(established)s, after %(date)s: choose the ministry the "

@@ -48,6 +48,10 @@ class TranscriptSession:
     held: bool
     attendance: str  # an AttendanceStatus value, or "" when not marked
     attendance_label: str
+    title_km: str = ""  # the page shows it in Khmer mode; the PDF and CSV keep `title` (English)
+
+    def title_in(self, language: str) -> str:
+        return self.title_km if language == "km" and self.title_km else self.title
 
     @property
     def attendance_km(self) -> str:
@@ -155,6 +159,7 @@ def _course(record: EnrolmentRecord, figures, now) -> TranscriptCourse:
         TranscriptSession(
             session_id=mark.session.pk,
             title=mark.session.title,
+            title_km=mark.session.title_km,
             starts_at=mark.session.starts_at,
             cancelled=mark.session.is_cancelled,
             held=not mark.session.is_cancelled

@@ -11,7 +11,6 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +20,7 @@ from participants.forms import AttendanceRowForm, EnrolForm, WalkInForm, Withdra
 from participants.models import Attendance, AttendanceStatus, Enrollment
 from participants.pages import course_page_context, session_page_context
 from participants.selectors import user_label
+from pcp_portal import numerals
 from pcp_portal.decorators import editor_required, editor_required_json
 from pcp_portal.idempotency import idempotent_writes
 from pcp_portal.text import SEARCH_MAX_LENGTH
@@ -111,14 +111,16 @@ def reinstate(request, pk: int):
 # The register -------------------------------------------------------------------------------
 
 
-def row_payload(attendance: Attendance) -> dict:
+def row_payload(attendance: Attendance, digits: str = numerals.LATIN) -> dict:
+    """A register row as the page's script redraws it after a save: "recorded at" in the same
+    format (and digits) as the server drew the page with, so the row reads the same either way."""
     return {
         "status": attendance.status,
         "status_label": str(AttendanceStatus(attendance.status).label),
         "note": attendance.note,
         "version": attendance.version,
         "recorded_by": user_label(attendance.recorded_by),
-        "recorded_at": formats.date_format(timezone.localtime(attendance.recorded_at), "DATETIME_FORMAT"),
+        "recorded_at": numerals.in_digits(numerals.moment_text(attendance.recorded_at), digits),
     }
 
 
@@ -132,7 +134,7 @@ def stale_message(attendance: Attendance, official) -> str:
     ) % {
         "official": official,
         "user": user_label(attendance.recorded_by) or _("someone"),
-        "when": formats.date_format(timezone.localtime(attendance.recorded_at), "DATETIME_FORMAT"),
+        "when": numerals.moment_text(attendance.recorded_at),
         "status": status,
     }
 
@@ -188,7 +190,7 @@ def register_row(request, pk: int, enrollment_pk: int):
                 "ok": False,
                 "stale": True,
                 "message": stale_message(stale.current, stale.current.enrollment.official),
-                "row": row_payload(stale.current),
+                "row": row_payload(stale.current, numerals.request_digits(request)),
             },
             status=409,
         )
@@ -196,7 +198,8 @@ def register_row(request, pk: int, enrollment_pk: int):
         return JsonResponse(
             {"ok": False, "code": _refusal_code(error), "message": " ".join(_row_messages(error))}, status=400
         )
-    return JsonResponse({"ok": True, "changed": outcome.changed, "row": row_payload(outcome.attendance)})
+    row = row_payload(outcome.attendance, numerals.request_digits(request))
+    return JsonResponse({"ok": True, "changed": outcome.changed, "row": row})
 
 
 ROW_ID = re.compile(r"[0-9]{1,18}")  # an enrolment's id: ASCII digits, within a bigint

@@ -1,10 +1,17 @@
-"""The platform's tables in the admin: partners' API keys, the deletion records, webhooks."""
+"""The platform's tables in the admin: partners' API keys, the deletion records, webhooks, users'
+preferences."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from pcp_portal.models import APIAccessKey, DeletedRecord, WebhookDelivery, WebhookSubscription
+from pcp_portal.models import (
+    APIAccessKey,
+    DeletedRecord,
+    UserPreference,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from pcp_portal.webhooks import services as webhook_services
 
 
@@ -41,6 +48,13 @@ class DeletedRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(UserPreference)
+class UserPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "digits")
+    list_filter = ("digits",)
+    search_fields = ("user__username",)
 
 
 # Webhooks: staff see every subscription and its delivery log; subscriptions are made by partners

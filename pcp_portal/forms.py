@@ -2,13 +2,18 @@
 
 Such a record has `label_in(language)`: its Khmer label in Khmer mode when one is stored, else the
 English one. Pages use it through the `in_language` template filter; selects through
-`InLanguageChoiceField`. Exports and the API keep English and call `str()` or the English fields.
+`InLanguageChoiceField`; report exports through the report tables, so an export made in Khmer mode
+names things in Khmer. The API gives both fields and `str()` stays English (logs, audit).
+
+`LatinDigitsMixin` lets forms take numbers, dates and phone numbers typed with Khmer digits.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import get_language
+
+from pcp_portal.text import latin_digits
 
 
 def page_language() -> str:
@@ -28,3 +33,46 @@ class InLanguageChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj) -> str:
         return label_in_language(obj)
+
+
+# Fields whose text is digits: a Khmer keyboard types ០-៩ in them, which Django's parsers refuse.
+DIGIT_FIELDS = (forms.IntegerField, forms.FloatField, forms.DateField, forms.DateTimeField, forms.TimeField)
+
+
+class LatinDigitsMixin:
+    """Khmer digits typed in a number, date or time field, or in a field named in
+    `latin_digit_fields` (phone numbers), are read as the Latin digits they are, before the fields
+    are cleaned: "០១២ ៣៤៥ ៦៧៨" is stored as "012 345 678" and "២០" counts as 20."""
+
+    latin_digit_fields: tuple[str, ...] = ("phone",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            return
+        names = [
+            self.add_prefix(name)
+            for name, field in self.fields.items()
+            if isinstance(field, DIGIT_FIELDS) or name in self.latin_digit_fields
+        ]
+        if not any(
+            latin_digits(str(value)) != str(value) for name in names for value in _values(self.data, name)
+        ):
+            return
+        data = self.data.copy()
+        for name in names:
+            if hasattr(data, "setlist"):
+                data.setlist(name, [_latin(value) for value in data.getlist(name)])
+            elif name in data:
+                data[name] = _latin(data[name])
+        self.data = data
+
+
+def _values(data, name: str) -> list:
+    if hasattr(data, "getlist"):
+        return data.getlist(name)
+    return [data[name]] if name in data else []
+
+
+def _latin(value):
+    return latin_digits(value) if isinstance(value, str) else value

@@ -3,6 +3,7 @@ work share, the idempotency keys of API writes, the partners' API keys and the d
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.signals import post_delete
@@ -327,3 +328,25 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.resource} #{self.object_id} → {self.subscription_id}: {self.status}"
+
+
+class UserPreference(models.Model):
+    """A person's own choices about how pages look to them (the preferences page)."""
+
+    class Digits(models.TextChoices):
+        LATIN = "latin", _("Latin digits (0123456789)")
+        KHMER = "khmer", _("Khmer digits (០១២៣៤៥៦៧៨៩)")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="preference"
+    )
+    digits = models.CharField(
+        _("digits in numbers and dates"), max_length=10, choices=Digits.choices, default=Digits.LATIN
+    )
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_digits_display()}"

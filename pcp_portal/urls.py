@@ -15,7 +15,7 @@ from participants.api import views as participant_api
 from participants.reports import api as report_api
 from participants.reports import views as report_views
 from participants.results import views as results_views
-from pcp_portal import audit, health, service_worker, two_factor
+from pcp_portal import audit, health, preferences, service_worker, two_factor
 from pcp_portal.api import (
     READERS,
     not_found,
@@ -82,6 +82,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("accounts/login/", two_factor.LoginView.as_view(), name="login"),
     path("accounts/two-factor/", two_factor.two_factor_setup, name="two_factor"),
+    path("accounts/preferences/", preferences.preferences, name="preferences"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("sw.js", service_worker.service_worker, name="service_worker"),

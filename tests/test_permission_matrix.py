@@ -47,6 +47,8 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/accounts/login/", PUBLIC),
     ("POST", "/accounts/login/", PUBLIC),  # the form again, with its error
     ("GET", "/accounts/two-factor/", cells(302, 200, 200, 200, 200)),
+    ("GET", "/accounts/preferences/", PAGE),
+    ("POST", "/accounts/preferences/", cells(302, 403, 200, 200, 200)),  # the form again: no choice
     ("POST", "/accounts/logout/", cells(302, 302, 302, 302, 302)),
     ("GET", "/healthz", PUBLIC),
     ("GET", "/readyz", PUBLIC),

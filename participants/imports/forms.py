@@ -6,11 +6,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, Session
+from pcp_portal.forms import InLanguageChoiceField, label_in_language
 
 
 class SessionChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, session):
-        return f"{session.course.number}. {session}"
+        return f"{session.course.number}. {label_in_language(session)}"
 
 
 class ImportUploadForm(forms.Form):
@@ -23,7 +24,7 @@ class ImportUploadForm(forms.Form):
     def __init__(self, *args, kind: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if kind == "enrolments":
-            self.fields["course"] = forms.ModelChoiceField(
+            self.fields["course"] = InLanguageChoiceField(
                 label=_("Course"), queryset=Course.objects.select_related("project")
             )
         elif kind in ("attendance", "signin"):

@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from courses.models import Course
 from ministries.models import Ministry
 from participants.reports.figures import ReportFilters
-from pcp_portal.forms import InLanguageChoiceField
+from pcp_portal.forms import InLanguageChoiceField, LatinDigitsMixin
 
 
-class ReportFilterForm(forms.Form):
+class ReportFilterForm(LatinDigitsMixin, forms.Form):
     course = InLanguageChoiceField(
         label=_("Course"),
         queryset=Course.objects.order_by("project_id", "number"),

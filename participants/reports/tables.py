@@ -1,7 +1,12 @@
 """Each report as one table (columns with a kind, typed rows) built from participants.reports.figures.
 
 The pages, the CSV, the XLSX and the PDF all render these tables, so a figure cannot differ
-between them. Each builder issues a fixed number of queries.
+between them. Each builder issues a fixed number of queries (in Khmer mode, one more where the
+names that ministries had at enrolment are read in Khmer).
+
+Names and titles (courses, sessions, series, ministries) are in the language of the request that
+builds the table, English where no Khmer one is stored: an export made in Khmer mode says them in
+Khmer like the page. Numbers and dates stay in Latin digits everywhere for spreadsheets.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
 from ministries.models import Ministry
-from participants.models import Attendance, Sex
+from participants.models import Attendance, Enrollment, Sex
 from participants.reports import figures as fig
 from participants.series import CourseCell, SeriesFigures, SeriesMatrix
+from pcp_portal.forms import label_in_language, page_language
 
 TEXT, INT, SHARE, DATE, DATETIME = "text", "int", "share", "date", "datetime"
 
@@ -71,6 +77,27 @@ def display(value, kind: str) -> str:
     return str(value)
 
 
+def khmer_names_at_enrolment(names_en) -> dict[str, str]:
+    """{English name: Khmer name} of ministries as recorded at enrolment, for the names given;
+    empty outside Khmer mode, where no query is made (1 query in Khmer mode)."""
+    names_en = {name for name in names_en if name}
+    if page_language() != "km" or not names_en:
+        return {}
+    pairs = (
+        Enrollment.objects.filter(ministry_name_en__in=names_en)
+        .exclude(ministry_name_km="")
+        .order_by()
+        .values_list("ministry_name_en", "ministry_name_km")
+        .distinct()
+    )
+    return dict(pairs)
+
+
+def ministry_label(ministry: Ministry) -> str:
+    """The ministry's current name in the page's language (the report tables' row label)."""
+    return ministry.name_km if page_language() == "km" and ministry.name_km else ministry.name_en
+
+
 def _split_columns(what: str) -> list[Column]:
     return [
         Column(_("%(what)s: women") % {"what": what}, INT),
@@ -120,7 +147,7 @@ def programme_table(filters: fig.ReportFilters, *, now=None) -> Table:
     total = report.groups["programme"].get((), fig.Figures())
     reach = report.reach
     courses = Course.objects.filter(pk__in=[key[0] for key in by_course]).order_by("project_id", "number")
-    rows = [[str(course), *figure_values(by_course[(course.pk,)])] for course in courses]
+    rows = [[label_in_language(course), *figure_values(by_course[(course.pk,)])] for course in courses]
     return Table(
         name="programme",
         title=_("Programme report"),
@@ -136,14 +163,17 @@ def ministry_table(filters: fig.ReportFilters, *, now=None) -> Table:
     report = fig.report_figures(filters, ("ministry", "ministry_name"), now=now)
     totals, by_name = report.groups["ministry"], report.groups["ministry_name"]
     ministries = Ministry.objects.filter(pk__in=[key[0] for key in totals]).order_by("name_en")
+    in_khmer = khmer_names_at_enrolment(key[1] for key in by_name)
     rows, groups = [], []
     for ministry in ministries:
         figures = totals[(ministry.pk,)]
         names = sorted((key for key in by_name if key[0] == ministry.pk), key=lambda key: key[1])
-        rows.append([ministry.name_en, ministry.acronym, _("All names"), "", *figure_values(figures)])
-        for key in names:
-            rows.append([ministry.name_en, ministry.acronym, key[1], key[2], *figure_values(by_name[key])])
-        groups.append((ministry, figures, [(key[1], key[2], by_name[key]) for key in names]))
+        label = ministry_label(ministry)
+        rows.append([label, ministry.acronym, _("All names"), "", *figure_values(figures)])
+        at_the_time = [(in_khmer.get(key[1], key[1]), key[2], by_name[key]) for key in names]
+        for name, acronym, name_figures in at_the_time:
+            rows.append([label, ministry.acronym, name, acronym, *figure_values(name_figures)])
+        groups.append((ministry, figures, at_the_time))
     return Table(
         name="ministries",
         title=_("Report per ministry"),
@@ -184,8 +214,8 @@ def session_table(filters: fig.ReportFilters, *, now=None) -> Table:
         items.append((session, figures))
         rows.append(
             [
-                str(session.course),
-                session.title,
+                label_in_language(session.course),
+                session.title_in(page_language()),
                 timezone.localtime(session.starts_at).replace(tzinfo=None),
                 *_split_values(figures.enrolled),
                 *_split_values(figures.attended),
@@ -223,6 +253,8 @@ def course_matrix(course: Course, filters: fig.ReportFilters, *, contact: bool, 
         date_to=filters.date_to,
     )
     per_enrolment = fig.grouped_figures(filters, "enrolment", now=now)
+    language = page_language()
+    khmer = language == "km"
     sessions = list(fig.held_sessions(filters, now=now).order_by("starts_at", "id"))
     enrolments = (
         fig.active_enrolments(filters)
@@ -252,7 +284,7 @@ def course_matrix(course: Course, filters: fig.ReportFilters, *, contact: bool, 
                 official.full_name,
                 official.name_km,
                 official.get_sex_display(),
-                enrollment.ministry_name_en,
+                (enrollment.ministry_name_km if khmer else "") or enrollment.ministry_name_en,
                 *contact_values,
                 *[labels.get(cell, "") if cell in statuses else "" for cell in cells],
                 figures.attended,
@@ -266,7 +298,7 @@ def course_matrix(course: Course, filters: fig.ReportFilters, *, contact: bool, 
     contact_columns = [Column(_("E-mail")), Column(_("Phone"))] if contact else []
     return Table(
         name="course",
-        title=_("Course attendance: %(course)s") % {"course": course},
+        title=_("Course attendance: %(course)s") % {"course": label_in_language(course)},
         columns=[
             Column(_("Official")),
             Column(_("Name in Khmer")),
@@ -274,7 +306,9 @@ def course_matrix(course: Course, filters: fig.ReportFilters, *, contact: bool, 
             Column(_("Ministry at enrolment")),
             *contact_columns,
             *[
-                Column(f"{session.title} ({timezone.localtime(session.starts_at):%Y-%m-%d})")
+                Column(
+                    f"{session.title_in(page_language())} ({timezone.localtime(session.starts_at):%Y-%m-%d})"
+                )
                 for session in sessions
             ],
             Column(_("Sessions attended"), INT),
@@ -329,11 +363,21 @@ def attendance_rows(filters: fig.ReportFilters, *, contact: bool, now=None, chun
         "enrollment__ministry_acronym",
         "status",
     ]
+    # In Khmer mode the titles and the ministry come in Khmer where stored: read beside the
+    # English ones (the last three values) and put in their place.
+    khmer = page_language() == "km"
+    in_khmer = (
+        ["session__course__title_km", "session__title_km", "enrollment__ministry_name_km"] if khmer else []
+    )
     if contact:
         fields += ["enrollment__official__email", "enrollment__official__phone"]
-    queryset = attendance_selection(filters, now=now).order_by("id").values_list(*fields)
+    queryset = attendance_selection(filters, now=now).order_by("id").values_list(*fields, *in_khmer)
     for row in queryset.iterator(chunk_size=chunk_size):
         row = list(row)
+        if khmer:
+            course_km, session_km, ministry_km = row[-3:]
+            row = row[:-3]
+            row[1], row[2], row[8] = course_km or row[1], session_km or row[2], ministry_km or row[8]
         row[3] = timezone.localtime(row[3]).replace(tzinfo=None) if row[3] else None
         yield row
 
@@ -364,6 +408,7 @@ def series_matrix_table(matrix: SeriesMatrix) -> Table:
             Column(_("%(course)s: share of held sessions attended") % {"course": label}, SHARE),
         ]
     sexes = {value: str(label) for value, label in Sex.choices}
+    in_khmer = khmer_names_at_enrolment(row.status.ministry_name_en for row in matrix.rows)
     rows = []
     for row in matrix.rows:
         status = row.status
@@ -371,7 +416,7 @@ def series_matrix_table(matrix: SeriesMatrix) -> Table:
             row.name,
             row.name_km,
             sexes.get(row.sex, row.sex),
-            status.ministry_name_en,
+            in_khmer.get(status.ministry_name_en, status.ministry_name_en),
             status.ministry_acronym,
         ]
         for course in matrix.courses:
@@ -391,7 +436,7 @@ def series_matrix_table(matrix: SeriesMatrix) -> Table:
         rows.append(values)
     return Table(
         name="series",
-        title=_("Series: %(project)s") % {"project": matrix.project},
+        title=_("Series: %(project)s") % {"project": label_in_language(matrix.project)},
         columns=[
             Column(_("Official")),
             Column(_("Name in Khmer")),
@@ -413,12 +458,13 @@ def _series_values(group) -> list:
 
 def series_completion_table(all_figures: list[SeriesFigures]) -> Table:
     """Series completion per series, in total and per ministry named at enrolment, split by sex."""
+    in_khmer = khmer_names_at_enrolment(key[1] for figures in all_figures for key in figures.by_ministry)
     rows = []
     for figures in all_figures:
-        series = str(figures.project)
+        series = label_in_language(figures.project)
         rows.append([series, _("All ministries"), "", *_series_values(figures.total)])
         for (_pk, name_en, acronym), group in figures.by_ministry.items():
-            rows.append([series, name_en, acronym, *_series_values(group)])
+            rows.append([series, in_khmer.get(name_en, name_en), acronym, *_series_values(group)])
     return Table(
         name="series_completion",
         title=_("Series completion"),

@@ -26,7 +26,7 @@ from participants.results.framework import all_frameworks
 from participants.series import all_series_figures
 from pcp_portal import roles
 from pcp_portal.decorators import editor_required, reader_required
-from pcp_portal.forms import label_in_language
+from pcp_portal.forms import label_in_language, page_language
 from pcp_portal.throttling import VerifyRateThrottle
 
 REPORTS = ("programme", "ministries", "sessions", "course", "attendance", "series")
@@ -46,9 +46,9 @@ def filter_labels(form: ReportFilterForm) -> list[str]:
     data = form.cleaned_data
     labels = []
     if data.get("course"):
-        labels.append(_("Course: %(value)s") % {"value": data["course"]})
+        labels.append(_("Course: %(value)s") % {"value": label_in_language(data["course"])})
     if data.get("ministry"):
-        labels.append(_("Ministry: %(value)s") % {"value": data["ministry"]})
+        labels.append(_("Ministry: %(value)s") % {"value": label_in_language(data["ministry"])})
     if data.get("date_from"):
         labels.append(_("From: %(value)s") % {"value": data["date_from"].isoformat()})
     if data.get("date_to"):
@@ -108,7 +108,7 @@ def _charts(report: str, table: tables.Table) -> dict:
         }
     if report == "ministries":
         items = [
-            (ministry.acronym or ministry.name_en, figures.officials.total)
+            (ministry.acronym or tables.ministry_label(ministry), figures.officials.total)
             for ministry, figures, _n in table.extra["groups"]
         ]
         return {
@@ -141,7 +141,7 @@ def _numbered(table):
 def _session_items(report, table):
     if report == "sessions":
         return [
-            (f"{session.starts_at:%Y-%m-%d} {session.title}", figures.attendance_rate)
+            (f"{session.starts_at:%Y-%m-%d} {session.title_in(page_language())}", figures.attendance_rate)
             for session, figures in table.extra["sessions"]
         ]
     sessions = table.extra["sessions"]
@@ -150,7 +150,10 @@ def _session_items(report, table):
     for index, session in enumerate(sessions):
         attended = sum(1 for _e, cells, _f, _c in matrix if cells[index] in fig.ATTENDED)
         items.append(
-            (f"{session.starts_at:%Y-%m-%d} {session.title}", attended / len(matrix) if matrix else None)
+            (
+                f"{session.starts_at:%Y-%m-%d} {session.title_in(page_language())}",
+                attended / len(matrix) if matrix else None,
+            )
         )
     return items
 

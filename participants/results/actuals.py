@@ -26,6 +26,7 @@ from ministries.models import Ministry
 from participants import series
 from participants.reports import figures as fig
 from participants.surveys.selectors import course_knowledge_gains
+from pcp_portal.forms import label_in_language, page_language
 
 
 @dataclass(frozen=True)
@@ -236,9 +237,11 @@ def footnote(indicator: Indicator) -> str:
         return _("Entered by hand by staff, with a note and an attachment as evidence for each period.")
     parts = [DEFINITIONS[indicator.definition].text()]
     if indicator.course_id:
-        parts.append(_("Only course %(course)s.") % {"course": indicator.course})
+        parts.append(_("Only course %(course)s.") % {"course": label_in_language(indicator.course)})
     if indicator.ministry_id:
-        parts.append(_("Only officials of %(ministry)s.") % {"ministry": indicator.ministry.name_en})
+        parts.append(
+            _("Only officials of %(ministry)s.") % {"ministry": indicator.ministry.name_in(page_language())}
+        )
     parts.append(
         _("Counted over the sessions held within each period. Source: the portal's attendance register.")
     )

@@ -6,7 +6,9 @@ that is not the page's language in `<span lang="km">` or `<span lang="en">`; a r
 own script is left as it is.
 
 `{{ course|in_language }}` and `{{ course|title_in_language }}` show a record that has Khmer fields
-(a course, a series, a ministry: see pcp_portal.forms) in the page's language, English as fallback.
+(a course, a series, a session, the programme, a ministry: see pcp_portal.forms) in the page's
+language, English as fallback; `venue_in_language`, `description_in_language` and
+`short_name_in_language` do the same for those fields.
 """
 
 from __future__ import annotations
@@ -43,6 +45,43 @@ def title_in_language(value) -> str:
     if callable(title_in):
         return title_in(page_language())
     return "" if value is None else str(value)
+
+
+def _in_page_language(value, method: str, fallback: str = "") -> str:
+    """`value.<method>(the page's language)` when the record has it, else `value.<fallback>`."""
+    if value is None:
+        return ""
+    function = getattr(value, method, None)
+    if callable(function):
+        return function(page_language())
+    return str(getattr(value, fallback, "") or "") if fallback else str(value)
+
+
+@register.filter
+def venue_in_language(value) -> str:
+    return _in_page_language(value, "venue_in", "venue")
+
+
+@register.filter
+def name_in_language(value) -> str:
+    """A ministry's (or department's) name alone, in the page's language."""
+    return _in_page_language(value, "name_in", "name_en")
+
+
+@register.filter
+def ministry_name_in_language(value) -> str:
+    """An enrolment's ministry as named when the official enrolled, in the page's language."""
+    return _in_page_language(value, "ministry_name_in", "ministry_name_en")
+
+
+@register.filter
+def description_in_language(value) -> str:
+    return _in_page_language(value, "description_in", "description")
+
+
+@register.filter
+def short_name_in_language(value) -> str:
+    return _in_page_language(value, "short_name_in", "short_name")
 
 
 def script_of(text: str) -> str:

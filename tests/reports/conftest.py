@@ -51,7 +51,7 @@ def world(db):
         acronym="MIH",
         valid_to=datetime.date(2020, 3, 26),
     )
-    moc = MinistryFactory(code="moc-test", name_en="Ministry of Commerce", acronym="MOC")
+    moc = MinistryFactory(code="moc-test", name_en="Ministry of Commerce", name_km="", acronym="MOC")
     course_a = CourseFactory(number=1, title="Industrial policy")
     course_b = CourseFactory(project=course_a.project, number=2, title="Quality infrastructure")
     course_b.completion_threshold = "0.50"
