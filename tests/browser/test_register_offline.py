@@ -107,6 +107,8 @@ def test_ten_marks_made_offline_survive_closing_the_browser_and_arrive_once(
     context, page = launch()
     context.set_offline(True)
     page.goto(url)  # kept by the worker: opens without a connection, with the marks still waiting
+    # The count is read from IndexedDB after the page opens: wait for it rather than race it.
+    page.wait_for_function("() => document.querySelector('[data-count=unsaved]').textContent === '10'")
     assert _waiting(page) == "10"
     assert page.locator("tr.register-row").count() == 12
     context.set_offline(False)
