@@ -93,7 +93,10 @@ def test_a_five_thousand_row_workbook_shows_its_progress_survives_a_reload_and_i
         assert page.url == job_url and "nominees.xlsx" in page.inner_text("h1")
         assert page.locator("#import-progress").count() == 1
         assert bar_value(page) == second
-        page.click("button:has-text('Log out')")
+        # Log-out first asks the register's queue (static/js/offline.js) whether marks wait, then
+        # submits: wait for that navigation, or the next goto races it.
+        with page.expect_navigation():
+            page.click("button:has-text('Log out')")
         page.goto(page.base_url + "/accounts/login/")
         page.fill("input[name=username]", staff.username)
         page.fill("input[name=password]", "correct horse battery")
