@@ -179,6 +179,7 @@ def test_a_failed_export_says_why(world, staff, staff_client, monkeypatch, setti
         raise RuntimeError("boom")
 
     monkeypatch.setattr(jobs.exports, "xlsx_write", broken)
+    monkeypatch.setattr(jobs.exports, "xlsx_write_rows_xml", broken)  # the writer on PostgreSQL
     job = jobs.export_start(
         user=staff, report="attendance", fmt="xlsx", query={}, contact=False, file_name="a.xlsx"
     )
