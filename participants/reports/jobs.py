@@ -298,8 +298,13 @@ def _fail(job_id: int, reason: str) -> None:
 
 def _write(job: ExportJob, source: Source, output, progress: _Progress) -> None:
     if job.format == "xlsx" and source.rows_xml is not None:
-        rows_xml = progress.advance_lines(source.rows_xml())
-        exports.xlsx_write_rows_xml(output, source.title, source.columns, rows_xml, rows=source.count)
+        chunks = source.rows_xml()
+        try:
+            rows_xml = progress.advance_lines(chunks)
+            exports.xlsx_write_rows_xml(output, source.title, source.columns, rows_xml, rows=source.count)
+        finally:
+            # On every path, COPY's thread is stopped before the transaction it reads in ends.
+            chunks.close()
         return
     rows = progress.advance(source.rows)
     if job.format == "xlsx":
