@@ -411,9 +411,10 @@ _WORKBOOK_RELS = (
     'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"/>'
     "</Relationships>"
 )
-# Zip64 records only where a sheet part may pass 2 GB (zipfile refuses to go on without them);
-# smaller files keep the plain records every reader knows.
-_ZIP64_FROM_ROWS = 1_000_000
+# Zip64 records only where the sheet part may pass zipfile's 2 GB limit (it refuses to go on
+# without them): a row here is about 650 bytes of XML, 1,500 allows for long texts. Smaller files
+# keep the plain records, which Excel has been known to read more reliably than Zip64 ones.
+_SHEET_BYTES_PER_ROW = 1500
 _XLSX_COMPRESSLEVEL = 3  # deflate: level 3 is about as small as 6 on this XML, at half the time
 
 
@@ -529,7 +530,9 @@ def xlsx_write_rows_xml(output, title: str, columns: list[Column], rows_xml, *, 
         archive.writestr("xl/workbook.xml", workbook)
         archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         archive.writestr("xl/styles.xml", _STYLES)
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=rows >= _ZIP64_FROM_ROWS) as sheet:
+        with archive.open(
+            "xl/worksheets/sheet1.xml", "w", force_zip64=rows * _SHEET_BYTES_PER_ROW > zipfile.ZIP64_LIMIT
+        ) as sheet:
             sheet.write(_sheet_head(columns))
             for chunk in rows_xml:
                 sheet.write(chunk)
