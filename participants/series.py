@@ -355,11 +355,11 @@ class SeriesFigures:
     by_ministry: dict[tuple, SeriesGroup] = field(default_factory=dict)
 
 
-def series_figures(project: Project, *, now=None) -> SeriesFigures:
-    """Series completion in total and by ministry, each split by sex, from series_status (4 queries)."""
-    courses = series_courses(project, now=now)
-    statuses = series_status(project, now=now, courses=courses)
-    result = SeriesFigures(project=project, courses=courses, rule=series_rule(project, courses))
+def _series_figures(
+    project: Project, courses: list[Course], rule: SeriesRule, statuses: dict[int, SeriesStatus]
+) -> SeriesFigures:
+    """The totals of a series from its officials' statuses: in total and by ministry."""
+    result = SeriesFigures(project=project, courses=courses, rule=rule)
     for status in statuses.values():
         if not status.in_series:
             continue
@@ -370,11 +370,53 @@ def series_figures(project: Project, *, now=None) -> SeriesFigures:
     return result
 
 
+def series_figures(project: Project, *, now=None) -> SeriesFigures:
+    """Series completion in total and by ministry, each split by sex, from series_status (4 queries)."""
+    courses = series_courses(project, now=now)
+    statuses = series_status(project, now=now, courses=courses)
+    return _series_figures(project, courses, series_rule(project, courses), statuses)
+
+
 def all_series_figures(*, now=None) -> list[SeriesFigures]:
-    """Every series with an enrolment, for the programme report and the API (4 queries per series;
-    the programme has one project, so one series)."""
-    projects = Project.objects.filter(courses__enrollments__isnull=False).distinct().order_by("pk")
-    return [series_figures(project, now=now) for project in projects]
+    """Every series with an enrolment, in project order, for the programme report and the API.
+
+    Three queries whatever the number of series, courses and officials: the courses of those
+    series with their projects, their rules, and one statement reading every enrolment of them
+    with its figures (from the rollups). Each series is then judged as `series_figures` judges it,
+    so the two give the same figures; a page listing every series must not cost a few statements
+    more for each one.
+    """
+    now = now or timezone.now()
+    with_enrolments = Enrollment.objects.order_by().values("course__project_id")
+    courses = _courses_with_held(
+        Course.objects.filter(project_id__in=with_enrolments).select_related("project"), now
+    )
+    if not courses:
+        return []
+    by_project: dict[int, list[Course]] = {}
+    for course in courses:
+        by_project.setdefault(course.project_id, []).append(course)
+    rules = dict(
+        SeriesCompletionRule.objects.filter(project_id__in=list(by_project)).values_list(
+            "project_id", "min_courses"
+        )
+    )
+    # Every active enrolment of the programme has its figures; those of courses without a series
+    # (none today: a course belongs to a project) would simply find no series below.
+    statuses = _statuses(fig.ReportFilters(), Enrollment.objects.all(), now)
+    per_project: dict[int, dict[int, SeriesStatus]] = {}
+    for (project_id, official_id), entry in statuses.items():
+        per_project.setdefault(project_id, {})[official_id] = entry
+    result = []
+    for project_id in sorted(by_project):
+        project_courses = by_project[project_id]
+        rule = _rule(rules.get(project_id), project_courses)
+        judged = {
+            official_id: _judge(entry, project_courses, rule)
+            for official_id, entry in per_project.get(project_id, {}).items()
+        }
+        result.append(_series_figures(project_courses[0].project, project_courses, rule, judged))
+    return result
 
 
 # --- the matrix: officials × courses -------------------------------------------------------------
