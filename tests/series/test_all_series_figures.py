@@ -99,3 +99,14 @@ def test_the_figures_of_every_series_cost_the_same_statements_for_1_as_for_5_ser
 def test_no_enrolment_no_series():
     CourseFactory()
     assert all_series_figures() == []
+
+
+def test_the_hand_counted_series_gives_the_same_figures_with_every_rule(series):
+    """The series worked out by hand (tests/series/conftest.py): a ministry renamed between two
+    enrolments, a withdrawal from everything, a course not held yet; under each rule."""
+    for min_courses in (None, 1, 3):
+        if min_courses:
+            series_rule_set(project=series["project"], min_courses=min_courses)
+        [figures] = all_series_figures()
+        assert _as_plain(figures) == _as_plain(series_figures(series["project"])), min_courses
+    assert figures.total.officials.total == 4  # d withdrew from everything
