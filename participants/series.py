@@ -355,11 +355,11 @@ class SeriesFigures:
     by_ministry: dict[tuple, SeriesGroup] = field(default_factory=dict)
 
 
-def series_figures(project: Project, *, now=None) -> SeriesFigures:
-    """Series completion in total and by ministry, each split by sex, from series_status (4 queries)."""
-    courses = series_courses(project, now=now)
-    statuses = series_status(project, now=now, courses=courses)
-    result = SeriesFigures(project=project, courses=courses, rule=series_rule(project, courses))
+def _series_figures(
+    project: Project, courses: list[Course], rule: SeriesRule, statuses: dict[int, SeriesStatus]
+) -> SeriesFigures:
+    """The totals of a series from its officials' statuses: in total and by ministry."""
+    result = SeriesFigures(project=project, courses=courses, rule=rule)
     for status in statuses.values():
         if not status.in_series:
             continue
@@ -370,11 +370,119 @@ def series_figures(project: Project, *, now=None) -> SeriesFigures:
     return result
 
 
+def series_figures(project: Project, *, now=None) -> SeriesFigures:
+    """Series completion in total and by ministry, each split by sex, from series_status (4 queries)."""
+    courses = series_courses(project, now=now)
+    statuses = series_status(project, now=now, courses=courses)
+    return _series_figures(project, courses, series_rule(project, courses), statuses)
+
+
+def _completion_counts(now) -> list[tuple]:
+    """Officials of every series, counted in SQL: (project id, ministry id, English name and
+    acronym at enrolment, sex, courses completed, officials), over the officials in the series.
+
+    The same facts `_statuses` gives one row per enrolment for, summed per official and then
+    counted, so the answer is a few rows per series and ministry whatever the number of officials:
+    an official's ministry is that of their first enrolment in the series (by date, then id), the
+    courses completed are their active enrolments the figures count as completed (which needs a
+    held session, so only held courses count), and they are in the series with an active enrolment.
+    """
+    cte, cte_params = fig.enrolment_figures_cte(fig.ReportFilters(), now=now)
+    enrol_sql, enrol_params = (
+        Enrollment.objects.order_by()
+        .values(
+            "id",
+            "official_id",
+            "status",
+            "enrolled_on",
+            "ministry_id",
+            "ministry_name_en",
+            "ministry_acronym",
+            official_sex=F("official__sex"),
+            project_id=F("course__project_id"),
+        )
+        .query.sql_with_params()
+    )
+    first = "CASE WHEN r.n = 1 THEN r.{} END"
+    sql = f"""{cte},
+    ranked AS (
+        SELECT s.project_id, s.official_id, s.official_sex AS sex, s.ministry_id,
+               s.ministry_name_en, s.ministry_acronym,
+               ROW_NUMBER() OVER (
+                   PARTITION BY s.project_id, s.official_id ORDER BY s.enrolled_on, s.id
+               ) AS n,
+               CASE WHEN s.status = %s THEN 1 ELSE 0 END AS active,
+               CASE WHEN s.status = %s THEN COALESCE(ef.completed, 0) ELSE 0 END AS done
+        FROM ({enrol_sql}) s LEFT JOIN ef ON ef.id = s.id
+    ),
+    per_official AS (
+        SELECT r.project_id, r.official_id, MAX(r.sex) AS sex,
+               MAX({first.format("ministry_id")}) AS ministry_id,
+               MAX({first.format("ministry_name_en")}) AS ministry_name_en,
+               MAX({first.format("ministry_acronym")}) AS ministry_acronym,
+               MAX(r.active) AS in_series, SUM(r.done) AS done
+        FROM ranked r
+        GROUP BY r.project_id, r.official_id
+    )
+    SELECT project_id, ministry_id, ministry_name_en, ministry_acronym, sex, done, COUNT(*)
+    FROM per_official
+    WHERE in_series = 1
+    GROUP BY project_id, ministry_id, ministry_name_en, ministry_acronym, sex, done"""
+    active = Enrollment.Status.ENROLLED
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*cte_params, active, active, *enrol_params))
+        return cursor.fetchall()
+
+
 def all_series_figures(*, now=None) -> list[SeriesFigures]:
-    """Every series with an enrolment, for the programme report and the API (4 queries per series;
-    the programme has one project, so one series)."""
-    projects = Project.objects.filter(courses__enrollments__isnull=False).distinct().order_by("pk")
-    return [series_figures(project, now=now) for project in projects]
+    """Every series with an enrolment, in project order, for the programme report and the API.
+
+    Three queries whatever the number of series, courses and officials: the courses of those
+    series with their projects, their rules, and one statement counting the officials of every
+    series by ministry, sex and courses completed (`_completion_counts`, from the rollups). The
+    rule is applied to those counts as `_judge` applies it to one official, so the figures are
+    those of `series_figures` (tests/series/test_all_series_figures.py); a page listing every
+    series must not cost a few statements, nor a row per enrolment, more for each one.
+    """
+    now = now or timezone.now()
+    with_enrolments = Enrollment.objects.order_by().values("course__project_id")
+    courses = _courses_with_held(
+        Course.objects.filter(project_id__in=with_enrolments).select_related("project"), now
+    )
+    if not courses:
+        return []
+    by_project: dict[int, list[Course]] = {}
+    for course in courses:
+        by_project.setdefault(course.project_id, []).append(course)
+    rules = dict(
+        SeriesCompletionRule.objects.filter(project_id__in=list(by_project)).values_list(
+            "project_id", "min_courses"
+        )
+    )
+    result = {
+        project_id: SeriesFigures(
+            project=project_courses[0].project,
+            courses=project_courses,
+            rule=_rule(rules.get(project_id), project_courses),
+        )
+        for project_id, project_courses in sorted(by_project.items())
+    }
+    for project_id, ministry_id, name_en, acronym, sex, done, officials in _completion_counts(now):
+        figures = result.get(project_id)
+        if figures is None:  # enrolled since the courses were read
+            continue
+        rule = figures.rule
+        completed = rule.courses_held > 0 and int(done or 0) >= rule.required
+        group = figures.by_ministry.setdefault((ministry_id, name_en, acronym), SeriesGroup())
+        for counted in (figures.total, group):
+            counted.officials.add(sex, officials)
+            if completed:
+                counted.completed.add(sex, officials)
+    for figures in result.values():
+        figures.by_ministry = dict(
+            sorted(figures.by_ministry.items(), key=lambda item: (item[0][1], item[0][2]))
+        )
+    return list(result.values())
 
 
 # --- the matrix: officials × courses -------------------------------------------------------------

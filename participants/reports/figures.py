@@ -368,7 +368,17 @@ def _rollup_cte(filters: ReportFilters, *, now=None) -> tuple[str, tuple]:
 
 
 def _attendance_cte(filters: ReportFilters, *, now=None) -> tuple[str, tuple]:
-    """The enrolment figures from the attendance of the held sessions the filters choose."""
+    """The enrolment figures from the attendance of the held sessions the filters choose.
+
+    A date range (or a page of sessions) counts each enrolment's marks at some of its course's
+    sessions only, and completion is then judged against the held sessions of the range: the
+    rollups cannot give that (an enrolment's rollup sums every session; a session's is per sex and
+    ministry, without the enrolment), so these reports read the attendance. They read only the
+    range's rows: its sessions through the index on `starts_at`, their marks through the covering
+    index on (session, enrolment, status), without visiting the table, and the enrolments of the
+    courses held in the range through the index on course (the `hc.n > 0` below lets the planner
+    start from those courses); tests/reports/test_course_report_postgres.py checks the plan.
+    """
     held_sql, held_params = _sql(held_sessions(filters, now=now).values("id", "course_id"))
     enrol_sql, enrol_params = _sql(
         _enrolment_columns(active_enrolments(filters), "id", official_sex=F("official__sex"))

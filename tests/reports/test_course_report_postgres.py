@@ -124,3 +124,28 @@ def test_the_course_report_reads_its_course_rollups_by_index(many_courses):
     for scan in scans:
         assert scan["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan"), scan
         assert "course_id" in (scan.get("Index Cond") or scan.get("Recheck Cond") or ""), scan
+
+
+def test_a_date_range_reads_only_the_marks_of_its_sessions_by_index(many_courses):
+    """A report of a date range reads the attendance (the rollups cannot tell sessions apart), but
+    only the marks of the range's sessions, through the index on session; the per-session figures
+    of the range come from the session rollups and read no attendance at all."""
+    first = Session.objects.order_by("starts_at").first().starts_at
+    day = timezone.localdate(first + datetime.timedelta(days=2))
+    filters = fig.ReportFilters(date_from=day, date_to=day + datetime.timedelta(days=1))  # 2 of 10 sessions
+    with CaptureQueriesContext(connection) as queries:
+        report = fig.report_figures(filters, ("programme", "ministry"), reach=True)
+    figures = report.groups["programme"][()]
+    assert figures.attended == figures.expected == COURSES * OFFICIALS * 2
+    [sql] = [query["sql"] for query in queries.captured_queries if ATTENDANCE in query["sql"]]
+    scans = _attendance_scans(sql)
+    assert scans, sql
+    for scan in scans:
+        assert scan["Node Type"] in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan"), scan
+        assert "session_id" in (scan.get("Index Cond") or scan.get("Recheck Cond") or ""), scan
+
+    with CaptureQueriesContext(connection) as queries:
+        sessions = fig.session_figures(filters)
+    assert len(sessions) == COURSES * 2
+    assert {figures.attended.total for figures in sessions.values()} == {OFFICIALS}
+    assert not any(ATTENDANCE in query["sql"] for query in queries.captured_queries)

@@ -1,6 +1,7 @@
 """Every export costs the same number of queries for 10 attendance rows as for 1,000: CSV, XLSX
 made in the request, XLSX written by the worker, and PDF, of the attendance rows and of the report
-tables. (The audit export: tests/security/test_audit_queries.py.)"""
+tables, for one course and for the whole programme (several series, courses and ministries at 1,000
+rows). (The audit export: tests/security/test_audit_queries.py.)"""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from participants.services import (
     officials_create_many,
 )
 from tests.factories import CourseFactory, MinistryFactory, SessionFactory
+from tests.reports.growing_record import GrowingRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +111,49 @@ def test_every_export_costs_the_same_queries_for_10_rows_as_for_1000(
         many_job, large_job = _job_queries(staff, large, fmt)
         assert few_job == many_job <= 12
         assert large_job.rows_done == 1000
+
+
+# Every report of the whole programme, in every format it has (the attendance rows have no PDF:
+# it is refused with links to CSV and XLSX, at any size).
+PROGRAMME_URLS = [
+    *(
+        f"/reports/export/{report}.{fmt}"
+        for report in ("programme", "ministries", "sessions", "series")
+        for fmt in ("csv", "xlsx", "pdf")
+    ),
+    "/reports/export/attendance.csv",
+    "/reports/export/attendance.xlsx",
+]
+
+
+def test_every_whole_programme_export_costs_the_same_queries_for_10_rows_as_for_1000(
+    staff, staff_client, settings, tmp_path, monkeypatch
+):
+    settings.PCP_EXPORT_DIR = tmp_path
+    monkeypatch.setattr(jobs, "REPORT_EVERY_SECONDS", 3600)
+    record = GrowingRecord(recorded_by=staff)
+    few = {url: _queries(staff_client, url)[0] for url in PROGRAMME_URLS}
+    few_jobs = {fmt: _programme_job(staff, fmt)[0] for fmt in ("xlsx", "csv")}
+    record.grow()
+    many = {url: _queries(staff_client, url) for url in PROGRAMME_URLS}
+    many_jobs = {fmt: _programme_job(staff, fmt) for fmt in ("xlsx", "csv")}
+
+    assert few == {url: queries for url, (queries, _body) in many.items()}
+    assert max(few.values()) <= 16, few
+    assert few_jobs == {fmt: queries for fmt, (queries, _job) in many_jobs.items()}
+    assert max(few_jobs.values()) <= 12, few_jobs
+    # The files hold the grown record: every attendance row, every series.
+    attendance = many["/reports/export/attendance.csv"][1].decode("utf-8-sig")
+    assert attendance.count("\n") == 1 + record.marks
+    series = many["/reports/export/series.csv"][1].decode("utf-8-sig")
+    assert all(str(course.project) in series for course, _held, _enrolments in record.courses)
+    assert all(job.rows_done == record.marks for _queries, job in many_jobs.values())
+
+
+def _programme_job(staff, fmt: str) -> tuple[int, ExportJob]:
+    job = jobs.export_start(user=staff, report="attendance", fmt=fmt, query={}, contact=False, file_name="x")
+    with CaptureQueriesContext(connection) as captured:
+        run_export(job.pk)
+    job.refresh_from_db()
+    assert job.state == "done", job.reason
+    return len(captured), job
