@@ -23,7 +23,8 @@ from courses.models import Course, Session
 from courses.services import course_is_cancelled_locked
 from ministries.models import Ministry
 from participants import rollups
-from participants.models import Attendance, AttendanceStatus, Enrollment, Official
+from participants.models import Attendance, AttendanceStatus, Enrollment, Official, official_search_keys
+from pcp_portal import bulkcopy
 from pcp_portal.db import history_ip_address
 from pcp_portal.forms import label_in_language
 
@@ -215,30 +216,55 @@ def _check_each_official(officials: list[Official]) -> None:
 
 
 @transaction.atomic
-def officials_create_many(*, officials: list[Official], changed_by=None, on_batch=None) -> list[Official]:
+def officials_create_many(
+    *, officials: list[Official], changed_by=None, on_batch=None, checked: bool = False
+) -> list[Official]:
     """Create many officials at once: official_create's rules, written in bulk with their history.
 
-    Each official is checked as official_create checks it (its fields and clean()); the e-mail's
-    uniqueness is the database's constraint (an IntegrityError rolls the caller back). One INSERT
-    per BULK_BATCH_SIZE officials and one for their history rows. `on_batch(count)` is called after
-    each batch written (an import's progress bar).
+    Each official is checked as official_create checks it (its fields and clean()), unless the
+    caller has `checked` them already (an import's preview did); the e-mail's uniqueness and the
+    constraints are the database's (an IntegrityError rolls the caller back). Their search
+    columns are written as save() writes them. On PostgreSQL each batch of BULK_BATCH_SIZE goes in
+    with COPY (pcp_portal.bulkcopy), elsewhere with one INSERT for the officials and one for their
+    history rows; the officials get their ids either way. `on_batch(count)` is called after each
+    batch written (an import's progress bar).
     """
-    _check_each_official(officials)
+    if not checked:
+        _check_each_official(officials)
     now = timezone.now()
     for official in officials:
         official.created_at = official.updated_at = now
+        official.search_names, official.search_contact = official_search_keys(official)
     for batch in _batches(officials):
-        bulk_create_with_history(
-            batch,
-            Official,
-            batch_size=BULK_BATCH_SIZE,
-            default_user=changed_by,
-            default_date=now,
-            custom_historical_attrs=_history_attrs(),
-        )
+        if bulkcopy.available():
+            _copy_with_history(Official, batch, changed_by, now)
+        else:
+            bulk_create_with_history(
+                batch,
+                Official,
+                batch_size=BULK_BATCH_SIZE,
+                default_user=changed_by,
+                default_date=now,
+                custom_historical_attrs=_history_attrs(),
+            )
         if on_batch:
             on_batch(len(batch))
     return officials
+
+
+def _copy_with_history(model, instances: list, changed_by, now) -> None:
+    """Write new instances and their "+" history rows with COPY; each instance gets its id."""
+    fields = [field.attname for field in model._meta.concrete_fields if not field.primary_key]
+    ids = bulkcopy.insert_with_history(
+        model,
+        [{name: getattr(instance, name) for name in fields} for instance in instances],
+        history_user_id=getattr(changed_by, "pk", None),
+        history_date=now,
+        history_attrs=_history_attrs(),
+    )
+    for instance, pk in zip(instances, ids, strict=True):
+        instance.pk = pk
+        instance._state.adding = False
 
 
 @transaction.atomic
@@ -251,11 +277,12 @@ def officials_update_many(
     now = timezone.now()
     for official in officials:
         official.updated_at = now
+        official.search_names, official.search_contact = official_search_keys(official)
     for batch in _batches(officials):
         bulk_update_with_history(
             batch,
             Official,
-            [*fields, "updated_at"],
+            [*fields, "updated_at", "search_names", "search_contact"],
             batch_size=BULK_BATCH_SIZE,
             default_user=changed_by,
             default_date=now,
@@ -328,31 +355,67 @@ def enrollments_create_many(
         raise RowsInvalid(errors)
     now = timezone.now()
     for batch in _batches(entries):
-        enrollments = [
-            Enrollment(
-                official_id=official.pk,
-                course=course,
-                enrolled_on=day or default_date,
-                position=official.position,
-                created_at=now,
-                updated_at=now,
-                **snapshot(official.ministry_id, day or default_date)[1],
+        if bulkcopy.available():
+            # Plain values, not instances: what an Enrollment built here and saved would hold.
+            bulkcopy.insert_with_history(
+                Enrollment,
+                [
+                    _enrolment_values(official, course, day or default_date, now, snapshot)
+                    for official, day in batch
+                ],
+                history_user_id=getattr(changed_by, "pk", None),
+                history_date=now,
+                history_attrs=_history_attrs(),
             )
-            for official, day in batch
-        ]
-        bulk_create_with_history(
-            enrollments,
-            Enrollment,
-            batch_size=BULK_BATCH_SIZE,
-            default_user=changed_by,
-            default_date=now,
-            custom_historical_attrs=_history_attrs(),
-        )
+        else:
+            enrollments = [
+                Enrollment(
+                    official_id=official.pk,
+                    course=course,
+                    enrolled_on=day or default_date,
+                    position=official.position,
+                    created_at=now,
+                    updated_at=now,
+                    **snapshot(official.ministry_id, day or default_date)[1],
+                )
+                for official, day in batch
+            ]
+            bulk_create_with_history(
+                enrollments,
+                Enrollment,
+                batch_size=BULK_BATCH_SIZE,
+                default_user=changed_by,
+                default_date=now,
+                custom_historical_attrs=_history_attrs(),
+            )
         if on_batch:
             on_batch(len(batch))
     # The course's enrolments that have no rollup yet: the ones just written, in one statement.
     rollups.refresh(enrollments=Enrollment.objects.filter(course=course, rollup__isnull=True))
     return len(entries)
+
+
+def _enrolment_values(official, course: Course, day: datetime.date, now, snapshot) -> dict:
+    """The column values of a new enrolment (attname -> value), the model's defaults included."""
+    ministry = snapshot(official.ministry_id, day)[1]
+    return {
+        **_ENROLMENT_DEFAULTS,
+        "official_id": official.pk,
+        "course_id": course.pk,
+        "enrolled_on": day,
+        "position": official.position,
+        "created_at": now,
+        "updated_at": now,
+        "ministry_id": ministry["ministry"].pk,
+        "ministry_name_en": ministry["ministry_name_en"],
+        "ministry_name_km": ministry["ministry_name_km"],
+        "ministry_acronym": ministry["ministry_acronym"],
+    }
+
+
+_ENROLMENT_DEFAULTS = {
+    field.attname: field.get_default() for field in Enrollment._meta.concrete_fields if not field.primary_key
+}
 
 
 @transaction.atomic

@@ -1,0 +1,116 @@
+"""Inserting many rows of any model with PostgreSQL's COPY, with their simple-history rows.
+
+`bulk_create` builds a model instance per row and binds every value through the field's
+`get_db_prep_save`; for tens of thousands of rows (an import) that Python work costs as much as
+the INSERTs themselves. Here the caller gives plain values (attname -> value), the ids are taken
+from the table's sequence up front (nextval over generate_series, so no RETURNING is needed and
+the history rows can name them), and the rows go in with one COPY per table. COPY fires the
+tables' row triggers like INSERT does (the change feed), and the constraints hold as for INSERT.
+
+PostgreSQL only (`available()`); callers keep bulk_create for SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import io
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+# COPY's text format: a backslash, tab, newline or carriage return inside a value is escaped.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _text(value: Any) -> str:
+    """One value in COPY's text format, as psycopg2 would have bound it for an INSERT."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (int, float, decimal.Decimal, uuid.UUID)):
+        return str(value)
+    raise TypeError(f"COPY of a {type(value).__name__} value is not supported: {value!r}")
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """`count` new ids from the sequence of `model`'s primary key, in increasing order."""
+    if count == 0:
+        return []
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
+            [meta.db_table, meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY `rows` (tuples of plain values, in the order of the attnames `columns`) into `model`'s table."""
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    names = ", ".join(connection.ops.quote_name(fields[name].column) for name in columns)
+    data = "".join("\t".join(map(_text, row)) + "\n" for row in rows)
+    if not data:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    # The raw cursor's COPY: its errors are turned into Django's (an IntegrityError for a
+    # constraint) as a query's would be.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", io.StringIO(data))
+
+
+def insert_with_history(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    *,
+    history_user_id: int | None,
+    history_date: datetime.datetime,
+    history_change_reason: str | None = None,
+    history_attrs: dict[str, Any] | None = None,
+) -> list[int]:
+    """Insert `rows` (attname -> value, every concrete field but the primary key) into `model`'s
+    table and one "+" history row each into its simple-history table, as simple-history's
+    bulk_create_with_history writes them; returns the new ids, in the order of `rows`."""
+    if not rows:
+        return []
+    ids = allocate_ids(model, len(rows))
+    pk = model._meta.pk.attname
+    columns = [field.attname for field in model._meta.concrete_fields if field.attname != pk]
+    copy_rows(
+        model,
+        [pk, *columns],
+        ([new_id, *(row[name] for name in columns)] for new_id, row in zip(ids, rows, strict=True)),
+    )
+
+    history = model.history.model
+    tracked = [field.attname for field in history.tracked_fields if field.attname != pk]
+    fixed = {
+        "history_date": history_date,
+        "history_change_reason": history_change_reason,
+        "history_type": "+",
+        "history_user_id": history_user_id,
+        **(history_attrs or {}),
+    }
+    copy_rows(
+        history,
+        [pk, *tracked, *fixed],
+        (
+            [new_id, *(row[name] for name in tracked), *fixed.values()]
+            for new_id, row in zip(ids, rows, strict=True)
+        ),
+    )
+    return ids
