@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import CharField, Max, Min, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -215,6 +216,27 @@ def _check_each_official(officials: list[Official]) -> None:
         raise RowsInvalid(errors)
 
 
+_TEXT_FIELDS = [
+    field for field in Official._meta.concrete_fields if isinstance(field, CharField) and field.max_length
+]
+
+
+def _check_lengths(officials: list[Official]) -> None:
+    """What a caller's own checks may leave (an e-mail address the validator takes, longer than the
+    column): each text's length, with full_clean's message, rather than a database error."""
+    errors: dict[int, str] = {}
+    for index, official in enumerate(officials):
+        for field in _TEXT_FIELDS:
+            value = getattr(official, field.attname)
+            if value and len(value) > field.max_length:
+                try:
+                    MaxLengthValidator(field.max_length)(value)
+                except ValidationError as error:
+                    errors[index] = " ".join(error.messages)
+    if errors:
+        raise RowsInvalid(errors)
+
+
 @transaction.atomic
 def officials_create_many(
     *, officials: list[Official], changed_by=None, on_batch=None, checked: bool = False
@@ -222,14 +244,17 @@ def officials_create_many(
     """Create many officials at once: official_create's rules, written in bulk with their history.
 
     Each official is checked as official_create checks it (its fields and clean()), unless the
-    caller has `checked` them already (an import's preview did); the e-mail's uniqueness and the
+    caller has `checked` them already (an import's preview did: then only the lengths are checked
+    again, see _check_lengths); the e-mail's uniqueness and the
     constraints are the database's (an IntegrityError rolls the caller back). Their search
     columns are written as save() writes them. On PostgreSQL each batch of BULK_BATCH_SIZE goes in
     with COPY (pcp_portal.bulkcopy), elsewhere with one INSERT for the officials and one for their
     history rows; the officials get their ids either way. `on_batch(count)` is called after each
     batch written (an import's progress bar).
     """
-    if not checked:
+    if checked:
+        _check_lengths(officials)
+    else:
         _check_each_official(officials)
     now = timezone.now()
     for official in officials:
