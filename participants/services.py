@@ -294,25 +294,42 @@ def _copy_with_history(model, instances: list, changed_by, now) -> None:
 
 @transaction.atomic
 def officials_update_many(
-    *, officials: list[Official], fields: list[str], changed_by=None, on_batch=None
+    *, officials: list[Official], fields: list[str], changed_by=None, on_batch=None, checked: bool = False
 ) -> None:
     """Save the given `fields` of many officials (already changed in memory, loaded under a lock by
-    the caller), with a history row each, in bulk: official_update's rules, one UPDATE per batch."""
-    _check_each_official(officials)
+    the caller), with a history row each, in bulk: official_update's rules (`checked` as for
+    officials_create_many), one UPDATE per batch (on PostgreSQL from a staging table filled by
+    COPY, pcp_portal.bulkcopy) and the history rows."""
+    if checked:
+        _check_lengths(officials)
+    else:
+        _check_each_official(officials)
     now = timezone.now()
     for official in officials:
         official.updated_at = now
         official.search_names, official.search_contact = official_search_keys(official)
+    columns = [*fields, "updated_at", "search_names", "search_contact"]
     for batch in _batches(officials):
-        bulk_update_with_history(
-            batch,
-            Official,
-            [*fields, "updated_at", "search_names", "search_contact"],
-            batch_size=BULK_BATCH_SIZE,
-            default_user=changed_by,
-            default_date=now,
-            custom_historical_attrs=_history_attrs(),
-        )
+        if bulkcopy.available():
+            attnames = [field.attname for field in Official._meta.concrete_fields]
+            bulkcopy.update_with_history(
+                Official,
+                [{name: getattr(official, name) for name in attnames} for official in batch],
+                [Official._meta.get_field(name).attname for name in columns],
+                history_user_id=getattr(changed_by, "pk", None),
+                history_date=now,
+                history_attrs=_history_attrs(),
+            )
+        else:
+            bulk_update_with_history(
+                batch,
+                Official,
+                columns,
+                batch_size=BULK_BATCH_SIZE,
+                default_user=changed_by,
+                default_date=now,
+                custom_historical_attrs=_history_attrs(),
+            )
         if on_batch:
             on_batch(len(batch))
     if "sex" in fields:

@@ -62,15 +62,52 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
 def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """COPY `rows` (tuples of plain values, in the order of the attnames `columns`) into `model`'s table."""
     fields = {field.attname: field for field in model._meta.concrete_fields}
-    names = ", ".join(connection.ops.quote_name(fields[name].column) for name in columns)
+    _copy(model._meta.db_table, [fields[name].column for name in columns], rows)
+
+
+def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     data = "".join("\t".join(map(_text, row)) + "\n" for row in rows)
     if not data:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
     # The raw cursor's COPY: its errors are turned into Django's (an IntegrityError for a
     # constraint) as a query's would be.
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", io.StringIO(data))
+        cursor.copy_expert(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN", io.StringIO(data))
+
+
+def _history_fields(
+    *,
+    history_type: str,
+    history_user_id: int | None,
+    history_date: datetime.datetime,
+    history_change_reason: str | None,
+    history_attrs: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "history_date": history_date,
+        "history_change_reason": history_change_reason,
+        "history_type": history_type,
+        "history_user_id": history_user_id,
+        **(history_attrs or {}),
+    }
+
+
+def _copy_history(
+    model: type[models.Model], ids: Sequence[int], rows: list[dict[str, Any]], fixed: dict
+) -> None:
+    """One history row per row (its id, its tracked values as given, then the `fixed` values)."""
+    history = model.history.model
+    pk = model._meta.pk.attname
+    tracked = [field.attname for field in history.tracked_fields if field.attname != pk]
+    copy_rows(
+        history,
+        [pk, *tracked, *fixed],
+        (
+            [row_id, *(row[name] for name in tracked), *fixed.values()]
+            for row_id, row in zip(ids, rows, strict=True)
+        ),
+    )
 
 
 def insert_with_history(
@@ -95,22 +132,61 @@ def insert_with_history(
         [pk, *columns],
         ([new_id, *(row[name] for name in columns)] for new_id, row in zip(ids, rows, strict=True)),
     )
-
-    history = model.history.model
-    tracked = [field.attname for field in history.tracked_fields if field.attname != pk]
-    fixed = {
-        "history_date": history_date,
-        "history_change_reason": history_change_reason,
-        "history_type": "+",
-        "history_user_id": history_user_id,
-        **(history_attrs or {}),
-    }
-    copy_rows(
-        history,
-        [pk, *tracked, *fixed],
-        (
-            [new_id, *(row[name] for name in tracked), *fixed.values()]
-            for new_id, row in zip(ids, rows, strict=True)
-        ),
+    fixed = _history_fields(
+        history_type="+",
+        history_user_id=history_user_id,
+        history_date=history_date,
+        history_change_reason=history_change_reason,
+        history_attrs=history_attrs,
     )
+    _copy_history(model, ids, rows, fixed)
     return ids
+
+
+def update_with_history(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    history_user_id: int | None,
+    history_date: datetime.datetime,
+    history_change_reason: str | None = None,
+    history_attrs: dict[str, Any] | None = None,
+) -> None:
+    """Set the attnames `columns` of existing rows to the values in `rows` (attname -> value, the
+    primary key and every tracked field: the row as it is to be), and write one "~" history row
+    each, as simple-history's bulk_update_with_history does. The new values go into a temporary
+    staging table by COPY and then into the table by one `UPDATE … FROM`, so the row triggers see
+    an UPDATE as with bulk_update. The caller holds the rows locked."""
+    if not rows:
+        return
+    meta = model._meta
+    pk = meta.pk.attname
+    fields = {field.attname: field for field in meta.concrete_fields}
+    quote = connection.ops.quote_name
+    table, staging = quote(meta.db_table), quote(f"pcp_staging_{meta.db_table}")
+    key = quote(meta.pk.column)
+    names = [quote(fields[name].column) for name in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
+            f"SELECT {key}, {', '.join(names)} FROM {table} WITH NO DATA"
+        )
+        _copy(
+            f"pcp_staging_{meta.db_table}",
+            [meta.pk.column, *(fields[name].column for name in columns)],
+            ([row[pk], *(row[name] for name in columns)] for row in rows),
+        )
+        cursor.execute(
+            f"UPDATE {table} AS t SET {', '.join(f'{name} = s.{name}' for name in names)} "
+            f"FROM {staging} AS s WHERE t.{key} = s.{key}"
+        )
+        cursor.execute(f"DROP TABLE {staging}")
+    fixed = _history_fields(
+        history_type="~",
+        history_user_id=history_user_id,
+        history_date=history_date,
+        history_change_reason=history_change_reason,
+        history_attrs=history_attrs,
+    )
+    _copy_history(model, [row[pk] for row in rows], rows, fixed)

@@ -372,7 +372,7 @@ def _update_officials(rows: list[dict], ministries, user, on_batch) -> None:
         officials.append(official)
     try:
         services.officials_update_many(
-            officials=officials, fields=sorted(fields), changed_by=user, on_batch=on_batch
+            officials=officials, fields=sorted(fields), changed_by=user, on_batch=on_batch, checked=True
         )
     except services.RowsInvalid as invalid:
         raise ValidationError(

@@ -26,8 +26,12 @@ STAMPS = {"id", "created_at", "updated_at", "history_id", "history_date"}
 def _written(since: dict[str, int]) -> dict[str, list[dict]]:
     """Every row written since the ids in `since`, in id order, the ids and timestamps replaced by
     their rank among the new rows (the two writes take different ids from the sequences)."""
-    officials = list(
-        Official.objects.filter(pk__gt=since["official"]).order_by("pk").values_list("pk", flat=True)
+    official_history = Official.history.filter(history_id__gt=since["official history"])
+    officials = sorted(
+        {
+            *Official.objects.filter(pk__gt=since["official"]).values_list("pk", flat=True),
+            *official_history.values_list("id", flat=True),  # the officials changed
+        }
     )
     enrolments = list(
         Enrollment.objects.filter(pk__gt=since["enrollment"]).order_by("pk").values_list("pk", flat=True)
@@ -48,8 +52,7 @@ def _written(since: dict[str, int]) -> dict[str, list[dict]]:
             norm(r, id="official") for r in Official.objects.filter(pk__in=officials).order_by("pk").values()
         ],
         "official history": [
-            norm(r, id="official")
-            for r in Official.history.filter(id__in=officials).order_by("history_id").values()
+            norm(r, id="official") for r in official_history.order_by("history_id").values()
         ],
         "enrolments": [
             norm(r, id="enrollment", official_id="official")
@@ -82,7 +85,7 @@ def _written(since: dict[str, int]) -> dict[str, list[dict]]:
         {
             *Official.objects.filter(pk__in=officials).values_list("created_at", flat=True),
             *Official.objects.filter(pk__in=officials).values_list("updated_at", flat=True),
-            *Official.history.filter(id__in=officials).values_list("history_date", flat=True),
+            *official_history.values_list("history_date", flat=True),
             *Enrollment.objects.filter(pk__in=enrolments).values_list("created_at", flat=True),
             *Enrollment.history.filter(id__in=enrolments).values_list("history_date", flat=True),
         }
@@ -92,9 +95,14 @@ def _written(since: dict[str, int]) -> dict[str, list[dict]]:
 
 def _marks() -> dict[str, int]:
     def top(model) -> int:
-        return model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        return model._default_manager.order_by("-pk").values_list("pk", flat=True).first() or 0
 
-    return {"official": top(Official), "enrollment": top(Enrollment), "event": top(OutboxEvent)}
+    return {
+        "official": top(Official),
+        "official history": top(Official.history.model),
+        "enrollment": top(Enrollment),
+        "event": top(OutboxEvent),
+    }
 
 
 def _twice(write) -> tuple[dict, dict]:
@@ -169,6 +177,38 @@ def test_an_enrolments_import_applied_with_copy_writes_what_bulk_create_writes(
     assert len(by_copy["officials"]) == 4 and len(by_copy["enrolments"]) == 5
     assert len(by_copy["official history"]) == 4 and len(by_copy["enrolment history"]) == 5
     assert all(row["search_names"] and row["search_contact"] for row in by_copy["officials"])
+
+
+def test_an_officials_import_updating_and_creating_writes_what_bulk_update_writes(
+    postgres, preview, staff, ministries
+):
+    misti = ministries["misti"]
+    known = [
+        services.official_create(
+            family_name="Sok",
+            given_name=f"Dara{n}",
+            ministry=misti,
+            phone=f"012 345 67{n}",
+            position="Officer",
+        )
+        for n in range(3)
+    ]
+    lines = ["Family name,Given name,Ministry,Phone,Position,Sex"]
+    lines += [f"Sok,Dara{n},MISTI,+855 12 345 67{n},Deputy\\Director,female" for n in range(3)]
+    lines += ["Chan,Vanna,MISTI,+855 99 000 111,Officer,male"]
+    batch = preview("update.csv", data="\n".join(lines).encode())
+    assert batch.counts["update"] == 3 and batch.counts["create"] == 1, batch.counts
+
+    by_copy, by_bulk = _twice(lambda: apply_import(batch=batch, user=staff))
+    by_copy.pop("instants"), by_bulk.pop("instants")
+    assert by_copy == by_bulk
+    changed = [row for row in by_copy["official history"] if row["history_type"] == "~"]
+    assert [(row["position"], row["sex"], row["ministry_id"]) for row in changed] == [
+        ("Deputy\\Director", "female", misti.pk)
+    ] * 3
+    assert len(by_copy["officials"]) == 4 and len(by_copy["change feed"]) == 4
+    assert all(row["search_contact"] for row in by_copy["officials"])
+    assert {o.pk for o in known} <= set(Official.objects.values_list("pk", flat=True))
 
 
 def test_an_e_mail_taken_meanwhile_refuses_the_copy_and_writes_nothing(postgres, preview, staff, ministries):
