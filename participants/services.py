@@ -399,7 +399,7 @@ def enrollments_create_many(
     for batch in _batches(entries):
         if bulkcopy.available():
             # Plain values, not instances: what an Enrollment built here and saved would hold.
-            bulkcopy.insert_with_history(
+            written = bulkcopy.insert_with_history(
                 Enrollment,
                 [
                     _enrolment_values(official, course, day or default_date, now, snapshot)
@@ -430,10 +430,15 @@ def enrollments_create_many(
                 default_date=now,
                 custom_historical_attrs=_history_attrs(),
             )
+            written = [enrollment.pk for enrollment in enrollments]
+        # The rollups of the enrolments just written, named by id: the course's enrolments without
+        # a rollup would do too, but finding them reads the whole course again for each batch.
+        if None in written:  # a backend that gives bulk-created rows no ids
+            rollups.refresh(enrollments=Enrollment.objects.filter(course=course, rollup__isnull=True))
+        else:
+            rollups.refresh(enrollments=written)
         if on_batch:
             on_batch(len(batch))
-    # The course's enrolments that have no rollup yet: the ones just written, in one statement.
-    rollups.refresh(enrollments=Enrollment.objects.filter(course=course, rollup__isnull=True))
     return len(entries)
 
 

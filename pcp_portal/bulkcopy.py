@@ -31,14 +31,17 @@ def available() -> bool:
 
 def _text(value: Any) -> str:
     """One value in COPY's text format, as psycopg2 would have bound it for an INSERT."""
+    kind = type(value)  # the common types first, by identity: this runs for every value
+    if kind is str:
+        return value.translate(_ESCAPES)
     if value is None:
         return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is int:
+        return str(value)
     if isinstance(value, str):
-        return value.translate(_ESCAPES)
+        return str.translate(value, _ESCAPES)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, (int, float, decimal.Decimal, uuid.UUID)):
