@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from simple_history.models import HistoricalRecords
 
 from participants import services
-from participants.imports.apply import ImportRefused, apply_import
+from participants.imports.apply import ImportRefused, apply_import, queue_apply
 from participants.models import Enrollment, EnrolmentRollup, ImportBatch, Official
 from pcp_portal import bulkcopy
 from pcp_portal.models import OutboxEvent
@@ -233,3 +233,30 @@ def test_a_copy_that_breaks_a_constraint_raises_djangos_integrity_error(postgres
     with pytest.raises(IntegrityError), transaction.atomic():
         bulkcopy.copy_rows(Official, ["id", "ministry_id"], [(10**9, ministry.pk)])  # no name, no sex…
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.parametrize("count", [100, 1000])
+def test_an_enrolments_apply_makes_a_fixed_number_of_statements_per_batch(
+    count, postgres, ministries, staff, monkeypatch, django_assert_max_num_queries
+):
+    from participants.imports import plan, progress
+    from participants.imports.tasks import apply_batch
+    from tests.imports.test_background_preview import rows
+
+    monkeypatch.setattr(plan, "PLAN_BATCH", 50)
+    monkeypatch.setattr(services, "BULK_BATCH_SIZE", 50)
+    monkeypatch.setattr(progress, "REPORT_EVERY", 100)
+    course = CourseFactory()
+    batch = plan.queue_preview(
+        kind="enrolments", filename="big.csv", data=rows(count), user=staff, course=course
+    )
+    plan.preview_queued(batch.pk)
+    batch = queue_apply(batch=ImportBatch.objects.get(pk=batch.pk), user=staff)
+    batches = count // 50
+    # Per batch of the plan: its SELECT; the new officials (savepoint, ids, two COPYs, release);
+    # their enrolments (savepoint, the course locked, its dates, the ministries, ids, two COPYs,
+    # the rollups' lock and upsert, release); a progress report now and then. Nothing per row.
+    with django_assert_max_num_queries(30 + 16 * batches):
+        apply_batch(batch.pk)
+    assert Enrollment.objects.filter(course=course).count() == count
+    assert EnrolmentRollup.objects.filter(course=course).count() == count
