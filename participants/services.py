@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import CharField, Max, Min, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -23,7 +24,8 @@ from courses.models import Course, Session
 from courses.services import course_is_cancelled_locked
 from ministries.models import Ministry
 from participants import rollups
-from participants.models import Attendance, AttendanceStatus, Enrollment, Official
+from participants.models import Attendance, AttendanceStatus, Enrollment, Official, official_search_keys
+from pcp_portal import bulkcopy
 from pcp_portal.db import history_ip_address
 from pcp_portal.forms import label_in_language
 
@@ -214,53 +216,120 @@ def _check_each_official(officials: list[Official]) -> None:
         raise RowsInvalid(errors)
 
 
+_TEXT_FIELDS = [
+    field for field in Official._meta.concrete_fields if isinstance(field, CharField) and field.max_length
+]
+
+
+def _check_lengths(officials: list[Official]) -> None:
+    """What a caller's own checks may leave (an e-mail address the validator takes, longer than the
+    column): each text's length, with full_clean's message, rather than a database error."""
+    errors: dict[int, str] = {}
+    for index, official in enumerate(officials):
+        for field in _TEXT_FIELDS:
+            value = getattr(official, field.attname)
+            if value and len(value) > field.max_length:
+                try:
+                    MaxLengthValidator(field.max_length)(value)
+                except ValidationError as error:
+                    errors[index] = " ".join(error.messages)
+    if errors:
+        raise RowsInvalid(errors)
+
+
 @transaction.atomic
-def officials_create_many(*, officials: list[Official], changed_by=None, on_batch=None) -> list[Official]:
+def officials_create_many(
+    *, officials: list[Official], changed_by=None, on_batch=None, checked: bool = False
+) -> list[Official]:
     """Create many officials at once: official_create's rules, written in bulk with their history.
 
-    Each official is checked as official_create checks it (its fields and clean()); the e-mail's
-    uniqueness is the database's constraint (an IntegrityError rolls the caller back). One INSERT
-    per BULK_BATCH_SIZE officials and one for their history rows. `on_batch(count)` is called after
-    each batch written (an import's progress bar).
+    Each official is checked as official_create checks it (its fields and clean()), unless the
+    caller has `checked` them already (an import's preview did: then only the lengths are checked
+    again, see _check_lengths); the e-mail's uniqueness and the
+    constraints are the database's (an IntegrityError rolls the caller back). Their search
+    columns are written as save() writes them. On PostgreSQL each batch of BULK_BATCH_SIZE goes in
+    with COPY (pcp_portal.bulkcopy), elsewhere with one INSERT for the officials and one for their
+    history rows; the officials get their ids either way. `on_batch(count)` is called after each
+    batch written (an import's progress bar).
     """
-    _check_each_official(officials)
+    if checked:
+        _check_lengths(officials)
+    else:
+        _check_each_official(officials)
     now = timezone.now()
     for official in officials:
         official.created_at = official.updated_at = now
+        official.search_names, official.search_contact = official_search_keys(official)
     for batch in _batches(officials):
-        bulk_create_with_history(
-            batch,
-            Official,
-            batch_size=BULK_BATCH_SIZE,
-            default_user=changed_by,
-            default_date=now,
-            custom_historical_attrs=_history_attrs(),
-        )
+        if bulkcopy.available():
+            _copy_with_history(Official, batch, changed_by, now)
+        else:
+            bulk_create_with_history(
+                batch,
+                Official,
+                batch_size=BULK_BATCH_SIZE,
+                default_user=changed_by,
+                default_date=now,
+                custom_historical_attrs=_history_attrs(),
+            )
         if on_batch:
             on_batch(len(batch))
     return officials
 
 
+def _copy_with_history(model, instances: list, changed_by, now) -> None:
+    """Write new instances and their "+" history rows with COPY; each instance gets its id."""
+    fields = [field.attname for field in model._meta.concrete_fields if not field.primary_key]
+    ids = bulkcopy.insert_with_history(
+        model,
+        [{name: getattr(instance, name) for name in fields} for instance in instances],
+        history_user_id=getattr(changed_by, "pk", None),
+        history_date=now,
+        history_attrs=_history_attrs(),
+    )
+    for instance, pk in zip(instances, ids, strict=True):
+        instance.pk = pk
+        instance._state.adding = False
+
+
 @transaction.atomic
 def officials_update_many(
-    *, officials: list[Official], fields: list[str], changed_by=None, on_batch=None
+    *, officials: list[Official], fields: list[str], changed_by=None, on_batch=None, checked: bool = False
 ) -> None:
     """Save the given `fields` of many officials (already changed in memory, loaded under a lock by
-    the caller), with a history row each, in bulk: official_update's rules, one UPDATE per batch."""
-    _check_each_official(officials)
+    the caller), with a history row each, in bulk: official_update's rules (`checked` as for
+    officials_create_many), one UPDATE per batch (on PostgreSQL from a staging table filled by
+    COPY, pcp_portal.bulkcopy) and the history rows."""
+    if checked:
+        _check_lengths(officials)
+    else:
+        _check_each_official(officials)
     now = timezone.now()
     for official in officials:
         official.updated_at = now
+        official.search_names, official.search_contact = official_search_keys(official)
+    columns = [*fields, "updated_at", "search_names", "search_contact"]
     for batch in _batches(officials):
-        bulk_update_with_history(
-            batch,
-            Official,
-            [*fields, "updated_at"],
-            batch_size=BULK_BATCH_SIZE,
-            default_user=changed_by,
-            default_date=now,
-            custom_historical_attrs=_history_attrs(),
-        )
+        if bulkcopy.available():
+            attnames = [field.attname for field in Official._meta.concrete_fields]
+            bulkcopy.update_with_history(
+                Official,
+                [{name: getattr(official, name) for name in attnames} for official in batch],
+                [Official._meta.get_field(name).attname for name in columns],
+                history_user_id=getattr(changed_by, "pk", None),
+                history_date=now,
+                history_attrs=_history_attrs(),
+            )
+        else:
+            bulk_update_with_history(
+                batch,
+                Official,
+                columns,
+                batch_size=BULK_BATCH_SIZE,
+                default_user=changed_by,
+                default_date=now,
+                custom_historical_attrs=_history_attrs(),
+            )
         if on_batch:
             on_batch(len(batch))
     if "sex" in fields:
@@ -328,31 +397,72 @@ def enrollments_create_many(
         raise RowsInvalid(errors)
     now = timezone.now()
     for batch in _batches(entries):
-        enrollments = [
-            Enrollment(
-                official_id=official.pk,
-                course=course,
-                enrolled_on=day or default_date,
-                position=official.position,
-                created_at=now,
-                updated_at=now,
-                **snapshot(official.ministry_id, day or default_date)[1],
+        if bulkcopy.available():
+            # Plain values, not instances: what an Enrollment built here and saved would hold.
+            written = bulkcopy.insert_with_history(
+                Enrollment,
+                [
+                    _enrolment_values(official, course, day or default_date, now, snapshot)
+                    for official, day in batch
+                ],
+                history_user_id=getattr(changed_by, "pk", None),
+                history_date=now,
+                history_attrs=_history_attrs(),
             )
-            for official, day in batch
-        ]
-        bulk_create_with_history(
-            enrollments,
-            Enrollment,
-            batch_size=BULK_BATCH_SIZE,
-            default_user=changed_by,
-            default_date=now,
-            custom_historical_attrs=_history_attrs(),
-        )
+        else:
+            enrollments = [
+                Enrollment(
+                    official_id=official.pk,
+                    course=course,
+                    enrolled_on=day or default_date,
+                    position=official.position,
+                    created_at=now,
+                    updated_at=now,
+                    **snapshot(official.ministry_id, day or default_date)[1],
+                )
+                for official, day in batch
+            ]
+            bulk_create_with_history(
+                enrollments,
+                Enrollment,
+                batch_size=BULK_BATCH_SIZE,
+                default_user=changed_by,
+                default_date=now,
+                custom_historical_attrs=_history_attrs(),
+            )
+            written = [enrollment.pk for enrollment in enrollments]
+        # The rollups of the enrolments just written, named by id: the course's enrolments without
+        # a rollup would do too, but finding them reads the whole course again for each batch.
+        if None in written:  # a backend that gives bulk-created rows no ids
+            rollups.refresh(enrollments=Enrollment.objects.filter(course=course, rollup__isnull=True))
+        else:
+            rollups.refresh(enrollments=written)
         if on_batch:
             on_batch(len(batch))
-    # The course's enrolments that have no rollup yet: the ones just written, in one statement.
-    rollups.refresh(enrollments=Enrollment.objects.filter(course=course, rollup__isnull=True))
     return len(entries)
+
+
+def _enrolment_values(official, course: Course, day: datetime.date, now, snapshot) -> dict:
+    """The column values of a new enrolment (attname -> value), the model's defaults included."""
+    ministry = snapshot(official.ministry_id, day)[1]
+    return {
+        **_ENROLMENT_DEFAULTS,
+        "official_id": official.pk,
+        "course_id": course.pk,
+        "enrolled_on": day,
+        "position": official.position,
+        "created_at": now,
+        "updated_at": now,
+        "ministry_id": ministry["ministry"].pk,
+        "ministry_name_en": ministry["ministry_name_en"],
+        "ministry_name_km": ministry["ministry_name_km"],
+        "ministry_acronym": ministry["ministry_acronym"],
+    }
+
+
+_ENROLMENT_DEFAULTS = {
+    field.attname: field.get_default() for field in Enrollment._meta.concrete_fields if not field.primary_key
+}
 
 
 @transaction.atomic

@@ -331,7 +331,10 @@ def _create_officials(rows: list[dict], ministries, user, on_batch) -> list[serv
             Official(**{**row["create"], "ministry": ministries[row["create"]["ministry"]]}) for row in chunk
         ]
         try:
-            services.officials_create_many(officials=officials, changed_by=user, on_batch=on_batch)
+            # The preview checked each row's values; the database checks the constraints again.
+            services.officials_create_many(
+                officials=officials, changed_by=user, on_batch=on_batch, checked=True
+            )
         except services.RowsInvalid as invalid:
             raise ValidationError(
                 [f"{_line(chunk[index])} {message}" for index, message in sorted(invalid.row_errors.items())]
@@ -369,7 +372,7 @@ def _update_officials(rows: list[dict], ministries, user, on_batch) -> None:
         officials.append(official)
     try:
         services.officials_update_many(
-            officials=officials, fields=sorted(fields), changed_by=user, on_batch=on_batch
+            officials=officials, fields=sorted(fields), changed_by=user, on_batch=on_batch, checked=True
         )
     except services.RowsInvalid as invalid:
         raise ValidationError(

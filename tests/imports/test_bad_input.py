@@ -6,10 +6,11 @@ import io
 import time
 import zipfile
 
+import pytest
 from django.urls import reverse
 from openpyxl import Workbook
 
-from participants.imports.apply import apply_import
+from participants.imports.apply import ImportRefused, apply_import
 from participants.imports.reading import MAX_CELL_CHARS, read_file
 from participants.models import ImportBatch, Official
 from tests.imports.test_reading import refusal
@@ -131,3 +132,21 @@ def test_a_header_cell_merged_across_two_columns_is_named_in_a_clear_refusal(sta
     message = refusal(staff, "merged.xlsx", workbook_bytes(workbook))
     assert "The columns are not the ones this import needs" in message
     assert "Found: Name, Ministry, E-mail" in message
+
+
+def test_an_e_mail_the_validator_takes_but_longer_than_the_column_fails_the_apply_saying_so(
+    ministries, preview, staff
+):
+    # The e-mail validator takes up to 320 characters, the column 254: the preview lets it by, and
+    # the apply (which does not check each row again in full) refuses it by its length.
+    email = "d" * 60 + "@" + ".".join(["k" * 60] * 4) + ".kh"
+    assert 254 < len(email) <= 320
+    batch = preview("long.csv", data=f"{HEADER}Sok,Dara,MISTI,{email}\n".encode())
+    assert batch.counts["create"] == 1, batch.counts
+    officials = Official.objects.count()
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(batch=batch, user=staff)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.FAILED and batch.message == refused.value.message
+    assert "Line 2:" in batch.message and "at most 254 characters" in batch.message
+    assert Official.objects.count() == officials
