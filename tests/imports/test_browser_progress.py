@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from participants.models import ImportBatch, ImportProgress, Official
 from tests.conftest import screenshot
+from tests.imports.conftest import officials_csv
 
 pytestmark = [
     pytest.mark.browser,
@@ -121,3 +122,26 @@ def test_a_five_thousand_row_workbook_shows_its_progress_survives_a_reload_and_i
     assert Official.objects.count() == ROWS
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.APPLIED and batch.applied_by == staff
+
+
+def test_a_three_row_file_is_previewed_and_applied_by_the_worker_and_the_page_follows_both(
+    import_worker, new_page, staff, ministries, tmp_path
+):
+    """No size is small enough for the web request to do the work: the page waits a moment for the
+    worker, then shows the preview, and after the confirmation the outcome, with no reload by hand."""
+    path = tmp_path / "three.csv"
+    path.write_bytes(officials_csv(3))
+    import_worker.start()
+    page = new_page(user=staff)
+    page.goto(page.base_url + reverse("import_upload", args=["officials"]))
+    page.set_input_files("input[name=file]", str(path))
+    page.click("button:has-text('Preview the import')")
+    batch = ImportBatch.objects.get()
+    assert page.url == page.base_url + reverse("import_batch", args=[batch.pk])
+    page.wait_for_selector("button:has-text('Confirm and import')", timeout=20_000)
+    assert "3 to create" in page.inner_text(".import-counts")
+    page.click("button:has-text('Confirm and import')")
+    page.wait_for_selector(".applied-summary", timeout=20_000)
+    assert "Imported: 3 created, 0 updated, 0 unchanged." in page.inner_text(".applied-summary")
+    assert page.inner_text("#import-status").strip() == "Applied"
+    assert Official.objects.filter(email__endswith="@example.org").count() == 3

@@ -37,8 +37,14 @@ def test_enrolling_the_same_list_twice_changes_nothing(ministries, preview, staf
     apply_import(batch=preview("enrolments_merged_header.xlsx", kind="enrolments", course=course), user=staff)
     again = preview("enrolments_merged_header.xlsx", kind="enrolments", course=course)
     assert [row["reason"] for row in again.rows] == ["Already enrolled in this course."] * 4
-    apply_import(batch=again, user=staff)
+    # The same file into the same course again: refused (the earlier import is named), nothing written.
+    with pytest.raises(ImportRefused, match="the same file was already imported"):
+        apply_import(batch=again, user=staff)
     assert Enrollment.objects.filter(course=course).count() == 4
+    # The same list into another course is another import.
+    other = CourseFactory()
+    apply_import(batch=preview("enrolments_merged_header.xlsx", kind="enrolments", course=other), user=staff)
+    assert Enrollment.objects.filter(course=other).count() == 4
 
 
 def test_a_date_not_understood_is_a_row_error(ministries, preview, staff, course):

@@ -11,6 +11,7 @@ from participants.imports.files import error_report
 from participants.models import ImportBatch, Official
 from participants.services import official_create
 from tests.factories import OfficialFactory
+from tests.imports.conftest import file_bytes
 
 
 def actions(batch) -> list[str]:
@@ -56,7 +57,15 @@ def test_the_same_file_imported_twice_changes_nothing_the_second_time(ministries
     again = preview("officials_clean.csv")
     assert actions(again) == ["skip"] * 5
     assert "already imported" in again.message
-    apply_import(batch=again, user=staff)
+    # The very same bytes: refused, pointing at the earlier import; nothing written.
+    with pytest.raises(ImportRefused, match=r"the same file was already imported \(import #"):
+        apply_import(batch=again, user=staff)
+    again.refresh_from_db()
+    assert again.status == ImportBatch.Status.FAILED
+    # The same rows in a file saved again (another checksum): applied, and they change nothing.
+    resaved = preview("officials_clean.csv", data=file_bytes("officials_clean.csv") + b"\n")
+    assert actions(resaved) == ["skip"] * 5
+    apply_import(batch=resaved, user=staff)
     assert Official.objects.count() == 5
     assert Official.history.count() == history_before
 
