@@ -47,12 +47,15 @@ def run_import_tasks() -> int:
 def eager_imports():
     """The live server's tasks run in its own thread right after each commit, as a worker would run
     them (for browser tests with no worker process of their own)."""
+    import participants.imports.tasks  # noqa: F401 - registered, so the outbox runs them, not send_task
+    from pcp_portal import outbox
     from pcp_portal.celery import app
 
     old = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = old
+    outbox._broker_paused_until = 0.0  # a refusal here must not pause the next test's hand-overs
 
 
 @pytest.fixture
