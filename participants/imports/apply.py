@@ -23,7 +23,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from courses.models import Session
@@ -183,7 +183,9 @@ def queue_apply(*, batch: ImportBatch, user, decisions: dict[int, str] | None = 
         locked.status = ImportBatch.Status.APPLYING
         locked.decisions = {str(index): choice for index, choice in decisions.items()}
         locked.applied_by = user
-        locked.save(update_fields=["status", "decisions", "applied_by"])
+        # The worker says what happened in the language of whoever confirmed.
+        locked.language = translation.get_language() or ""
+        locked.save(update_fields=["status", "decisions", "applied_by", "language"])
         progress.ensure(locked)
         outbox.enqueue(APPLY_TASK, locked.pk)
     return locked
@@ -197,7 +199,11 @@ def apply_queued(batch_id: int) -> None:
         return
     decisions = {int(index): choice for index, choice in batch.decisions.items()}
     # A refusal is recorded on the batch (failed, with the reason) for the person who confirmed it.
-    with Reporter(batch_id) as reporter, contextlib.suppress(ImportRefused):
+    with (
+        Reporter(batch_id) as reporter,
+        translation.override(batch.language or None),
+        contextlib.suppress(ImportRefused),
+    ):
         apply_import(batch=batch, user=batch.applied_by, decisions=decisions, claimed=True, reporter=reporter)
 
 

@@ -133,4 +133,7 @@ def test_an_attendance_note_over_the_limit_is_a_row_error(preview, session):
     batch = preview("sheet.csv", kind="attendance", data=data, session=session)
 
     assert batch.rows[0]["action"] == "error"
-    assert batch.rows[0]["reason"] == f"The note is longer than {Attendance.NOTE_MAX_LENGTH} characters."
+    assert batch.rows[0]["reason"] == (
+        f"Row 2, column “Note”, “{'x' * 60}…”: longer than {Attendance.NOTE_MAX_LENGTH} characters. "
+        "Shorten it."
+    )

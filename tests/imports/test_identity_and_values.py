@@ -115,7 +115,10 @@ def test_an_id_column_identifies_the_official(ministries, preview):
     )
     batch = preview("ids.csv", data=data.encode())
     assert batch.rows[0]["official"] == existing.pk and batch.rows[0]["action"] == "skip"
-    assert batch.rows[1]["action"] == "error" and "No official has the ID “99999”" in batch.rows[1]["reason"]
+    assert batch.rows[1]["action"] == "error" and batch.rows[1]["reason"] == (
+        "Row 3, column “Official ID”, “99999”: no official has this ID. Correct the ID, or leave the "
+        "cell empty."
+    )
 
 
 def test_skip_uncertain_names_every_skipped_row_in_the_output_and_the_import_record(

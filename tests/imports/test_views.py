@@ -87,7 +87,7 @@ def test_a_file_with_an_error_row_cannot_be_confirmed(staff_client, ministries):
     upload(staff_client, "officials_200_good_1_bad.csv")
     batch = ImportBatch.objects.get()
     page = staff_client.get(reverse("import_batch", args=[batch.pk])).content.decode()
-    assert "Unknown ministry “Ministry of Magic”." in page
+    assert "Row 151, column “Ministry”, “Ministry of Magic”: no ministry of this name." in page
     assert "Confirm and import" not in page
     response = staff_client.post(reverse("import_confirm", args=[batch.pk]))
     assert response.status_code == 400
