@@ -109,7 +109,7 @@ def formula_note(key: str, text: str) -> str | None:
     starts with =, +, -, @ (a negative number is not a name); a phone number may start with +."""
     if not looks_like_formula(text) or (key == "phone" and PHONE_NUMBER.fullmatch(text)):
         return None
-    return _("A formula was kept as plain text: %(text)s") % {"text": text[:80]}
+    return _("a formula, kept as plain text and never run. Check it is what was meant.")
 
 
 def _word(table: dict[str, tuple[str, ...]], text: str) -> str | None:
@@ -319,7 +319,7 @@ class Planner:
                 errors.append(self._too_long(line, key, values, FIELD_LIMITS[key]))
             formula = formula_note(key, text)
             if formula:
-                notes.append(formula)
+                notes.append(self._at(line, [key], values, formula))
             # One stored form: +85512345678 when the country code is given, else the digits typed.
             fields[key] = phone_canonical(text) if key == "phone" else text
         email = values.get("email", "").strip()
@@ -450,12 +450,13 @@ class Planner:
                     if is_ambiguous_date(enrolled_on):
                         self.ambiguous_dates = True
                         row["notes"].append(
-                            _("Column “%(column)s”: “%(value)s” was read as %(date)s.")
-                            % {
-                                "column": self.headers.get("enrolled_on", "enrolled_on"),
-                                "value": enrolled_on[:40],
-                                "date": day.isoformat(),
-                            }
+                            self._at(
+                                line,
+                                ["enrolled_on"],
+                                values,
+                                _("read as %(date)s. If that is wrong, write the date as 2020-02-25.")
+                                % {"date": day.isoformat()},
+                            )
                         )
         if not errors:
             duplicate = self._duplicate(line, self._person_keys(values, ministry), values)
@@ -576,7 +577,7 @@ class Planner:
             errors.append(self._too_long(line, "note", values, Attendance.NOTE_MAX_LENGTH))
         formula = formula_note("note", note)
         if formula:
-            row["notes"].append(formula)
+            row["notes"].append(self._at(line, ["note"], values, formula))
         email = values.get("email", "").strip()
         if email:
             try:
@@ -692,7 +693,7 @@ class Planner:
             return row
         formula = formula_note("note", note)
         if formula:
-            row["notes"].append(formula)
+            row["notes"].append(self._at(line, ["note"], values, formula))
         duplicate = self._duplicate(line, [f"o:{enrolment.official_id}"], values)
         if duplicate:
             row.update(action=ERROR, reason=duplicate)

@@ -193,7 +193,10 @@ def test_an_ambiguous_date_follows_the_files_convention_and_the_preview_says_so(
     )
     assert day_first.rows[0]["enrolled_on"] == "2020-04-03"
     assert "read as day/month/year" in day_first.message
-    assert "“03/04/2020” was read as 2020-04-03" in day_first.rows[0]["notes"][0]
+    assert day_first.rows[0]["notes"][0] == (
+        "Row 2, column “Enrolled on”, “03/04/2020”: read as 2020-04-03. If that is wrong, write the date "
+        "as 2020-02-25."
+    )
     month_first = preview(
         "m.csv",
         kind="enrolments",
