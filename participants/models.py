@@ -428,6 +428,9 @@ class ImportBatch(models.Model):
     # The uploaded file, kept only until a worker has previewed it (the web request and the worker
     # share the database, not a disk); emptied once the preview is stored.
     upload = models.BinaryField(_("uploaded file"), blank=True, default=b"", editable=False)
+    # The language of the person who uploaded (then confirmed) the file: the worker writes the
+    # preview's and the apply's messages in it, as the page they read them on.
+    language = models.CharField(_("language of its messages"), max_length=10, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

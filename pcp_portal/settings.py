@@ -326,11 +326,6 @@ PCP_CHECK_IN_OPEN_HOURS_WITHOUT_END = env_int("PCP_CHECK_IN_OPEN_HOURS_WITHOUT_E
 # sign-in sheets or a whole register move reach tens of thousands).
 PCP_IMPORT_MAX_BYTES = env_int("PCP_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 PCP_IMPORT_MAX_ROWS = env_int("PCP_IMPORT_MAX_ROWS", 50_000, minimum=10)
-# A file larger than this is previewed by a worker, not in the web request (about 300 rows of
-# CSV: read and planned in well under a second); a plan of PCP_IMPORT_BACKGROUND_ROWS rows or
-# more is applied by a worker too.
-PCP_IMPORT_BACKGROUND_BYTES = env_int("PCP_IMPORT_BACKGROUND_BYTES", 32 * 1024, minimum=0)
-PCP_IMPORT_BACKGROUND_ROWS = env_int("PCP_IMPORT_BACKGROUND_ROWS", 300, minimum=1)
 # A queued, previewing or applying import silent this long, and not held by a live worker, is
 # queued again (participants.imports.apply.resume_stalled, run by beat every minute).
 PCP_IMPORT_STALL_SECONDS = env_int("PCP_IMPORT_STALL_SECONDS", 120, minimum=1)

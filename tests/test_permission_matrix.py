@@ -103,7 +103,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/imports/signin/new/", EDIT_PAGE),
     ("GET", "/imports/signin/template-km.xlsx", EDIT_PAGE),
     ("GET", "/imports/batch/{batch}/", EDIT_PAGE),
-    ("POST", "/imports/batch/{batch}/confirm/", cells(302, 403, 403, 302, 400)),  # applied once only
+    ("POST", "/imports/batch/{batch}/confirm/", cells(302, 403, 403, 302, 302)),  # queued once; again a no-op
     ("POST", "/imports/batch/{batch}/discard/", cells(302, 403, 403, 302, 302)),
     ("GET", "/imports/batch/{batch}/errors.csv", EDIT_PAGE),
     ("GET", "/imports/batch/{batch}/progress.json", EDIT_PAGE),

@@ -5,7 +5,7 @@ history entry with the importing user. If anything differs from what the preview
 official's field changed, an e-mail was taken, an attendance row moved on), the whole import
 is rolled back and the batch is marked failed with the reason.
 
-A large import is confirmed by `queue_apply`: the batch is claimed (previewed → applying, one
+An import is confirmed by `queue_apply`: the batch is claimed (previewed → applying, one
 conditional change, so a second confirmation is a no-op) and the apply is queued through the
 transactional outbox; the worker's task runs `apply_import` on the claimed batch. The apply is
 still one transaction: a worker killed half-way writes nothing, the batch stays "applying", and
@@ -22,8 +22,8 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from courses.models import Session
@@ -116,6 +116,52 @@ def _refuse_unready(batch: ImportBatch, decisions: dict[int, str]) -> None:
         )
 
 
+# Namespace of the advisory locks taken on a file's content (the first key of the two-key form).
+CONTENT_LOCK = 0x1A9F
+
+
+def _same_content(batch: ImportBatch):
+    """Other batches of the same bytes imported the same way (same kind, course and session): the
+    one file applied twice. The same list enrolled into another course is another import."""
+    return ImportBatch.objects.filter(
+        checksum=batch.checksum,
+        kind=batch.kind,
+        course_id=batch.course_id,
+        session_id=batch.session_id,
+        status__in=[ImportBatch.Status.APPLIED, ImportBatch.Status.APPLYING],
+    ).exclude(pk=batch.pk)
+
+
+def _already_imported(batch: ImportBatch, *, applying_too: bool) -> str:
+    """Why this batch may not be applied: the same file applied (or, when asked, being applied)
+    by another batch; "" when none is."""
+    others = _same_content(batch)
+    if not applying_too:
+        others = others.filter(status=ImportBatch.Status.APPLIED)
+    other = others.order_by("status", "-pk").first()  # "applied" before "applying"
+    if other is None:
+        return ""
+    if other.status == ImportBatch.Status.APPLYING:
+        return _(
+            "Nothing was imported: the same file is being imported already (import #%(pk)s). Open that "
+            "import to follow it; upload the file again only if it has changed."
+        ) % {"pk": other.pk}
+    return _(
+        "Nothing was imported: the same file was already imported (import #%(pk)s, %(when)s). Open "
+        "that import to see what it did; upload the file again only if it has changed."
+    ) % {"pk": other.pk, "when": timezone.localtime(other.applied_at).strftime("%Y-%m-%d %H:%M")}
+
+
+def _lock_content(batch: ImportBatch) -> None:
+    """One apply of a file's content at a time, whichever upload of it is confirmed: the second
+    waits here until the first commits, then finds it applied. Held to the transaction's end.
+    SQLite has one writer at a time, which serialises the applies already."""
+    if connection.vendor == "postgresql":
+        key = int(batch.checksum[:8] or "0", 16) - 2**31  # a signed 32-bit int from the SHA-256
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CONTENT_LOCK, key])
+
+
 def queue_apply(*, batch: ImportBatch, user, decisions: dict[int, str] | None = None) -> ImportBatch:
     """Confirm a batch to be applied by a worker. Refused as apply_import refuses (rows in error or
     undecided); a batch already queued or applied is returned as it is (confirming twice is a no-op)."""
@@ -130,10 +176,16 @@ def queue_apply(*, batch: ImportBatch, user, decisions: dict[int, str] | None = 
                 % {"status": locked.get_status_display().lower()}
             )
         _refuse_unready(locked, decisions)
+        # Refused now rather than by the worker: the same file applied, or queued, by another upload.
+        duplicate = _already_imported(locked, applying_too=True)
+        if duplicate:
+            raise ImportRefused(duplicate)
         locked.status = ImportBatch.Status.APPLYING
         locked.decisions = {str(index): choice for index, choice in decisions.items()}
         locked.applied_by = user
-        locked.save(update_fields=["status", "decisions", "applied_by"])
+        # The worker says what happened in the language of whoever confirmed.
+        locked.language = translation.get_language() or ""
+        locked.save(update_fields=["status", "decisions", "applied_by", "language"])
         progress.ensure(locked)
         outbox.enqueue(APPLY_TASK, locked.pk)
     return locked
@@ -147,7 +199,11 @@ def apply_queued(batch_id: int) -> None:
         return
     decisions = {int(index): choice for index, choice in batch.decisions.items()}
     # A refusal is recorded on the batch (failed, with the reason) for the person who confirmed it.
-    with Reporter(batch_id) as reporter, contextlib.suppress(ImportRefused):
+    with (
+        Reporter(batch_id) as reporter,
+        translation.override(batch.language or None),
+        contextlib.suppress(ImportRefused),
+    ):
         apply_import(batch=batch, user=batch.applied_by, decisions=decisions, claimed=True, reporter=reporter)
 
 
@@ -198,6 +254,10 @@ def apply_import(
                     % {"status": locked.get_status_display().lower()}
                 )
             _refuse_unready(locked, decisions)
+            _lock_content(locked)
+            duplicate = _already_imported(locked, applying_too=False)
+            if duplicate:
+                raise _Duplicate(duplicate)
             done = _write(locked, decisions, user, reporter)
             _record_decisions(locked, decisions)
             changed = ["status", "applied_by", "applied_at", "counts"]
@@ -213,6 +273,8 @@ def apply_import(
         message = _("Nothing was imported: %(reason)s Upload the file again to see a new preview.") % {
             "reason": " ".join(error.messages)
         }
+    except _Duplicate as error:
+        message = error.message
     except _Stale as error:
         message = _("Nothing was imported: %(reason)s Upload the file again to see a new preview.") % {
             "reason": error.message
@@ -232,6 +294,10 @@ class _Stale(Exception):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+class _Duplicate(_Stale):
+    """The same file was applied by another upload while this one waited for its turn."""
 
 
 def _record_decisions(batch: ImportBatch, decisions: dict[int, str]) -> None:

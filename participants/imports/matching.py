@@ -90,12 +90,10 @@ class MinistryIndex:
         if not key:
             return None, None
         if key not in self.keys:
-            return None, _("Unknown ministry “%(ministry)s”.") % {"ministry": clean_text(text)}
+            return None, _("no ministry of this name. Write its name or acronym as on the Ministries page.")
         pk = self.keys[key]
         if pk is None:
-            return None, _("“%(ministry)s” names more than one ministry; use its full name.") % {
-                "ministry": clean_text(text)
-            }
+            return None, _("this names more than one ministry. Write its full name.")
         return self.by_id[pk], None
 
 
@@ -104,6 +102,8 @@ class Resolution:
     official: Official | None = None
     candidates: list[tuple[Official, str]] = field(default_factory=list)
     error: str | None = None
+    # The columns the error is about (the planner names them, as the file does, with their values).
+    error_keys: tuple[str, ...] = ()
     # Evidence that pointed elsewhere but was not enough to merge, shown beside the row.
     warnings: list[str] = field(default_factory=list)
 
@@ -166,28 +166,25 @@ class OfficialIndex:
             official = self.by_id.get(int(given_id)) if given_id.isdigit() else None
             if official is None:
                 return Resolution(
-                    error=_("No official has the ID “%(id)s”. Correct the ID or leave the cell empty.")
-                    % {"id": given_id[:20]}
+                    error=_("no official has this ID. Correct the ID, or leave the cell empty."),
+                    error_keys=("official_id",),
                 )
             if email and official.email and email_key(official.email) != email:
                 return Resolution(
                     error=_(
-                        "The ID %(id)s is %(other)s, whose e-mail is not %(email)s. Correct the ID or "
-                        "the e-mail."
+                        "this ID is %(other)s, whose e-mail is another one. Correct the ID or the e-mail."
                     )
-                    % {
-                        "id": given_id,
-                        "other": official_label(official, ministries),
-                        "email": values["email"],
-                    }
+                    % {"other": official_label(official, ministries)},
+                    error_keys=("official_id", "email"),
                 )
             return Resolution(official=official)
         if email and email in self.by_email:
             official = self.by_email[email]
             if names and not names & self.name_keys_of(official):
                 return Resolution(
-                    error=_("The e-mail %(email)s is already used by another official, %(other)s.")
-                    % {"email": values["email"], "other": official_label(official, ministries)}
+                    error=_("this e-mail is already used by another official, %(other)s. Correct the e-mail.")
+                    % {"other": official_label(official, ministries)},
+                    error_keys=("email",),
                 )
             return Resolution(official=official)
         same_phone = list(self.by_phone.get(phone, [])) if phone else []

@@ -22,13 +22,23 @@ from collections.abc import Iterable, Iterator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from courses.models import Course, Session
 from participants import services
 from participants.imports import progress
-from participants.imports.columns import SPECS, find_table, normalise_code
+from participants.imports.columns import (
+    ENROLLED_ON,
+    NAME,
+    NOTE,
+    OFFICIAL_COLUMNS,
+    SIGNIN_COLUMNS,
+    SPECS,
+    find_table,
+    normalise_code,
+)
 from participants.imports.matching import (
     MinistryIndex,
     OfficialIndex,
@@ -81,6 +91,13 @@ STATUS_WORDS = {
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d %b %Y", "%d %B %Y")
 OFFICIAL_TEXT_FIELDS = ("family_name", "given_name", "name_km", "position", "phone")
 FIELD_LIMITS = {key: Official._meta.get_field(key).max_length for key in OFFICIAL_TEXT_FIELDS}
+# Every column an import reads, by key: a message names one the file lacks in the reader's language.
+COLUMNS_BY_KEY = {
+    column.key: column for column in (*OFFICIAL_COLUMNS, *SIGNIN_COLUMNS, ENROLLED_ON, NAME, NOTE)
+}
+NAME_KEYS = ("family_name", "given_name", "name_km")
+# The columns that made two rows one person (by the planner's key prefix: e-mail, ID, name, official).
+DUPLICATE_COLUMNS = {"e:": ("email",), "i:": ("official_id",), "n:": NAME_KEYS}
 # A phone number in international form starts with "+": a number to dial, not a formula.
 PHONE_NUMBER = re.compile(r"\+?[0-9 ().-]+")
 
@@ -92,7 +109,7 @@ def formula_note(key: str, text: str) -> str | None:
     starts with =, +, -, @ (a negative number is not a name); a phone number may start with +."""
     if not looks_like_formula(text) or (key == "phone" and PHONE_NUMBER.fullmatch(text)):
         return None
-    return _("A formula was kept as plain text: %(text)s") % {"text": text[:80]}
+    return _("a formula, kept as plain text and never run. Check it is what was meant.")
 
 
 def _word(table: dict[str, tuple[str, ...]], text: str) -> str | None:
@@ -232,12 +249,42 @@ class Planner:
     def _label(self, official: Official) -> str:
         return official_label(official, self.ministries.by_id)
 
-    def _duplicate(self, line: int, keys: list[str]) -> str | None:
+    def _header(self, key: str) -> str:
+        """A column as the file's header names it; one the file lacks by its name in the reader's
+        language (never the stored key)."""
+        if self.headers.get(key):
+            return self.headers[key]
+        column = COLUMNS_BY_KEY.get(key)
+        if column is None:
+            return key
+        return column.label_km if (get_language() or "").startswith("km") else column.label_en
+
+    def _at(self, line: int, keys, values: dict, problem: str) -> str:
+        """A row's message: the row, the column(s) as the file names them, the value read, then the
+        problem and what to do about it."""
+        given = [key for key in keys if clean_text(values.get(key, ""))]
+        keys = given or [key for key in keys if key in self.headers] or list(keys)[:1]
+        value = " ".join(clean_text(values.get(key, "")) for key in keys).strip()
+        if len(value) > 60:
+            value = value[:60] + "…"
+        return _("Row %(line)s, column “%(column)s”, “%(value)s”: %(problem)s") % {
+            "line": line,
+            "column": " / ".join(self._header(key) for key in keys),
+            "value": value,
+            "problem": problem,
+        }
+
+    def _duplicate(self, line: int, keys: list[str], values: dict | None = None) -> str | None:
         for key in keys:
             if key in self.seen:
-                return _("Duplicate row in the file: the same person as on line %(line)s.") % {
-                    "line": self.seen[key]
-                }
+                columns = DUPLICATE_COLUMNS.get(key[:2], NAME_KEYS)
+                return self._at(
+                    line,
+                    columns,
+                    values or {},
+                    _("the same person as on row %(first)s. Keep one of the two rows.")
+                    % {"first": self.seen[key]},
+                )
         for key in keys:
             self.seen[key] = line
         return None
@@ -259,7 +306,7 @@ class Planner:
         self.identical[key] = line
         return None
 
-    def _official_fields(self, values: dict[str, str]) -> tuple[dict, list[str], list[str]]:
+    def _official_fields(self, line: int, values: dict[str, str]) -> tuple[dict, list[str], list[str]]:
         """The official's fields a row gives (only the non-empty ones), its errors and notes."""
         fields: dict = {}
         errors: list[str] = []
@@ -269,13 +316,10 @@ class Planner:
             if not text:
                 continue
             if len(text) > FIELD_LIMITS[key]:
-                errors.append(
-                    _("%(column)s is longer than %(limit)s characters.")
-                    % {"column": self.headers.get(key, key), "limit": FIELD_LIMITS[key]}
-                )
+                errors.append(self._too_long(line, key, values, FIELD_LIMITS[key]))
             formula = formula_note(key, text)
             if formula:
-                notes.append(formula)
+                notes.append(self._at(line, [key], values, formula))
             # One stored form: +85512345678 when the country code is given, else the digits typed.
             fields[key] = phone_canonical(text) if key == "phone" else text
         email = values.get("email", "").strip()
@@ -284,13 +328,12 @@ class Planner:
                 validate_email(email)
                 fields["email"] = email
             except ValidationError:
-                errors.append(_("“%(email)s” is not a valid e-mail address.") % {"email": email[:80]})
+                errors.append(self._bad_email(line, values))
         if values.get("sex", "").strip():
             sex = _word(SEX_WORDS, values["sex"])
             if sex is None:
                 errors.append(
-                    _("Sex “%(value)s” not understood (use female, male or other).")
-                    % {"value": values["sex"][:40]}
+                    self._at(line, ["sex"], values, _("not understood. Write female, male or other."))
                 )
             else:
                 fields["sex"] = sex
@@ -298,12 +341,26 @@ class Planner:
             language = _word(LANGUAGE_WORDS, values["preferred_language"])
             if language is None:
                 errors.append(
-                    _("Language “%(value)s” not understood (use km or en).")
-                    % {"value": values["preferred_language"][:40]}
+                    self._at(line, ["preferred_language"], values, _("not understood. Write km or en."))
                 )
             else:
                 fields["preferred_language"] = language
         return fields, errors, notes
+
+    def _bad_status(self, line: int, values: dict) -> str:
+        return self._at(
+            line, ["status"], values, _("not understood. Write present, late, excused or absent.")
+        )
+
+    def _too_long(self, line: int, key: str, values: dict, limit: int) -> str:
+        return self._at(
+            line, [key], values, _("longer than %(limit)s characters. Shorten it.") % {"limit": limit}
+        )
+
+    def _bad_email(self, line: int, values: dict) -> str:
+        return self._at(
+            line, ["email"], values, _("not a valid e-mail address. Correct it, or leave the cell empty.")
+        )
 
     def _changes(self, official: Official, fields: dict, ministry) -> dict:
         changes = {}
@@ -332,9 +389,8 @@ class Planner:
         email = email_key(fields.get("email", ""))
         owner = self.index.by_email.get(email) if email else None
         if owner is not None and owner != official:
-            return _("The e-mail %(email)s is already used by another official, %(other)s.") % {
-                "email": fields["email"],
-                "other": self._label(owner),
+            return _("this e-mail is already used by another official, %(other)s. Correct the e-mail.") % {
+                "other": self._label(owner)
             }
         return None
 
@@ -361,37 +417,49 @@ class Planner:
         repeat = self._identical(line, values)
         if repeat:
             return self._row(line, values, reason=repeat)
-        fields, errors, notes = self._official_fields(values)
+        fields, errors, notes = self._official_fields(line, values)
         errors[:0] = cell_errors
         ministry, ministry_error = self.ministries.find(values.get("ministry", ""))
         row = self._row(line, values, notes=notes)
         if ministry_error:
-            errors.insert(0, ministry_error)
+            errors.insert(0, self._at(line, ["ministry"], values, ministry_error))
         if not (fields.get("family_name") or fields.get("given_name") or fields.get("name_km")):
-            errors.append(_("The row gives no name."))
+            errors.append(
+                self._at(
+                    line,
+                    NAME_KEYS,
+                    values,
+                    _("no name. Give the family and given names, or the full name in Khmer."),
+                )
+            )
         if self.kind == "enrolments":
             enrolled_on = values.get("enrolled_on", "").strip()
             if enrolled_on:
                 day = parse_date(enrolled_on, self.convention)
                 if day is None:
                     errors.append(
-                        _("Date “%(value)s” not understood (write it as 2020-02-25 or 25/02/2020).")
-                        % {"value": enrolled_on[:40]}
+                        self._at(
+                            line,
+                            ["enrolled_on"],
+                            values,
+                            _("date not understood. Write it as 2020-02-25 or 25/02/2020."),
+                        )
                     )
                 else:
                     row["enrolled_on"] = day.isoformat()
                     if is_ambiguous_date(enrolled_on):
                         self.ambiguous_dates = True
                         row["notes"].append(
-                            _("Column “%(column)s”: “%(value)s” was read as %(date)s.")
-                            % {
-                                "column": self.headers.get("enrolled_on", "enrolled_on"),
-                                "value": enrolled_on[:40],
-                                "date": day.isoformat(),
-                            }
+                            self._at(
+                                line,
+                                ["enrolled_on"],
+                                values,
+                                _("read as %(date)s. If that is wrong, write the date as 2020-02-25.")
+                                % {"date": day.isoformat()},
+                            )
                         )
         if not errors:
-            duplicate = self._duplicate(line, self._person_keys(values, ministry))
+            duplicate = self._duplicate(line, self._person_keys(values, ministry), values)
             if duplicate:
                 errors.append(duplicate)
         if errors:
@@ -406,7 +474,7 @@ class Planner:
         if ministry is not None and whole_name:
             create = {**fields, "ministry": ministry.pk}
         if resolution.error:
-            row.update(action=ERROR, reason=resolution.error)
+            row.update(action=ERROR, reason=self._at(line, resolution.error_keys, values, resolution.error))
         elif resolution.official is not None:
             self._plan_match(row, resolution.official, fields, ministry)
         elif resolution.candidates:
@@ -419,9 +487,14 @@ class Planner:
         elif create is None:
             row.update(
                 action=ERROR,
-                reason=_(
-                    "No official matches this row; to add a new official give the ministry and the "
-                    "name: the family and given names in Latin script, or the full name in Khmer."
+                reason=self._at(
+                    line,
+                    [*NAME_KEYS, "ministry"],
+                    values,
+                    _(
+                        "no official matches. To add a new official give the ministry and the name: "
+                        "the family and given names in Latin script, or the full name in Khmer."
+                    ),
                 ),
             )
         else:
@@ -465,7 +538,7 @@ class Planner:
         if self.kind == "officials":
             taken = self._email_taken(fields, official)
             if taken:
-                row.update(action=ERROR, reason=taken)
+                row.update(action=ERROR, reason=self._at(row["line"], ["email"], row["values"], taken))
                 return
             changes = self._changes(official, fields, ministry)
             if changes:
@@ -498,44 +571,43 @@ class Planner:
         errors = list(cell_errors)
         status = _word(STATUS_WORDS, values.get("status", ""))
         if status is None:
-            errors.append(
-                _("Status “%(value)s” not understood (use present, late, excused or absent).")
-                % {"value": values.get("status", "")[:40]}
-            )
+            errors.append(self._bad_status(line, values))
         note = clean_text(values.get("note", ""))
         if len(note) > Attendance.NOTE_MAX_LENGTH:
-            errors.append(
-                _("The note is longer than %(limit)s characters.") % {"limit": Attendance.NOTE_MAX_LENGTH}
-            )
+            errors.append(self._too_long(line, "note", values, Attendance.NOTE_MAX_LENGTH))
         formula = formula_note("note", note)
         if formula:
-            row["notes"].append(formula)
+            row["notes"].append(self._at(line, ["note"], values, formula))
         email = values.get("email", "").strip()
         if email:
             try:
                 validate_email(email)
             except ValidationError:
-                errors.append(_("“%(email)s” is not a valid e-mail address.") % {"email": email[:80]})
+                errors.append(self._bad_email(line, values))
         if errors:
             row.update(action=ERROR, reason=" ".join(errors))
             return row
         resolution = self.index.resolve(values, None, self.ministries.by_id, name_alone_is_certain=True)
         row["notes"].extend(resolution.warnings)
         if resolution.error:
-            row.update(action=ERROR, reason=resolution.error)
+            row.update(action=ERROR, reason=self._at(line, resolution.error_keys, values, resolution.error))
             return row
         if resolution.official is None and not resolution.candidates:
             elsewhere = self.everyone.resolve(values, None, self.ministries.by_id)
             someone = elsewhere.official or (elsewhere.candidates[0][0] if elsewhere.candidates else None)
             reason = (
-                _("%(official)s is not enrolled in this course.") % {"official": self._label(someone)}
+                _(
+                    "this is %(official)s, who is not enrolled in this course. Enrol them on the course "
+                    "page first, or correct the row."
+                )
+                % {"official": self._label(someone)}
                 if someone is not None
-                else _("No official enrolled in this course matches this row.")
+                else _("no official enrolled in this course matches. Correct the name or the e-mail.")
             )
-            row.update(action=ERROR, reason=reason)
+            row.update(action=ERROR, reason=self._at(line, [*NAME_KEYS, "name", "email"], values, reason))
             return row
         if resolution.official is not None:
-            duplicate = self._duplicate(line, [f"o:{resolution.official.pk}"])
+            duplicate = self._duplicate(line, [f"o:{resolution.official.pk}"], values)
             if duplicate:
                 row.update(action=ERROR, reason=duplicate)
                 return row
@@ -565,8 +637,13 @@ class Planner:
         errors = list(cell_errors)
         if code in self.code_lines:
             errors.append(
-                _("The row code %(code)s appears twice in the file (first on line %(line)s).")
-                % {"code": code, "line": self.code_lines[code]}
+                self._at(
+                    line,
+                    ["row_code"],
+                    values,
+                    _("this row code is also on row %(first)s. Keep one of the two rows.")
+                    % {"first": self.code_lines[code]},
+                )
             )
         else:
             self.code_lines[code] = line
@@ -574,29 +651,38 @@ class Planner:
         if code not in self.codes:
             other = SignInCode.objects.filter(code=code).select_related("session").first()
             errors.append(
-                _("The row code %(code)s is from the sign-in sheet of another session, %(session)s.")
-                % {"code": code, "session": other.session}
-                if other is not None
-                else _("The row code %(code)s is not on this session's sign-in sheet: check it on the paper.")
-                % {"code": code}
+                self._at(
+                    line,
+                    ["row_code"],
+                    values,
+                    _(
+                        "this row code is from the sign-in sheet of another session, %(session)s. Import "
+                        "that sheet into its own session."
+                    )
+                    % {"session": other.session}
+                    if other is not None
+                    else _("this row code is not on this session's sign-in sheet. Check it on the paper."),
+                )
             )
         elif enrolment is None:
             errors.append(
-                _("Row code %(code)s: this official was withdrawn from the course after printing.")
-                % {"code": code}
+                self._at(
+                    line,
+                    ["row_code"],
+                    values,
+                    _(
+                        "this official was withdrawn from the course after printing. Reinstate them on "
+                        "the course page, or remove the row."
+                    ),
+                )
             )
         typed = clean_text(values.get("status", ""))
         status = _word(STATUS_WORDS, typed) if typed else None
         if typed and status is None:
-            errors.append(
-                _("Status “%(value)s” not understood (use present, late, excused or absent).")
-                % {"value": typed[:40]}
-            )
+            errors.append(self._bad_status(line, values))
         note = clean_text(values.get("note", ""))
         if len(note) > Attendance.NOTE_MAX_LENGTH:
-            errors.append(
-                _("The note is longer than %(limit)s characters.") % {"limit": Attendance.NOTE_MAX_LENGTH}
-            )
+            errors.append(self._too_long(line, "note", values, Attendance.NOTE_MAX_LENGTH))
         if enrolment is not None:
             row.update(official=enrolment.official_id, label=f"{code} · {self._label(enrolment.official)}")
         if errors:
@@ -607,8 +693,8 @@ class Planner:
             return row
         formula = formula_note("note", note)
         if formula:
-            row["notes"].append(formula)
-        duplicate = self._duplicate(line, [f"o:{enrolment.official_id}"])
+            row["notes"].append(self._at(line, ["note"], values, formula))
+        duplicate = self._duplicate(line, [f"o:{enrolment.official_id}"], values)
         if duplicate:
             row.update(action=ERROR, reason=duplicate)
             return row
@@ -674,6 +760,7 @@ def _new_batch(*, kind, filename, data, user, course, session) -> ImportBatch:
         course=course if kind == "enrolments" else (session.course if session else None),
         session=session if kind in SESSION_KINDS else None,
         uploaded_by=user,
+        language=get_language() or "",
     )
 
 
@@ -857,7 +944,7 @@ def preview_queued(batch_id: int) -> None:
     batch = ImportBatch.objects.select_related("course", "session").get(pk=batch_id)
     # The rows a worker killed half-way through wrote: this preview starts again from the top.
     ImportRow.objects.filter(batch_id=batch_id).delete()
-    with Reporter(batch_id) as reporter:
+    with Reporter(batch_id) as reporter, translation.override(batch.language or None):
         try:
             _plan_into(batch, batch.filename, bytes(batch.upload), reporter)
         except ImportFileError as error:

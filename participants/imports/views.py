@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from participants.imports import files, progress
-from participants.imports.apply import ImportRefused, apply_import, queue_apply
+from participants.imports.apply import ImportRefused, queue_apply
 from participants.imports.columns import SPECS
 from participants.imports.forms import ImportUploadForm
 from participants.imports.plan import (
@@ -18,7 +17,6 @@ from participants.imports.plan import (
     DECIDE,
     ERROR,
     plan_chunks,
-    preview_import,
     queue_preview,
 )
 from participants.imports.reading import ImportFileError, max_bytes, too_large
@@ -76,11 +74,11 @@ def import_upload(request, kind: str):
         if upload.size > max_bytes():
             file_error = too_large(upload.size).message
         else:
-            # A file of more than PCP_IMPORT_BACKGROUND_BYTES is read and planned by a worker (the
-            # page follows its progress); a small one at once, which takes well under a second.
-            background = upload.size > settings.PCP_IMPORT_BACKGROUND_BYTES
+            # Read and planned by a worker, whatever the size: the page follows its progress. Only
+            # the checks that need no parsing (type, size, password) run here, so such a file is
+            # refused at once rather than queued.
             try:
-                batch = (queue_preview if background else preview_import)(
+                batch = queue_preview(
                     kind=kind,
                     filename=upload.name,
                     data=upload.read(),
@@ -151,7 +149,17 @@ def _batch_context(batch: ImportBatch, decisions=None) -> dict:
             .select_related("official", "ministry")
             .order_by("official__family_name", "official__given_name")
         )
+    # What the worker wrote, said once it is done (the confirmation only queued it).
+    applied_summary = ""
+    if batch.status == ImportBatch.Status.APPLIED:
+        applied = batch.counts.get("applied", {})
+        applied_summary = _("Imported: %(created)s created, %(updated)s updated, %(skipped)s unchanged.") % {
+            "created": applied.get("created", 0),
+            "updated": applied.get("updated", 0),
+            "skipped": applied.get("skipped", 0),
+        }
     return {
+        "applied_summary": applied_summary,
         "batch": batch,
         "spec": SPECS[batch.kind],
         "rows": rows,
@@ -188,14 +196,10 @@ def batch_confirm(request, pk: int):
     for key, value in request.POST.items():
         if key.startswith("decide-") and key[7:].isdigit():
             decisions[int(key[7:])] = value
-    # A plan of PCP_IMPORT_BACKGROUND_ROWS rows or more is applied by a worker (5,000 rows applied
-    # in the request outlasted the web server's timeout); smaller ones at once.
-    background = _row_count(batch) >= settings.PCP_IMPORT_BACKGROUND_ROWS
+    # Applied by a worker, whatever the size (5,000 rows applied in the request outlasted the web
+    # server's timeout): the request only checks the plan can be applied and queues it.
     try:
-        if background or batch.status == ImportBatch.Status.APPLYING:
-            batch = queue_apply(batch=batch, user=request.user, decisions=decisions)
-        else:
-            batch = apply_import(batch=batch, user=request.user, decisions=decisions)
+        batch = queue_apply(batch=batch, user=request.user, decisions=decisions)
     except ImportRefused as refusal:
         batch.refresh_from_db()
         context = _batch_context(batch, decisions)
@@ -209,17 +213,6 @@ def batch_confirm(request, pk: int):
                 "can leave it and come back."
             ),
         )
-        return redirect("import_batch", batch.pk)
-    applied = batch.counts.get("applied", {})
-    messages.success(
-        request,
-        _("Imported: %(created)s created, %(updated)s updated, %(skipped)s unchanged.")
-        % {
-            "created": applied.get("created", 0),
-            "updated": applied.get("updated", 0),
-            "skipped": applied.get("skipped", 0),
-        },
-    )
     return redirect("import_batch", batch.pk)
 
 

@@ -1,11 +1,11 @@
-// Exports a worker is writing: each one's progress bar follows it without reloading, reading its
-// progress.json every second and a half (as the imports' page does). When one is ready (or has
+// Exports a worker is writing: each one's progress bar follows it without reloading, through the
+// shared poller (PCP.poll in portal.js), as the imports' page does. When one is ready (or has
 // failed) the page reloads once to show its download link (or why it failed). The page can be
 // left and opened again: it asks the server, which knows where each job is.
 (() => {
   "use strict";
   const jobs = Array.from(document.querySelectorAll(".export-job[data-url]"));
-  if (!jobs.length) return;
+  if (!jobs.length || !window.PCP) return;
 
   const show = (job, state) => {
     const badge = job.querySelector(".badge");
@@ -27,27 +27,18 @@
     }
   };
 
-  const poll = async () => {
-    for (const job of jobs) {
-      try {
-        const response = await fetch(job.dataset.url, {
-          credentials: "same-origin",
-          headers: { Accept: "application/json" },
-          cache: "no-store",
-        });
-        if (response.ok && (response.headers.get("Content-Type") || "").includes("json")) {
-          const state = await response.json();
-          if (!state.working) {
-            window.location.reload();
-            return;
-          }
-          show(job, state);
-        }
-      } catch (error) {
-        // A dropped connection: ask again at the next tick.
-      }
-    }
-    window.setTimeout(poll, 1500);
-  };
-  window.setTimeout(poll, 1000);
+  // One poller a job; the first to finish reloads the page (which then follows those still going).
+  const pollers = [];
+  for (const job of jobs) {
+    pollers.push(
+      window.PCP.poll(job.dataset.url, {
+        onState: (state) => show(job, state),
+        isDone: (state) => !state.working,
+        onDone: () => {
+          for (const poller of pollers) poller.stop();
+          window.location.reload();
+        },
+      }),
+    );
+  }
 })();

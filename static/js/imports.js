@@ -1,12 +1,12 @@
 // An import a worker is previewing or applying: the progress bar follows it without reloading,
-// reading the batch's progress.json every second and a half. When the worker is done (the
-// preview is ready, the import applied or failed) the page reloads once to show the outcome.
-// The page can be left, reloaded, or opened again after logging in: it asks the server, which
-// knows where the job is, so it always comes back to the same job.
+// through the shared poller (PCP.poll in portal.js). When the worker is done (the preview is
+// ready, the import applied or failed) the page reloads once to show the outcome. The page can be
+// left, reloaded, or opened again after logging in: it asks the server, which knows where the job
+// is, so it always comes back to the same job.
 (() => {
   "use strict";
   const box = document.getElementById("import-progress");
-  if (!box) return;
+  if (!box || !window.PCP) return;
   const bar = box.querySelector("progress");
   const badge = document.getElementById("import-status");
   const set = (selector, text) => {
@@ -30,25 +30,9 @@
     }
   };
 
-  const poll = async () => {
-    try {
-      const response = await fetch(box.dataset.url, {
-        credentials: "same-origin",
-        headers: { Accept: "application/json" },
-        cache: "no-store",
-      });
-      if (response.ok && (response.headers.get("Content-Type") || "").includes("json")) {
-        const state = await response.json();
-        if (!state.working) {
-          window.location.reload();
-          return;
-        }
-        show(state);
-      }
-    } catch (error) {
-      // A dropped connection: ask again at the next tick.
-    }
-    window.setTimeout(poll, 1500);
-  };
-  window.setTimeout(poll, 1000);
+  window.PCP.poll(box.dataset.url, {
+    onState: show,
+    isDone: (state) => !state.working,
+    onDone: () => window.location.reload(),
+  });
 })();

@@ -151,6 +151,7 @@ def editor_upload(staff, public_record):
     """An officials import whose preview has a row in error, uploaded through the page."""
 
     def upload() -> int:
+        from participants.imports.tasks import preview_batch
         from participants.models import ImportBatch
         from tests.imports.conftest import file_bytes
 
@@ -158,7 +159,9 @@ def editor_upload(staff, public_record):
         client.force_login(staff)
         name = "officials_200_good_1_bad.csv"
         client.post("/imports/officials/new/", {"file": _named(name, file_bytes(name))})
-        return ImportBatch.objects.latest("pk").pk
+        batch = ImportBatch.objects.latest("pk").pk
+        preview_batch(batch)  # what the imports' worker does with it
+        return batch
 
     return upload
 

@@ -17,6 +17,47 @@ def file_bytes(name: str) -> bytes:
     return (FILES / name).read_bytes()
 
 
+def run_import_tasks() -> int:
+    """Do what the imports' worker would: run the import tasks waiting in the outbox, oldest first
+    (the pages only queue them), marking each handed over. Returns how many ran. For tests whose
+    database transaction never commits, so the outbox's hand-over after the commit never happens."""
+    from django.utils import timezone
+
+    from participants.imports import tasks
+    from pcp_portal.models import OutboxEvent
+
+    by_name = {task.name: task for task in (tasks.preview_batch, tasks.apply_batch)}
+    ran = 0
+    while True:
+        event = (
+            OutboxEvent.objects.filter(
+                topic=OutboxEvent.Topic.TASK, relayed_at__isnull=True, name__in=list(by_name)
+            )
+            .order_by("pk")
+            .first()
+        )
+        if event is None:
+            return ran
+        OutboxEvent.objects.filter(pk=event.pk).update(relayed_at=timezone.now())
+        by_name[event.name](*event.payload["args"])
+        ran += 1
+
+
+@pytest.fixture
+def eager_imports():
+    """The live server's tasks run in its own thread right after each commit, as a worker would run
+    them (for browser tests with no worker process of their own)."""
+    import participants.imports.tasks  # noqa: F401 - registered, so the outbox runs them, not send_task
+    from pcp_portal import outbox
+    from pcp_portal.celery import app
+
+    old = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = old
+    outbox._broker_paused_until = 0.0  # a refusal here must not pause the next test's hand-overs
+
+
 @pytest.fixture
 def preview(staff):
     def make(name: str, kind: str = "officials", data: bytes | None = None, **context):

@@ -33,10 +33,7 @@ def upload(client, data: bytes, kind: str = "officials", name: str = "big.csv", 
     return client.post(reverse("import_upload", args=[kind]), {"file": body, **extra})
 
 
-def test_a_large_upload_is_queued_for_a_worker_and_the_request_reads_nothing(
-    ministries, staff_client, settings
-):
-    settings.PCP_IMPORT_BACKGROUND_BYTES = 1024
+def test_an_upload_is_queued_for_a_worker_and_the_request_reads_nothing(ministries, staff_client):
     response = upload(staff_client, rows(40))
     batch = ImportBatch.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("import_batch", args=[batch.pk])
@@ -59,14 +56,17 @@ def test_a_large_upload_is_queued_for_a_worker_and_the_request_reads_nothing(
     assert Official.objects.count() == 0
 
 
-def test_a_small_upload_is_still_previewed_at_once(ministries, staff_client):
+def test_even_a_three_row_upload_is_previewed_by_the_worker_not_the_request(ministries, staff_client):
+    """Guards against a size under which the request would read and plan the file itself."""
     upload(staff_client, rows(3))
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportBatch.Status.QUEUED and not ImportRow.objects.filter(batch=batch).exists()
+    assert OutboxEvent.objects.get(name=PREVIEW_TASK).payload == {"args": [batch.pk]}
+    preview_batch(batch.pk)
     assert ImportBatch.objects.get().status == ImportBatch.Status.PREVIEWED
-    assert not OutboxEvent.objects.filter(name=PREVIEW_TASK).exists()
 
 
-def test_a_file_refused_by_its_type_is_refused_in_the_request_not_queued(ministries, staff_client, settings):
-    settings.PCP_IMPORT_BACKGROUND_BYTES = 16
+def test_a_file_refused_by_its_type_is_refused_in_the_request_not_queued(ministries, staff_client):
     response = upload(staff_client, b"\x89PNG\r\n\x1a\n" + b"\0" * 100, name="photo.csv")
     assert response.status_code == 400 and "PNG image" in response.content.decode()
     assert not OutboxEvent.objects.filter(name=PREVIEW_TASK).exists()

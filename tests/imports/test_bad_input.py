@@ -100,7 +100,8 @@ def test_a_cell_of_a_hundred_thousand_characters_is_a_row_error_not_a_huge_plan(
     data = HEADER + "Sok," + "D" * 100_000 + ",MISTI,d@x.kh\n"
     batch = preview("long.csv", data=data.encode())
     assert batch.rows[0]["action"] == "error"
-    assert "Given name is longer than 100 characters" in batch.rows[0]["reason"]
+    assert "Row 2, column “Given name”, “DDDD" in batch.rows[0]["reason"]
+    assert "…”: longer than 100 characters. Shorten it." in batch.rows[0]["reason"]
     assert len(batch.rows[0]["values"]["given_name"]) == MAX_CELL_CHARS
     assert "more than 2,000 characters" in batch.message
     assert Official.objects.count() == 0

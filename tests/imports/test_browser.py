@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_staff_upload_a_nominee_list_read_the_preview_confirm_and_see_the_officials_enrolled(
-    new_page, staff, public_record
+    new_page, staff, public_record, eager_imports
 ):
     from ministries.models import Ministry
 
@@ -44,7 +44,7 @@ def test_staff_upload_a_nominee_list_read_the_preview_confirm_and_see_the_offici
 
     page.click("button:has-text('Confirm and import')")
     page.wait_for_selector("#enrolled")
-    assert "Imported: 3 created, 0 updated, 0 unchanged." in page.inner_text(".messages")
+    assert "Imported: 3 created, 0 updated, 0 unchanged." in page.inner_text(".applied-summary")
     enrolled = page.inner_text("#enrolled")
     assert "SOK Dara" in enrolled and "NOUN Sreyneang" in enrolled and "CHAN Vuthy" in enrolled
     screenshot(page, "import-applied")

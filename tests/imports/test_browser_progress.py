@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from participants.models import ImportBatch, ImportProgress, Official
 from tests.conftest import screenshot
+from tests.imports.conftest import officials_csv
 
 pytestmark = [
     pytest.mark.browser,
@@ -121,3 +122,75 @@ def test_a_five_thousand_row_workbook_shows_its_progress_survives_a_reload_and_i
     assert Official.objects.count() == ROWS
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.APPLIED and batch.applied_by == staff
+
+
+def test_a_three_row_file_is_previewed_and_applied_by_the_worker_and_the_page_follows_both(
+    import_worker, new_page, staff, ministries, tmp_path
+):
+    """No size is small enough for the web request to do the work: the page waits a moment for the
+    worker, then shows the preview, and after the confirmation the outcome, with no reload by hand."""
+    path = tmp_path / "three.csv"
+    path.write_bytes(officials_csv(3))
+    import_worker.start()
+    page = new_page(user=staff)
+    page.goto(page.base_url + reverse("import_upload", args=["officials"]))
+    page.set_input_files("input[name=file]", str(path))
+    page.click("button:has-text('Preview the import')")
+    batch = ImportBatch.objects.get()
+    assert page.url == page.base_url + reverse("import_batch", args=[batch.pk])
+    page.wait_for_selector("button:has-text('Confirm and import')", timeout=20_000)
+    assert "3 to create" in page.inner_text(".import-counts")
+    page.click("button:has-text('Confirm and import')")
+    page.wait_for_selector(".applied-summary", timeout=20_000)
+    assert "Imported: 3 created, 0 updated, 0 unchanged." in page.inner_text(".applied-summary")
+    assert page.inner_text("#import-status").strip() == "Applied"
+    assert Official.objects.filter(email__endswith="@example.org").count() == 3
+
+
+HIDE = (
+    "(hidden) => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});"
+    " document.dispatchEvent(new Event('visibilitychange')); }"
+)
+
+
+def test_the_poller_survives_failed_fetches_and_rests_while_the_tab_is_hidden(
+    import_worker, new_page, staff, ministries, tmp_path
+):
+    """The shared poller (PCP.poll, static/js/portal.js) on a weak connection and in a hidden tab."""
+    path = tmp_path / "three.csv"
+    path.write_bytes(officials_csv(3))
+    page = new_page(user=staff)
+    asked: list[float] = []
+
+    def weak_connection(route) -> None:
+        asked.append(time.monotonic())
+        if len(asked) <= 2:
+            route.abort("internetdisconnected")  # the first two questions are lost
+        else:
+            route.continue_()
+
+    page.route("**/progress.json", weak_connection)
+    page.goto(page.base_url + reverse("import_upload", args=["officials"]))
+    page.set_input_files("input[name=file]", str(path))
+    page.click("button:has-text('Preview the import')")  # no worker yet: the job waits, queued
+    page.wait_for_selector("#import-progress")
+    deadline = time.monotonic() + 30
+    while len(asked) < 4 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert len(asked) >= 4, "the poller stopped after a failed fetch"
+    assert page.inner_text("#import-status").strip() == "Queued"
+
+    page.evaluate(HIDE, True)
+    page.wait_for_timeout(500)  # a question already on its way may still land
+    while_hidden = len(asked)
+    import_worker.start()
+    batch = ImportBatch.objects.get()
+    deadline = time.monotonic() + 60
+    while ImportBatch.objects.get(pk=batch.pk).status != ImportBatch.Status.PREVIEWED:
+        assert time.monotonic() < deadline, "the worker never previewed the file"
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(3500)  # longer than the poller's longest pause
+    assert len(asked) == while_hidden, "a hidden tab kept asking"
+
+    page.evaluate(HIDE, False)  # shown again: it asks at once, and the preview is there
+    page.wait_for_selector("button:has-text('Confirm and import')", timeout=10_000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from participants.models import Enrollment, Official
+from participants.models import Enrollment, ImportBatch, Official
 from tests.factories import CourseFactory
 from tests.imports.conftest import FILES
 
@@ -19,12 +19,24 @@ def test_dry_run_prints_the_preview_and_changes_nothing(staff, ministries, capsy
     assert Official.objects.count() == 0
 
 
-def test_the_command_imports_and_a_second_run_changes_nothing(staff, ministries, capsys):
+def test_the_command_imports_and_a_second_run_of_the_same_file_is_refused(
+    staff, ministries, capsys, tmp_path
+):
     call_command("import_officials", str(FILES / "officials_clean.csv"), "--user", staff.username)
     assert "Imported: 5 created" in capsys.readouterr().out
-    call_command("import_officials", str(FILES / "officials_clean.csv"), "--user", staff.username)
-    assert "Imported: 0 created, 0 updated, 5 unchanged." in capsys.readouterr().out
+    first = ImportBatch.objects.get()
+    with pytest.raises(CommandError, match=rf"the same file was already imported \(import #{first.pk}, "):
+        call_command("import_officials", str(FILES / "officials_clean.csv"), "--user", staff.username)
     assert Official.history.count() == 5
+    second = ImportBatch.objects.exclude(pk=first.pk).get()
+    assert second.status == ImportBatch.Status.FAILED and f"import #{first.pk}" in second.message
+
+    # The same bytes changed by one character are another file: imported, nothing to change.
+    changed = (FILES / "officials_clean.csv").read_bytes() + b"\n"
+    path = tmp_path / "changed.csv"
+    path.write_bytes(changed)
+    call_command("import_officials", str(path), "--user", staff.username)
+    assert "Imported: 0 created, 0 updated, 5 unchanged." in capsys.readouterr().out
 
 
 def test_a_file_with_a_bad_row_imports_nothing_from_the_command(staff, ministries):

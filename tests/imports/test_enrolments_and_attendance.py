@@ -37,16 +37,22 @@ def test_enrolling_the_same_list_twice_changes_nothing(ministries, preview, staf
     apply_import(batch=preview("enrolments_merged_header.xlsx", kind="enrolments", course=course), user=staff)
     again = preview("enrolments_merged_header.xlsx", kind="enrolments", course=course)
     assert [row["reason"] for row in again.rows] == ["Already enrolled in this course."] * 4
-    apply_import(batch=again, user=staff)
+    # The same file into the same course again: refused (the earlier import is named), nothing written.
+    with pytest.raises(ImportRefused, match="the same file was already imported"):
+        apply_import(batch=again, user=staff)
     assert Enrollment.objects.filter(course=course).count() == 4
+    # The same list into another course is another import.
+    other = CourseFactory()
+    apply_import(batch=preview("enrolments_merged_header.xlsx", kind="enrolments", course=other), user=staff)
+    assert Enrollment.objects.filter(course=other).count() == 4
 
 
 def test_a_date_not_understood_is_a_row_error(ministries, preview, staff, course):
     data = b"Family name,Given name,Ministry,Enrolled on\nSok,Dara,MISTI,next Tuesday\n"
     batch = preview("dates.csv", kind="enrolments", data=data, course=course)
-    assert (
-        batch.rows[0]["reason"]
-        == "Date “next Tuesday” not understood (write it as 2020-02-25 or 25/02/2020)."
+    assert batch.rows[0]["reason"] == (
+        "Row 2, column “Enrolled on”, “next Tuesday”: date not understood. Write it as 2020-02-25 or "
+        "25/02/2020."
     )
     with pytest.raises(ImportRefused):
         apply_import(batch=batch, user=staff)
@@ -95,5 +101,10 @@ def test_a_sign_in_sheet_names_someone_not_enrolled_and_an_unknown_status(
     official_create(family_name="Outside", given_name="Person", ministry=ministries["mef"])
     data = b"Name,Status\nOUTSIDE Person,present\nSOK Dara,maybe\n"
     batch = preview("sheet.csv", kind="attendance", data=data, session=signed_session)
-    assert batch.rows[0]["reason"] == "OUTSIDE Person (MEF) is not enrolled in this course."
-    assert batch.rows[1]["reason"] == "Status “maybe” not understood (use present, late, excused or absent)."
+    assert batch.rows[0]["reason"] == (
+        "Row 2, column “Name”, “OUTSIDE Person”: this is OUTSIDE Person (MEF), who is not enrolled in "
+        "this course. Enrol them on the course page first, or correct the row."
+    )
+    assert batch.rows[1]["reason"] == (
+        "Row 3, column “Status”, “maybe”: not understood. Write present, late, excused or absent."
+    )

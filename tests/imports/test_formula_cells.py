@@ -25,6 +25,7 @@ KEPT_WITH_A_NOTE = ("=", "+", "-", "@")
 TRIMMED = ("\t", "\r")
 REFUSED = ("\x00",)
 HEADER = ["Family name", "Given name", "Position", "Ministry", "Phone"]
+KEPT = "a formula, kept as plain text and never run. Check it is what was meant."
 
 
 def officials_csv(*rows: list[str]) -> bytes:
@@ -35,8 +36,8 @@ def officials_csv(*rows: list[str]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def note(text: str) -> str:
-    return f"A formula was kept as plain text: {text}"
+def note(text: str, column: str, line: int = 2) -> str:
+    return f"Row {line}, column “{column}”, “{text}”: {KEPT}"
 
 
 def test_every_trigger_is_tested_here():
@@ -51,7 +52,7 @@ def test_a_position_starting_with_a_trigger_is_kept_as_text_noted_and_exported_q
     batch = preview("officials.csv", data=officials_csv(["Sok", "Dara", position, "MISTI", ""]))
 
     assert batch.rows[0]["action"] == "create"
-    assert batch.rows[0]["notes"] == [note(position)]
+    assert batch.rows[0]["notes"] == [note(position, "Position")]
     apply_import(batch=batch, user=staff)
     assert Official.objects.get().position == position
     batch.plan_rows.update(action="error")  # the error report is the import's export of what was typed
@@ -62,7 +63,7 @@ def test_a_position_starting_with_a_trigger_is_kept_as_text_noted_and_exported_q
 def test_a_name_starting_with_a_trigger_is_noted_a_negative_number_is_no_name(ministries, preview, trigger):
     batch = preview("officials.csv", data=officials_csv([f"{trigger}42", "Dara", "", "MISTI", ""]))
 
-    assert batch.rows[0]["notes"] == [note(f"{trigger}42")]
+    assert batch.rows[0]["notes"] == [note(f"{trigger}42", "Family name")]
 
 
 @pytest.mark.parametrize("trigger", TRIMMED)
@@ -74,7 +75,10 @@ def test_leading_tabs_and_carriage_returns_are_trimmed_so_they_start_nothing(
     )
     batch = preview("officials.csv", data=data)
 
-    assert [row["notes"] for row in batch.rows] == [[], [note("=1+1")]]
+    assert [row["notes"] for row in batch.rows] == [
+        [],
+        [note("=1+1", "Position", line=batch.rows[1]["line"])],
+    ]
     apply_import(batch=batch, user=staff)
     assert sorted(Official.objects.values_list("position", flat=True)) == ["=1+1", "Director"]
 
@@ -103,7 +107,7 @@ def test_a_phone_number_in_international_form_is_no_formula(ministries, preview,
 def test_a_phone_cell_holding_a_formula_is_noted(ministries, preview):
     batch = preview("officials.csv", data=officials_csv(["Sok", "Dara", "", "MISTI", "+HYPERLINK(A1)"]))
 
-    assert batch.rows[0]["notes"] == [note("+HYPERLINK(A1)")]
+    assert batch.rows[0]["notes"] == [note("+HYPERLINK(A1)", "Phone")]
 
 
 @pytest.fixture
@@ -123,7 +127,7 @@ def test_an_attendance_note_starting_with_a_trigger_is_kept_as_text_and_noted(
     batch = preview("sheet.csv", kind="attendance", data=data, session=session)
 
     assert batch.rows[0]["action"] == "create"
-    assert batch.rows[0]["notes"] == [note(text)]
+    assert batch.rows[0]["notes"] == [note(text, "Note")]
     apply_import(batch=batch, user=staff)
     assert Attendance.objects.get().note == text
 
@@ -133,4 +137,7 @@ def test_an_attendance_note_over_the_limit_is_a_row_error(preview, session):
     batch = preview("sheet.csv", kind="attendance", data=data, session=session)
 
     assert batch.rows[0]["action"] == "error"
-    assert batch.rows[0]["reason"] == f"The note is longer than {Attendance.NOTE_MAX_LENGTH} characters."
+    assert batch.rows[0]["reason"] == (
+        f"Row 2, column “Note”, “{'x' * 60}…”: longer than {Attendance.NOTE_MAX_LENGTH} characters. "
+        "Shorten it."
+    )

@@ -115,7 +115,10 @@ def test_an_id_column_identifies_the_official(ministries, preview):
     )
     batch = preview("ids.csv", data=data.encode())
     assert batch.rows[0]["official"] == existing.pk and batch.rows[0]["action"] == "skip"
-    assert batch.rows[1]["action"] == "error" and "No official has the ID “99999”" in batch.rows[1]["reason"]
+    assert batch.rows[1]["action"] == "error" and batch.rows[1]["reason"] == (
+        "Row 3, column “Official ID”, “99999”: no official has this ID. Correct the ID, or leave the "
+        "cell empty."
+    )
 
 
 def test_skip_uncertain_names_every_skipped_row_in_the_output_and_the_import_record(
@@ -190,7 +193,10 @@ def test_an_ambiguous_date_follows_the_files_convention_and_the_preview_says_so(
     )
     assert day_first.rows[0]["enrolled_on"] == "2020-04-03"
     assert "read as day/month/year" in day_first.message
-    assert "“03/04/2020” was read as 2020-04-03" in day_first.rows[0]["notes"][0]
+    assert day_first.rows[0]["notes"][0] == (
+        "Row 2, column “Enrolled on”, “03/04/2020”: read as 2020-04-03. If that is wrong, write the date "
+        "as 2020-02-25."
+    )
     month_first = preview(
         "m.csv",
         kind="enrolments",

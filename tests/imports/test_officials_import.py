@@ -11,6 +11,9 @@ from participants.imports.files import error_report
 from participants.models import ImportBatch, Official
 from participants.services import official_create
 from tests.factories import OfficialFactory
+from tests.imports.conftest import file_bytes
+
+NO_MINISTRY = "no ministry of this name. Write its name or acronym as on the Ministries page."
 
 
 def actions(batch) -> list[str]:
@@ -56,7 +59,15 @@ def test_the_same_file_imported_twice_changes_nothing_the_second_time(ministries
     again = preview("officials_clean.csv")
     assert actions(again) == ["skip"] * 5
     assert "already imported" in again.message
-    apply_import(batch=again, user=staff)
+    # The very same bytes: refused, pointing at the earlier import; nothing written.
+    with pytest.raises(ImportRefused, match=r"the same file was already imported \(import #"):
+        apply_import(batch=again, user=staff)
+    again.refresh_from_db()
+    assert again.status == ImportBatch.Status.FAILED
+    # The same rows in a file saved again (another checksum): applied, and they change nothing.
+    resaved = preview("officials_clean.csv", data=file_bytes("officials_clean.csv") + b"\n")
+    assert actions(resaved) == ["skip"] * 5
+    apply_import(batch=resaved, user=staff)
     assert Official.objects.count() == 5
     assert Official.history.count() == history_before
 
@@ -76,13 +87,13 @@ def test_one_bad_row_among_two_hundred_good_ones_imports_nothing_and_reports_the
     assert batch.counts["create"] == 200 and batch.counts["error"] == 1
     bad = next(row for row in batch.rows if row["action"] == "error")
     assert bad["line"] == 151  # data row 150, after the header
-    assert bad["reason"] == "Unknown ministry “Ministry of Magic”."
+    assert bad["reason"] == f"Row 151, column “Ministry”, “Ministry of Magic”: {NO_MINISTRY}"
     with pytest.raises(ImportRefused) as refusal:
         apply_import(batch=batch, user=staff)
     assert "lines 151" in refusal.value.message
     assert Official.objects.count() == 0
     report = error_report(batch).decode("utf-8-sig")
-    assert "151,error,Unknown ministry “Ministry of Magic”." in report
+    assert f'151,error,"Row 151, column “Ministry”, “Ministry of Magic”: {NO_MINISTRY}"' in report
     assert report.count("\n") == 2
 
 
@@ -114,13 +125,20 @@ def test_the_same_khmer_name_twice_in_one_file_is_a_duplicate_row(ministries, pr
     ).encode()
     batch = preview("dupes.csv", data=data)
     assert actions(batch) == ["create", "error"]
-    assert batch.rows[1]["reason"] == "Duplicate row in the file: the same person as on line 2."
+    assert batch.rows[1]["reason"] == (
+        "Row 3, column “Name in Khmer”, “ចាន់ ស\u17c1\u17b6ភា”: the same person as on row 2. "
+        "Keep one of the two rows."
+    )
 
 
 def test_a_formula_cell_is_stored_as_text_and_exported_as_text(ministries, preview, staff):
     batch = preview("officials_formula.xlsx")
     formula = '=HYPERLINK("http://evil.example/x","Director")'
-    assert batch.rows[0]["notes"] == [f"A formula was kept as plain text: {formula}"]
+    [said] = batch.rows[0]["notes"]
+    assert said.startswith("Row 2, column “")
+    assert said.endswith(
+        f"”, “{formula}”: a formula, kept as plain text and never run. Check it is what was meant."
+    )
     apply_import(batch=batch, user=staff)
     assert Official.objects.get().position == formula
     batch.plan_rows.update(action="error")  # the error report is the import's export of what was typed
@@ -139,14 +157,22 @@ def test_row_errors_say_what_is_wrong(ministries, preview, staff):
         b",,MISTI,,,\n"
     )
     reasons = [row["reason"] for row in preview("errors.csv", data=data).rows]
-    assert reasons[0] == "Unknown ministry “Nowhere”."
-    assert reasons[1] == "“not-an-email” is not a valid e-mail address."
-    assert reasons[2].startswith(
-        "The e-mail taken@misti.gov.kh is already used by another official, OTHER Person"
+    # The row, the column as the file names it, the value read, and what to do.
+    assert reasons[0] == f"Row 2, column “Ministry”, “Nowhere”: {NO_MINISTRY}"
+    assert reasons[1] == (
+        "Row 3, column “E-mail”, “not-an-email”: not a valid e-mail address. Correct it, or leave the "
+        "cell empty."
     )
-    assert reasons[3] == "Sex “robot” not understood (use female, male or other)."
-    assert reasons[4] == "Language “fr” not understood (use km or en)."
-    assert reasons[5] == "The row gives no name."
+    assert reasons[2].startswith(
+        "Row 4, column “E-mail”, “taken@misti.gov.kh”: this e-mail is already used by another official, "
+        "OTHER Person"
+    )
+    assert reasons[3] == "Row 5, column “Sex”, “robot”: not understood. Write female, male or other."
+    assert reasons[4] == "Row 6, column “Preferred language”, “fr”: not understood. Write km or en."
+    assert reasons[5] == (
+        "Row 7, column “Family name / Given name”, “”: no name. Give the family and given names, or the "
+        "full name in Khmer."
+    )
 
 
 def test_a_match_by_phone_updates_only_the_fields_that_changed(ministries, preview, staff):

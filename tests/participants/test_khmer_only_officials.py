@@ -67,7 +67,10 @@ def test_an_import_row_with_only_a_khmer_name_creates_a_new_official(staff, publ
     batch = preview_import(kind=kind, filename="khmer.csv", data=data, user=staff, **context)
 
     assert [row["action"] for row in batch.rows] == ["create", "error"]
-    assert batch.rows[1]["reason"] == "The row gives no name."
+    assert batch.rows[1]["reason"] == (
+        "Row 3, column “Name in Khmer”, “”: no name. Give the family and given names, or the full name "
+        "in Khmer."
+    )
     # The nameless row refuses the whole file; drop it as a person would.
     batch.plan_rows.filter(action="error").delete()
     batch.counts["error"] = 0

@@ -11,13 +11,18 @@ from django.urls import reverse
 
 from participants.models import Attendance
 from tests.conftest import screenshot
+from tests.imports.conftest import eager_imports  # noqa: F401 - a fixture, shared
 from tests.signin.conftest import enrolment_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_staff_type_two_codes_from_the_paper_into_the_template_and_the_register_shows_them(
-    new_page, staff, sheet_session, tmp_path
+    new_page,
+    staff,
+    sheet_session,
+    tmp_path,
+    eager_imports,  # noqa: F811
 ):
     page = new_page(user=staff)
     page.goto(page.base_url + reverse("session_detail", args=[sheet_session.pk]))
@@ -49,7 +54,7 @@ def test_staff_type_two_codes_from_the_paper_into_the_template_and_the_register_
     screenshot(page, "signin-import-preview")
 
     page.click("button:has-text('Confirm and import')")
-    page.wait_for_selector(".messages")
+    page.wait_for_selector(".applied-summary")
     page.goto(page.base_url + reverse("session_detail", args=[sheet_session.pk]))
     for name in ("Sok", "Keo"):
         assert page.is_checked(f"#status-{enrolment_of(sheet_session, name).pk}-present")

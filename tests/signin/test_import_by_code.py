@@ -15,6 +15,7 @@ from participants.imports.plan import preview_import
 from participants.models import Attendance, ImportBatch, SignInCode
 from participants.services import enrollment_create, enrollment_withdraw, official_create
 from tests.factories import SessionFactory
+from tests.imports.conftest import run_import_tasks
 from tests.signin.conftest import PEOPLE, enrolment_of, make_session
 
 HEADER = "Row code,Status,Note,Family name,Given name,Name in Khmer,Ministry,Phone,E-mail"
@@ -158,9 +159,13 @@ def test_typing_the_same_sheet_again_changes_nothing(staff, sheet_session, codes
     [
         (
             "NOPE7,P,,,,,,,",
-            "The row code NOPE7 is not on this session's sign-in sheet: check it on the paper.",
+            "Row 3, column “Row code”, “NOPE7”: this row code is not on this session's sign-in sheet. "
+            "Check it on the paper.",
         ),
-        ("{sok},maybe,,,,,,,", "Status “maybe” not understood (use present, late, excused or absent)."),
+        (
+            "{sok},maybe,,,,,,,",
+            "Row 3, column “Status”, “maybe”: not understood. Write present, late, excused or absent.",
+        ),
     ],
 )
 def test_a_bad_row_is_an_error_in_the_preview_and_nothing_is_written(
@@ -180,8 +185,9 @@ def test_the_same_code_twice_is_an_error(staff, sheet_session, codes):
         sheet_session, staff, sheet_file([f"{codes['Sok']},P,,,,,,,", f"{codes['Sok']},P,,,,,,,"])
     )
     assert batch.rows[1]["action"] == "error"
-    assert (
-        batch.rows[1]["reason"] == f"The row code {codes['Sok']} appears twice in the file (first on line 2)."
+    assert batch.rows[1]["reason"] == (
+        f"Row 3, column “Row code”, “{codes['Sok']}”: this row code is also on row 2. Keep one of the "
+        "two rows."
     )
     with pytest.raises(ImportRefused):
         apply_import(batch=batch, user=staff)
@@ -196,7 +202,8 @@ def test_a_code_from_another_sessions_sheet_is_an_error_naming_that_session(
     batch = preview(sheet_session, staff, sheet_file([f"{codes['Chan']},P,,,,,,,", f"{foreign},P,,,,,,,"]))
     assert batch.rows[1]["action"] == "error"
     assert batch.rows[1]["reason"] == (
-        f"The row code {foreign} is from the sign-in sheet of another session, {other}."
+        f"Row 3, column “Row code”, “{foreign}”: this row code is from the sign-in sheet of another "
+        f"session, {other}. Import that sheet into its own session."
     )
     with pytest.raises(ImportRefused):
         apply_import(batch=batch, user=staff)
@@ -231,8 +238,14 @@ def test_a_walk_in_row_without_a_code_goes_through_the_usual_matching(
     batch = preview(sheet_session, staff, data)
     assert [row["action"] for row in batch.rows] == ["create", "create", "error", "error"]
     assert batch.rows[1]["official"] == late.pk
-    assert batch.rows[2]["reason"] == "No official enrolled in this course matches this row."
-    assert batch.rows[3]["reason"] == "Duplicate row in the file: the same person as on line 2."
+    assert batch.rows[2]["reason"] == (
+        "Row 4, column “Family name / Given name”, “Outside Person”: no official enrolled in this course "
+        "matches. Correct the name or the e-mail."
+    )
+    assert batch.rows[3]["reason"] == (
+        "Row 5, column “Family name / Given name”, “Sok Dara”: the same person as on row 2. Keep one of "
+        "the two rows."
+    )
     with pytest.raises(ImportRefused):
         apply_import(batch=batch, user=staff)
     assert not Attendance.objects.exists()
@@ -249,10 +262,9 @@ def test_the_upload_page_offers_the_session_and_previews_the_sheet(staff_client,
     assert f'<option value="{sheet_session.pk}" selected>' in page.content.decode()
     upload = io.BytesIO(sheet_file([f"{codes['Sok']},P,,,,,,,"]))
     upload.name = "sheet.csv"
-    response = staff_client.post(
-        "/imports/signin/new/", {"session": sheet_session.pk, "file": upload}, follow=True
-    )
-    text = response.content.decode()
+    response = staff_client.post("/imports/signin/new/", {"session": sheet_session.pk, "file": upload})
+    run_import_tasks()  # what the imports' worker does with it
+    text = staff_client.get(response["Location"]).content.decode()
     assert "Printed sign-in sheet of a session (by row code)" in text
     assert f"{codes['Sok']} · SOK Dara" in text
     assert not Attendance.objects.exists()
