@@ -8,7 +8,7 @@ from django.apps import apps
 from participants.models import Official, official_search_keys
 from tests.factories import OfficialFactory
 
-refill = importlib.import_module("participants.migrations.0019_refill_official_search_keys")
+refill = importlib.import_module("participants.migrations.0020_refill_official_search_keys")
 
 pytestmark = pytest.mark.django_db
 

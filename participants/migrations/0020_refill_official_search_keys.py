@@ -41,6 +41,6 @@ def refill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("participants", "0018_merge_rollups_exports_imports_signin_checkin")]
+    dependencies = [("participants", "0019_importbatch_language")]
 
     operations = [migrations.RunPython(refill, migrations.RunPython.noop, elidable=True)]
