@@ -466,7 +466,7 @@ class Planner:
             row.update(action=ERROR, reason=" ".join(errors))
             return row
         resolution: Resolution = self.index.resolve(values, ministry, self.ministries.by_id)
-        row["notes"].extend(resolution.warnings)
+        row["notes"].extend(self._at(line, ["phone"], values, warning) for warning in resolution.warnings)
         create = None
         # A new official needs a ministry and a whole name: both Latin names, or the Khmer name
         # (many nominee lists are written in Khmer only).
@@ -588,7 +588,7 @@ class Planner:
             row.update(action=ERROR, reason=" ".join(errors))
             return row
         resolution = self.index.resolve(values, None, self.ministries.by_id, name_alone_is_certain=True)
-        row["notes"].extend(resolution.warnings)
+        row["notes"].extend(self._at(line, ["phone"], values, warning) for warning in resolution.warnings)
         if resolution.error:
             row.update(action=ERROR, reason=self._at(line, resolution.error_keys, values, resolution.error))
             return row

@@ -65,6 +65,9 @@ def test_two_colleagues_sharing_an_office_phone_are_imported_as_two_people(minis
     assert actions(batch) == ["create", "create"], [row["reason"] for row in batch.rows]
     assert "same phone number but another name" in batch.rows[0]["notes"][0]
     assert "KEO Sophal" in batch.rows[0]["notes"][0]
+    # The note names the row, the column as the file heads it and the value, like every message.
+    assert batch.rows[0]["notes"][0].startswith("Row 2, column “")
+    assert "023 880 880" in batch.rows[0]["notes"][0]
     apply_import(batch=batch, user=staff)
     assert Official.objects.count() == 3
     assert set(Official.objects.values_list("family_name", flat=True)) == {"Keo", "Sok", "Chan"}
