@@ -324,7 +324,8 @@ class Cursor:
     def beyond(self, key: str, *, older: bool):
         """The condition on table `key`'s rows strictly older (or newer) than this place in the
         trail's order. Within the cursor's own table it is a row comparison on (history_date,
-        history_id), which PostgreSQL answers from the index, starting right at the cursor."""
+        history_id), which PostgreSQL answers from the index, starting right at the cursor (Django's
+        own tuple lookup, the one composite primary keys use; spelled out with AND/OR on SQLite)."""
         rank, mine = RANK[self.kind], RANK[key]
         if mine == rank:
             beyond = TupleLessThan if older else TupleGreaterThan
