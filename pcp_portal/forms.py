@@ -50,10 +50,28 @@ class PlainSelect(forms.Select):
         return format_html('<select name="{}"{}>{}</select>', name, flatatt(attrs), options)
 
 
+class _LabelColumnsIterator(forms.models.ModelChoiceIterator):
+    """The options read with only the columns their labels need (`label_fields`), when given."""
+
+    def __init__(self, field):
+        super().__init__(field)
+        if field.label_fields:
+            self.queryset = self.queryset.only(*field.label_fields)
+
+
 class InLanguageChoiceField(forms.ModelChoiceField):
-    """A select whose options are labelled in the language of the page being drawn."""
+    """A select whose options are labelled in the language of the page being drawn.
+
+    `label_fields` names the columns the label reads: the options are then built from those alone
+    (a list of every course need not carry every course's descriptions), while the chosen record
+    is still read whole."""
 
     widget = PlainSelect
+    iterator = _LabelColumnsIterator
+
+    def __init__(self, *args, label_fields: tuple[str, ...] = (), **kwargs):
+        self.label_fields = label_fields
+        super().__init__(*args, **kwargs)
 
     def label_from_instance(self, obj) -> str:
         return label_in_language(obj)

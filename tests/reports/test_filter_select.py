@@ -58,3 +58,16 @@ def test_the_course_select_is_the_one_django_draws(data):
         assert chosen == (
             [[("selected", None), ("value", data["course"])]] if data["course"] != "999999" else []
         )
+
+
+def test_the_options_read_only_their_labels_columns_and_the_choice_is_read_whole(django_assert_num_queries):
+    course = CourseFactory(title="Welding", description="Long text")
+    form = ReportFilterForm({"course": str(course.pk)})
+    assert form.is_valid()
+
+    with django_assert_num_queries(1) as captured:
+        drawn = str(form["course"])
+    assert "description" not in captured.captured_queries[0]["sql"]
+    assert "Welding" in drawn
+    with django_assert_num_queries(0):
+        assert form.cleaned_data["course"].description == "Long text"
