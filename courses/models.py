@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from pcp_portal.db import HistoryWithIPAddress, ReferenceRecordModel, TimeStampedModel
+from pcp_portal.db import AuditedHistory, HistoryWithIPAddress, ReferenceRecordModel, TimeStampedModel
 
 
 class Programme(ReferenceRecordModel, TimeStampedModel):
@@ -246,7 +246,7 @@ class Course(ReferenceRecordModel, TimeStampedModel):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_reason = models.TextField(_("reason for cancellation"), blank=True)
 
-    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+    history = AuditedHistory(bases=[HistoryWithIPAddress])
 
     class Meta:
         ordering = ["project", "number"]
@@ -327,7 +327,7 @@ class Session(TimeStampedModel):
     # change of time, venue or status, and nothing else writes it.
     sequence = models.PositiveIntegerField(_("calendar revision"), default=0, editable=False)
 
-    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+    history = AuditedHistory(bases=[HistoryWithIPAddress])
 
     class Meta:
         ordering = ["course", "starts_at", "id"]

@@ -9,10 +9,9 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from ministries.models import ACRONYM_MAX_LENGTH, NAME_MAX_LENGTH
-from pcp_portal.db import HistoryWithIPAddress, TimeStampedModel
+from pcp_portal.db import AuditedHistory, HistoryWithIPAddress, TimeStampedModel
 from pcp_portal.text import name_key, phone_key
 
 
@@ -98,9 +97,7 @@ class Official(TimeStampedModel):
 
     # The search columns are derived from the fields the history already keeps, so they stay out
     # of it (a restored or migrated history would otherwise hold keys nobody refills).
-    history = HistoricalRecords(
-        bases=[HistoryWithIPAddress], excluded_fields=["search_names", "search_contact"]
-    )
+    history = AuditedHistory(bases=[HistoryWithIPAddress], excluded_fields=["search_names", "search_contact"])
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]
@@ -192,7 +189,7 @@ class Enrollment(TimeStampedModel):
     )
     is_demo = models.BooleanField(_("synthetic demo data"), default=False, db_index=True)
 
-    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+    history = AuditedHistory(bases=[HistoryWithIPAddress])
 
     class Meta:
         ordering = ["course", "official__family_name", "official__given_name", "id"]
@@ -252,7 +249,7 @@ class Attendance(TimeStampedModel):
     version = models.PositiveIntegerField(_("version"), default=1)
     is_demo = models.BooleanField(_("synthetic demo data"), default=False, db_index=True)
 
-    history = HistoricalRecords(bases=[HistoryWithIPAddress])
+    history = AuditedHistory(bases=[HistoryWithIPAddress])
 
     class Meta:
         ordering = ["session", "enrollment", "id"]

@@ -28,6 +28,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Max, OuterRef, Q, Subquery, Value, When, Window
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Lag
 from django.db.models.signals import post_save, pre_save
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
@@ -153,7 +154,9 @@ LABEL_RELATIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "attendance": {"enrollment": ("official",), "session": ()},
 }
 EXPORT_CHUNK = 500
-# The page pages through at most this many changes (the export has no such cap below EXPORT_LIMIT).
+# Changes on a page of the audit trail.
+PAGE_SIZE = 50
+# The log-ins page pages through at most this many (the export has no such cap below EXPORT_LIMIT).
 PAGE_LIMIT = 1000
 
 
@@ -184,10 +187,21 @@ def _compared_fields(model) -> list:
     ]
 
 
-def _row_filter(*, username=None, since=None, until=None) -> Q:
+def _user_ids(username: str | None) -> list[int] | None:
+    """The ids of the user a filter names (None: no filter), read once for every history table.
+
+    A history table filtered on its own indexed column, with the value known when the query is
+    planned, answers from that index at once for a user with few changes; through a join on the
+    name the planner cannot tell, and walked the whole trail by time looking for them."""
+    if not username:
+        return None
+    return list(get_user_model().objects.filter(username=username).values_list("pk", flat=True))
+
+
+def _row_filter(*, user_ids=None, since=None, until=None) -> Q:
     row = Q()
-    if username:
-        row &= Q(history_user__username=username)
+    if user_ids is not None:
+        row &= Q(history_user_id__in=user_ids)
     if since:
         row &= Q(history_date__gte=since)
     if until:
@@ -195,17 +209,31 @@ def _row_filter(*, username=None, since=None, until=None) -> Q:
     return row
 
 
-def _history_queryset(key: str, app_label: str, model_name: str, *, username=None, since=None, until=None):
-    """One audited model's history rows, newest first, with their labels' relations and the id of
-    the row before each.
+def _history_queryset(
+    key: str,
+    app_label: str,
+    model_name: str,
+    *,
+    user_ids=None,
+    since=None,
+    until=None,
+    cursor=None,
+    older=True,
+):
+    """One audited model's history rows beyond `cursor` (older or newer than it; all when None),
+    nearest the cursor first, with their labels' relations and the id of the row before each.
 
+    The order is the (history_date, history_id) index's, so that a page reads its rows from that
+    index's end (or from the cursor) and stops: no sort and no count of the whole table.
     `previous_history_id` is what simple-history's `prev_record` would fetch one query at a time:
     the same object's latest earlier row (ties in time broken by id), read here in the same query.
     """
     model = _history_model(app_label, model_name)
     queryset = model.objects.select_related("history_user", *_label_paths(key)).filter(
-        _row_filter(username=username, since=since, until=until)
+        _row_filter(user_ids=user_ids, since=since, until=until)
     )
+    if cursor is not None:
+        queryset = queryset.filter(cursor.beyond(key, older=older))
     previous = (
         model.objects.filter(id=OuterRef("id"))
         .filter(
@@ -215,10 +243,11 @@ def _history_queryset(key: str, app_label: str, model_name: str, *, username=Non
         .order_by("-history_date", "-history_id")
         .values("history_id")[:1]
     )
-    return queryset.annotate(previous_history_id=Subquery(previous)).order_by("-history_date", "-history_id")
+    order = ("-history_date", "-history_id") if older else ("history_date", "history_id")
+    return queryset.annotate(previous_history_id=Subquery(previous)).order_by(*order)
 
 
-def _export_queryset(key: str, app_label: str, model_name: str, *, username=None, since=None, until=None):
+def _export_queryset(key: str, app_label: str, model_name: str, *, user_ids=None, since=None, until=None):
     """One audited model's history rows for the export, newest first, each with its labels'
     relations and the compared values of the row before it (`previous_<column>`): one query.
 
@@ -228,7 +257,7 @@ def _export_queryset(key: str, app_label: str, model_name: str, *, username=None
     concerned, and `chosen` (a window over the row alone) carries the filters out of it.
     """
     model = _history_model(app_label, model_name)
-    rows = _row_filter(username=username, since=since, until=until)
+    rows = _row_filter(user_ids=user_ids, since=since, until=until)
     queryset = model.objects.select_related("history_user", *_label_paths(key))
     if rows:
         queryset = queryset.filter(id__in=model.objects.filter(rows).values("id"))
@@ -246,9 +275,64 @@ def _export_queryset(key: str, app_label: str, model_name: str, *, username=None
     return queryset.order_by("-history_date", "-history_id")
 
 
-def _merged(streams, limit: int) -> Iterator[tuple[str, Any]]:
-    merged = heapq.merge(*streams, key=lambda pair: (pair[1].history_date, pair[1].history_id), reverse=True)
-    return itertools.islice(merged, limit)
+# The trail's order across the audited tables: time, then the table (its place in AUDITED), then the
+# row's id within its table. A total order, so that a page ends on one row and the next page starts
+# right after it, even among rows saved at the same instant.
+RANK = {key: n for n, (key, _app, _model) in enumerate(AUDITED)}
+
+
+def _sort_key(pair: tuple[str, Any]) -> tuple:
+    key, record = pair
+    return (record.history_date, RANK[key], record.history_id)
+
+
+def _merged(streams, limit: int, *, newest_first: bool = True) -> Iterator[tuple[str, Any]]:
+    return itertools.islice(heapq.merge(*streams, key=_sort_key, reverse=newest_first), limit)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A place in the trail: the row a page ended (or began) on, written into the "older" and
+    "newer" links as `<ISO time>~<kind>~<history id>`."""
+
+    when: datetime.datetime
+    kind: str
+    history_id: int
+
+    @classmethod
+    def of(cls, pair: tuple[str, Any]) -> Cursor:
+        key, record = pair
+        return cls(record.history_date, key, record.history_id)
+
+    def __str__(self) -> str:
+        return f"{self.when.isoformat()}~{self.kind}~{self.history_id}"
+
+    @classmethod
+    def parse(cls, raw: str) -> Cursor | None:
+        """The cursor a link carries; None for anything this module did not write."""
+        parts = raw.split("~")
+        if len(parts) != 3 or parts[1] not in RANK or not parts[2].isdigit() or len(parts[2]) > 18:
+            return None
+        try:
+            when = datetime.datetime.fromisoformat(parts[0])
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            return None
+        return cls(when, parts[1], int(parts[2]))
+
+    def beyond(self, key: str, *, older: bool):
+        """The condition on table `key`'s rows strictly older (or newer) than this place in the
+        trail's order. Within the cursor's own table it is a row comparison on (history_date,
+        history_id), which PostgreSQL answers from the index, starting right at the cursor (Django's
+        own tuple lookup, the one composite primary keys use; spelled out with AND/OR on SQLite)."""
+        rank, mine = RANK[self.kind], RANK[key]
+        if mine == rank:
+            beyond = TupleLessThan if older else TupleGreaterThan
+            return beyond(Tuple(F("history_date"), F("history_id")), (self.when, self.history_id))
+        if older:
+            return Q(history_date__lte=self.when) if mine < rank else Q(history_date__lt=self.when)
+        return Q(history_date__gte=self.when) if mine > rank else Q(history_date__gt=self.when)
 
 
 def audit_changes(
@@ -258,42 +342,63 @@ def audit_changes(
     since=None,
     until=None,
     limit=200,
-) -> Iterator[tuple[str, Any]]:
-    """The newest history rows of the audited models (all, or one kind), newest first, as
-    (kind, record) pairs: one ordered query per model, each limited in SQL, merged lazily."""
+    cursor: Cursor | None = None,
+    older: bool = True,
+) -> list[tuple[str, Any]]:
+    """The history rows of the audited models (all, or one kind) next to `cursor` (the newest
+    when None), as (kind, record) pairs newest first: one ordered query per model, each limited
+    in SQL to `limit` rows, merged. `older` chooses the side of the cursor."""
+    user_ids = _user_ids(username)
     streams = []
     for key, app_label, model_name in AUDITED:
         if kind and key != kind:
             continue
-        queryset = _history_queryset(key, app_label, model_name, username=username, since=since, until=until)
+        queryset = _history_queryset(
+            key,
+            app_label,
+            model_name,
+            user_ids=user_ids,
+            since=since,
+            until=until,
+            cursor=cursor,
+            older=older,
+        )
         streams.append(zip(itertools.repeat(key), iter(queryset[:limit]), strict=False))
-    return _merged(streams, limit)
+    pairs = list(_merged(streams, limit, newest_first=older))
+    return pairs if older else pairs[::-1]
 
 
-class AuditPages:
-    """The changes as the page's paginator sees them: a count and slices, each read in SQL.
+@dataclass
+class ChangesPage:
+    """One page of the trail, and the cursors of the pages either side (None where there is none)."""
 
-    Page n reads the newest 50 × n rows of each model (never more than PAGE_LIMIT), not the whole
-    capped trail: one count and one read per model whatever the page.
-    """
+    pairs: list[tuple[str, Any]]
+    older: Cursor | None
+    newer: Cursor | None
 
-    def __init__(self, *, kind=None, username=None, since=None, until=None, limit: int = PAGE_LIMIT):
-        self.filters = {"kind": kind, "username": username, "since": since, "until": until}
-        self.limit = limit
 
-    def count(self) -> int:
-        total = 0
-        for key, app_label, model_name in AUDITED:
-            if self.filters["kind"] and key != self.filters["kind"]:
-                continue
-            model = _history_model(app_label, model_name)
-            rows = _row_filter(**{k: v for k, v in self.filters.items() if k != "kind"})
-            total += model.objects.filter(rows).order_by()[: self.limit].count()
-        return min(total, self.limit)
+def changes_page(*, cursor: Cursor | None = None, older: bool = True, size: int | None = None, **filters):
+    """The `size` changes older (or newer) than `cursor`; no count of the trail, only one row
+    more than the page to know whether there is a page beyond it.
 
-    def __getitem__(self, index: slice) -> list:
-        stop = min(index.stop, self.limit)
-        return list(itertools.islice(audit_changes(**self.filters, limit=stop), index.start, stop))
+    Coming back towards the newest, a page short of `size` has reached the top: the newest page is
+    shown whole instead, as the first page shows it."""
+    size = size or PAGE_SIZE
+    pairs = audit_changes(**filters, limit=size + 1, cursor=cursor, older=older)
+    more = len(pairs) > size
+    if older:
+        pairs = pairs[:size]
+        has_older, has_newer = more, cursor is not None
+    else:
+        if not more:
+            return changes_page(size=size, **filters)
+        pairs = pairs[-size:]
+        has_older, has_newer = True, True
+    return ChangesPage(
+        pairs=pairs,
+        older=Cursor.of(pairs[-1]) if has_older and pairs else None,
+        newer=Cursor.of(pairs[0]) if has_newer and pairs else None,
+    )
 
 
 def export_changes(
@@ -301,11 +406,12 @@ def export_changes(
 ) -> Iterator[Change]:
     """Every change of the filtered trail, newest first: one query per model, each
     read in chunks (a server-side cursor on PostgreSQL), so memory holds a chunk per model."""
+    user_ids = _user_ids(username)
     streams = []
     for key, app_label, model_name in AUDITED:
         if kind and key != kind:
             continue
-        queryset = _export_queryset(key, app_label, model_name, username=username, since=since, until=until)
+        queryset = _export_queryset(key, app_label, model_name, user_ids=user_ids, since=since, until=until)
         streams.append(
             zip(itertools.repeat(key), queryset[:limit].iterator(chunk_size=chunk_size), strict=False)
         )
@@ -474,28 +580,32 @@ def _filters(request) -> tuple[dict, list[str]]:
 def audit_log(request):
     filters, errors = _filters(request)
     show = "logins" if request.GET.get("show") == "logins" else "changes"
+    query = request.GET.copy()
+    for name in ("page", "older", "newer"):
+        query.pop(name, None)
+    context = {
+        "show": show,
+        "errors": errors,
+        "kinds": [(key, _history_model(a, m).instance_type._meta.verbose_name) for key, a, m in AUDITED],
+        "filters": {k: request.GET.get(k, "") for k in ("kind", "user", "since", "until")},
+        "query": query.urlencode(),
+    }
     if show == "logins":
         entries = audit_logins(**{k: v for k, v in filters.items() if k != "kind"}, limit=PAGE_LIMIT)
+        context["page"] = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     else:
-        entries = AuditPages(**filters)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    if show == "changes":
+        # Keyset pages ("older"/"newer" than the row a page ended on): each reads only its rows
+        # from the tables' (history_date, history_id) index, however long the trail; no total.
+        older = "newer" not in request.GET
+        raw = request.GET.get("older" if older else "newer")
+        cursor = Cursor.parse(raw) if raw is not None else None
+        if raw is not None and cursor is None:
+            errors.append(_("That page link is not valid: showing the newest changes instead."))
+            older = True
+        page = changes_page(cursor=cursor, older=older, **filters)
         # Only the page's rows are turned into changes, in bulk: the queries do not grow with them.
-        page.object_list = as_changes(page.object_list)
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "audit/audit_log.html",
-        {
-            "show": show,
-            "page": page,
-            "errors": errors,
-            "kinds": [(key, _history_model(a, m).instance_type._meta.verbose_name) for key, a, m in AUDITED],
-            "filters": {k: request.GET.get(k, "") for k in ("kind", "user", "since", "until")},
-            "query": query.urlencode(),
-        },
-    )
+        context.update(changes=as_changes(page.pairs), older=page.older, newer=page.newer)
+    return render(request, "audit/audit_log.html", context)
 
 
 class _Echo:

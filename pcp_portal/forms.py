@@ -11,6 +11,9 @@ names things in Khmer. The API gives both fields and `str()` stays English (logs
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from pcp_portal.text import latin_digits
@@ -28,8 +31,47 @@ def label_in_language(value) -> str:
     return str(label_in(page_language())) if callable(label_in) else str(value)
 
 
+class PlainSelect(forms.Select):
+    """A select drawn in one pass of Python: the same HTML as Django's (the attributes the bound
+    field gives, `selected` on the chosen value), without a template rendered per option, which
+    made a list of every course cost more than the rest of a report page as the courses grew."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        chosen = set(self.format_value(value))
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                ("" if key is None else key, mark_safe(" selected") if str(key) in chosen else "", label)
+                for key, label in self.choices
+            ),
+        )
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(attrs), options)
+
+
+class _LabelColumnsIterator(forms.models.ModelChoiceIterator):
+    """The options read with only the columns their labels need (`label_fields`), when given."""
+
+    def __init__(self, field):
+        super().__init__(field)
+        if field.label_fields:
+            self.queryset = self.queryset.only(*field.label_fields)
+
+
 class InLanguageChoiceField(forms.ModelChoiceField):
-    """A select whose options are labelled in the language of the page being drawn."""
+    """A select whose options are labelled in the language of the page being drawn.
+
+    `label_fields` names the columns the label reads: the options are then built from those alone
+    (a list of every course need not carry every course's descriptions), while the chosen record
+    is still read whole."""
+
+    widget = PlainSelect
+    iterator = _LabelColumnsIterator
+
+    def __init__(self, *args, label_fields: tuple[str, ...] = (), **kwargs):
+        self.label_fields = label_fields
+        super().__init__(*args, **kwargs)
 
     def label_from_instance(self, obj) -> str:
         return label_in_language(obj)

@@ -15,6 +15,7 @@ class ReportFilterForm(LatinDigitsMixin, forms.Form):
     course = InLanguageChoiceField(
         label=_("Course"),
         queryset=Course.objects.order_by("project_id", "number"),
+        label_fields=("number", "title", "title_km"),  # what Course.label_in reads
         required=False,
         empty_label=_("All courses"),
         error_messages={"invalid_choice": _("There is no course with this id.")},
