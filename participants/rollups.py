@@ -33,6 +33,7 @@ from django.db.models import QuerySet
 from courses.models import Session
 from participants.models import Attendance, Enrollment, EnrolmentRollup, Official, SessionRollup
 from participants.reports.figures import mark_counts_sql
+from participants.reports.snapshot import figures_changed
 
 Selection = QuerySet | Iterable[int] | None
 
@@ -144,6 +145,8 @@ def refresh(*, enrollments: Selection = None, sessions: Selection = None) -> Non
     """Recompute the rollups of these enrolments and sessions (querysets or ids), in the caller's
     transaction: at most three statements (the lock, one upsert per table), whatever their number."""
     chosen_enrolments, chosen_sessions = _selection(enrollments), _selection(sessions)
+    # What the rollups count moved, so the whole-programme snapshot is refreshed after the commit.
+    figures_changed()
     with connection.cursor() as cursor:
         _lock(chosen_enrolments, chosen_sessions, cursor)
         if chosen_enrolments:
@@ -179,7 +182,9 @@ def refresh_enrolments_and_their_sessions(enrollment_ids: Iterable[int]) -> None
 
 def on_session_changed(sender, *, session, previous, **kwargs) -> None:
     """A session cancelled (or brought back): the marks at it stop (or start) counting for each
-    enrolment marked there. A new time changes nothing stored: the held rule is applied on reading."""
+    enrolment marked there. A new time changes nothing stored: the held rule is applied on reading.
+    Any change (a new session, a new time) moves the whole-programme snapshot's expiry, though."""
+    figures_changed()
     if previous is None or previous.get("status") == session.status:
         return
     refresh(enrollments=Enrollment.objects.filter(attendances__session=session))
@@ -187,6 +192,7 @@ def on_session_changed(sender, *, session, previous, **kwargs) -> None:
 
 def rebuild() -> None:
     """Every rollup from scratch, with the statements `refresh` uses (the caller's transaction)."""
+    figures_changed()
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {_q(SessionRollup._meta.db_table)}")
         cursor.execute(f"DELETE FROM {_q(EnrolmentRollup._meta.db_table)}")
