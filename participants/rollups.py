@@ -18,6 +18,8 @@ How they stay right:
   apply the held rule when they read: they count the held sessions per course from the sessions
   table (small) and take off the few marks at sessions not started yet. Completion, which depends
   on the number of held sessions, is decided there too. No periodic task, and no lag.
+- Each refresh also tells the whole-programme snapshot (participants.reports.snapshot) that the
+  figures moved: it is recomputed in the background after the commit.
 - Concurrent writers: on PostgreSQL the rows to refresh (the sessions, then the enrolments' rollups,
   in id order) are locked first, so each refresh reads the attendance after the one before it
   committed. SQLite lets one writer in at a time.
@@ -191,8 +193,8 @@ def on_session_changed(sender, *, session, previous, **kwargs) -> None:
 
 
 def rebuild() -> None:
-    """Every rollup from scratch, with the statements `refresh` uses (the caller's transaction)."""
-    figures_changed()
+    """Every rollup from scratch, with the statements `refresh` uses (the caller's transaction).
+    It does not queue a snapshot refresh: the data migration runs it before that table exists."""
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {_q(SessionRollup._meta.db_table)}")
         cursor.execute(f"DELETE FROM {_q(EnrolmentRollup._meta.db_table)}")

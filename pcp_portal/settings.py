@@ -240,6 +240,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "participants.tasks.*": {"queue": "reminders"},  # reminders and change notices (SMTP)
     "participants.imports.*": {"queue": "imports"},
+    # The figures snapshot must refresh within seconds, not wait behind long exports.
+    "participants.reports.tasks.refresh_figures_snapshot": {"queue": "default"},
     "participants.reports.*": {"queue": "exports"},
     "*.webhooks.*": {"queue": "webhooks"},
     "pcp_portal.tasks.*": {"queue": "default"},  # the outbox relay and other housekeeping

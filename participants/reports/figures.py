@@ -486,6 +486,8 @@ def report_figures(
     when it is valid (participants.reports.snapshot, which computes them here with `live`); its
     `as_of` says when they were computed.
     """
+    if filters.selects_nothing:
+        return Report(groups={group: {} for group in groups}, reach=Reach(0, 0, 0) if reach else None)
     if not live and now is None:
         # Imported here: the snapshot module computes its figures with this one.
         from participants.reports import snapshot
@@ -493,8 +495,6 @@ def report_figures(
         stored = snapshot.stored_report(filters, groups, reach=reach)
         if stored is not None:
             return stored
-    if filters.selects_nothing:
-        return Report(groups={group: {} for group in groups}, reach=Reach(0, 0, 0) if reach else None)
     cte, params = enrolment_figures_cte(filters, now=now)
     branches = []
     for group in groups:
