@@ -3,7 +3,8 @@
 Why: the rollups made a whole-programme page sum one small row per enrolment, which still grows
 with the record. With no filter, the dashboard, the programme and per-ministry reports and the API
 summary show the same few hundred numbers to everyone; they are computed here by the very same
-`figures.report_figures` (one definition) and stored serialised in `FiguresSnapshot`. Filtered
+`figures.report_figures` (one definition) and stored serialised in `FiguresSnapshot`, with the
+rows of `series._completion_counts` that the series figures of those pages are made from. Filtered
 views (a course, a ministry, a date range, a series) stay live on the rollups.
 
 When a page may read it (`stored_report`): the snapshot exists, it is younger than
@@ -32,6 +33,7 @@ How it is kept fresh:
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -40,6 +42,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from courses.models import Session
+from participants import series
 from participants.models import FiguresSnapshot
 from participants.reports import figures as fig
 from pcp_portal import outbox
@@ -118,6 +121,20 @@ def _answerable(filters: fig.ReportFilters, groups, reach: bool) -> bool:
     )
 
 
+def _plain(value):
+    """A value of a SQL row as JSON keeps it (the counts come back as Decimal on some backends)."""
+    return int(value) if isinstance(value, Decimal) else value
+
+
+def stored_series_counts() -> list[tuple] | None:
+    """The series' completion counts (`series._completion_counts` rows) from the snapshot (one
+    query), or None when the page must count them live."""
+    snapshot = FiguresSnapshot.objects.filter(key=KEY).first()
+    if not is_valid(snapshot) or "series_counts" not in snapshot.payload:
+        return None
+    return [tuple(row) for row in snapshot.payload["series_counts"]]
+
+
 def is_valid(snapshot: FiguresSnapshot | None, *, now=None) -> bool:
     if snapshot is None or snapshot.payload is None or snapshot.computed_at is None:
         return False
@@ -164,8 +181,11 @@ def refresh(*, now=None) -> bool:
         FiguresSnapshot.objects.filter(pk=snapshot.pk).update(claimed_request=claimed)
     now = now or timezone.now()
     report = fig.report_figures(fig.ReportFilters(), GROUPS, reach=True, now=now, live=True)
+    payload = report_to_json(report)
+    # The series figures of the same pages, counted by the series' own statement.
+    payload["series_counts"] = [[_plain(value) for value in row] for row in series._completion_counts(now)]
     stored = FiguresSnapshot.objects.filter(key=KEY, claimed_request=claimed).update(
-        payload=report_to_json(report), computed_at=now, valid_until=_next_session_start(now)
+        payload=payload, computed_at=now, valid_until=_next_session_start(now)
     )
     return bool(stored)
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from participants import series
 from participants.models import Enrollment, FiguresSnapshot
 from participants.reports import figures as fig
 from participants.reports import snapshot
@@ -56,6 +57,9 @@ def test_the_refreshed_snapshot_is_the_live_figures_after_any_changes(programme,
             stored, live = _stored(), _live()
             assert stored is not None and stored.as_of is not None
             assert (stored.groups, stored.reach) == (live.groups, live.reach)
+            # The series figures of the same pages, from the stored counts and counted live.
+            assert snapshot.stored_series_counts() is not None
+            assert series.all_series_figures() == series.all_series_figures(now=timezone.now())
             raise Rollback
     except Rollback:
         pass
