@@ -20,6 +20,7 @@ from participants.models import (
     Enrollment,
     EnrolmentRollup,
     ExportJob,
+    FiguresSnapshot,
     ImportBatch,
     ImportProgress,
     ImportRow,
@@ -364,6 +365,14 @@ class EnrolmentRollupAdmin(ReadOnlyAdmin):
     list_filter = ("active", "sex")
     search_fields = ("enrollment__id", "official__family_name", "official__given_name", "ministry_name_en")
     raw_id_fields = ("enrollment", "course", "official", "ministry")
+
+
+@admin.register(FiguresSnapshot)
+class FiguresSnapshotAdmin(ReadOnlyAdmin):
+    """Derived by participants.reports.snapshot in the background; shown to check when and what."""
+
+    list_display = ("key", "computed_at", "valid_until", "claimed_request")
+    search_fields = ("key",)
 
 
 @admin.register(SessionRollup)

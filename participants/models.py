@@ -942,3 +942,28 @@ class WalkIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.session_id} ({self.status})"
+
+
+class FiguresSnapshot(models.Model):
+    """The whole-programme figures (no filter) as last computed, so the pages that show them read
+    one row instead of summing a rollup per enrolment. Derived data, written only by
+    participants.reports.snapshot; a page reads it while it is valid and computes live otherwise.
+    """
+
+    key = models.CharField(max_length=40, unique=True)
+    # The last refresh request (an outbox task row id) this computation covers: a request with a
+    # higher id is still pending, and a computation that claimed less must not overwrite this one.
+    claimed_request = models.BigIntegerField(default=0)
+    payload = models.JSONField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    # The next start of a session not cancelled: from then on that session is held, and the stored
+    # figures are wrong without any write.
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("figures snapshot")
+        verbose_name_plural = _("figures snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.computed_at})"

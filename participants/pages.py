@@ -26,7 +26,7 @@ from participants.checkin.selectors import panel_context as checkin_panel_contex
 from participants.forms import OfficialSearchForm, SeriesFilterForm, WalkInForm, WithdrawForm
 from participants.models import AttendanceStatus
 from participants.reports import exports
-from participants.reports.figures import ReportFilters, definition_items, grouped_figures
+from participants.reports.figures import ReportFilters, definition_items, report_figures
 from participants.reports.forms import error_messages
 from participants.reports.tables import course_cell_state, series_matrix_table
 from participants.search import QUERY_MAX_LENGTH
@@ -53,24 +53,28 @@ def home(request):
 
 def _with_rates(courses):
     """Attach each course's attendance rate as the reports define it (one definition, one query
-    that reads these courses' attendance only)."""
+    that reads these courses' figures only, or the background snapshot of them); returns the
+    courses and when the snapshot was computed (None when live)."""
     courses = list(courses)
-    by_course = grouped_figures(ReportFilters(course_ids=tuple(course.pk for course in courses)), "course")
+    report = report_figures(ReportFilters(course_ids=tuple(course.pk for course in courses)), ("course",))
+    by_course = report.groups["course"]
     for course in courses:
         figures = by_course.get((course.pk,))
         course.attendance_rate = figures.attendance_rate if figures else None
         course.attendance_rate_text = figures.attendance_rate_text if figures else None
-    return courses
+    return courses, report.as_of
 
 
 @reader_required
 def dashboard(request):
+    courses, as_of = _with_rates(courses_with_progress())
     return render(
         request,
         "courses/dashboard.html",
         {
             "programmes": programme_overview(),
-            "courses": _with_rates(courses_with_progress()),
+            "courses": courses,
+            "figures_as_of": as_of,
             "today": sessions_today(),
             "upcoming": next_sessions(),
         },
@@ -85,8 +89,12 @@ def course_list(request):
     # Paged on the server, with the figures of the page's courses only: the same queries for ten
     # courses as for a thousand.
     page = Paginator(courses_with_progress(), COURSES_PER_PAGE).get_page(request.GET.get("page"))
-    page.object_list = _with_rates(page.object_list)
-    return render(request, "courses/course_list.html", {"courses": page.object_list, "page": page})
+    page.object_list, as_of = _with_rates(page.object_list)
+    return render(
+        request,
+        "courses/course_list.html",
+        {"courses": page.object_list, "page": page, "figures_as_of": as_of},
+    )
 
 
 def course_page_context(request, course: Course, **extra) -> dict:

@@ -18,6 +18,8 @@ How they stay right:
   apply the held rule when they read: they count the held sessions per course from the sessions
   table (small) and take off the few marks at sessions not started yet. Completion, which depends
   on the number of held sessions, is decided there too. No periodic task, and no lag.
+- Each refresh also tells the whole-programme snapshot (participants.reports.snapshot) that the
+  figures moved: it is recomputed in the background after the commit.
 - Concurrent writers: on PostgreSQL the rows to refresh (the sessions, then the enrolments' rollups,
   in id order) are locked first, so each refresh reads the attendance after the one before it
   committed. SQLite lets one writer in at a time.
@@ -33,6 +35,7 @@ from django.db.models import QuerySet
 from courses.models import Session
 from participants.models import Attendance, Enrollment, EnrolmentRollup, Official, SessionRollup
 from participants.reports.figures import mark_counts_sql
+from participants.reports.snapshot import figures_changed
 
 Selection = QuerySet | Iterable[int] | None
 
@@ -144,6 +147,8 @@ def refresh(*, enrollments: Selection = None, sessions: Selection = None) -> Non
     """Recompute the rollups of these enrolments and sessions (querysets or ids), in the caller's
     transaction: at most three statements (the lock, one upsert per table), whatever their number."""
     chosen_enrolments, chosen_sessions = _selection(enrollments), _selection(sessions)
+    # What the rollups count moved, so the whole-programme snapshot is refreshed after the commit.
+    figures_changed()
     with connection.cursor() as cursor:
         _lock(chosen_enrolments, chosen_sessions, cursor)
         if chosen_enrolments:
@@ -179,14 +184,17 @@ def refresh_enrolments_and_their_sessions(enrollment_ids: Iterable[int]) -> None
 
 def on_session_changed(sender, *, session, previous, **kwargs) -> None:
     """A session cancelled (or brought back): the marks at it stop (or start) counting for each
-    enrolment marked there. A new time changes nothing stored: the held rule is applied on reading."""
+    enrolment marked there. A new time changes nothing stored: the held rule is applied on reading.
+    Any change (a new session, a new time) moves the whole-programme snapshot's expiry, though."""
+    figures_changed()
     if previous is None or previous.get("status") == session.status:
         return
     refresh(enrollments=Enrollment.objects.filter(attendances__session=session))
 
 
 def rebuild() -> None:
-    """Every rollup from scratch, with the statements `refresh` uses (the caller's transaction)."""
+    """Every rollup from scratch, with the statements `refresh` uses (the caller's transaction).
+    It does not queue a snapshot refresh: the data migration runs it before that table exists."""
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {_q(SessionRollup._meta.db_table)}")
         cursor.execute(f"DELETE FROM {_q(EnrolmentRollup._meta.db_table)}")

@@ -444,6 +444,13 @@ def all_series_figures(*, now=None) -> list[SeriesFigures]:
     those of `series_figures` (tests/series/test_all_series_figures.py); a page listing every
     series must not cost a few statements, nor a row per enrolment, more for each one.
     """
+    counts = None
+    if now is None:
+        # The whole-programme snapshot holds the counts, computed by `_completion_counts` in the
+        # background (participants.reports.snapshot); imported here, as it imports this module.
+        from participants.reports import snapshot
+
+        counts = snapshot.stored_series_counts()
     now = now or timezone.now()
     with_enrolments = Enrollment.objects.order_by().values("course__project_id")
     courses = _courses_with_held(
@@ -467,7 +474,9 @@ def all_series_figures(*, now=None) -> list[SeriesFigures]:
         )
         for project_id, project_courses in sorted(by_project.items())
     }
-    for project_id, ministry_id, name_en, acronym, sex, done, officials in _completion_counts(now):
+    if counts is None:
+        counts = _completion_counts(now)
+    for project_id, ministry_id, name_en, acronym, sex, done, officials in counts:
         figures = result.get(project_id)
         if figures is None:  # enrolled since the courses were read
             continue

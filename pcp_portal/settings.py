@@ -240,6 +240,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "participants.tasks.*": {"queue": "reminders"},  # reminders and change notices (SMTP)
     "participants.imports.*": {"queue": "imports"},
+    # The figures snapshot must refresh within seconds, not wait behind long exports.
+    "participants.reports.tasks.refresh_figures_snapshot": {"queue": "default"},
     "participants.reports.*": {"queue": "exports"},
     "*.webhooks.*": {"queue": "webhooks"},
     "pcp_portal.tasks.*": {"queue": "default"},  # the outbox relay and other housekeeping
@@ -576,3 +578,13 @@ PCP_IATI_REPORTING_ORG_REF = env_str("PCP_IATI_REPORTING_ORG_REF", "XM-DAC-41123
 PCP_IATI_REPORTING_ORG_NAME = env_str(
     "PCP_IATI_REPORTING_ORG_NAME", "United Nations Industrial Development Organization"
 )
+# The whole-programme figures are read from a snapshot refreshed in the background
+# (participants.reports.snapshot): beat refreshes it this often as a safety net, and a page
+# computes live once it is older than the maximum age (the refreshes are failing).
+PCP_FIGURES_SNAPSHOT_INTERVAL_SECONDS = env_int("PCP_FIGURES_SNAPSHOT_INTERVAL_SECONDS", 60, minimum=5)
+PCP_FIGURES_SNAPSHOT_MAX_AGE_SECONDS = env_int("PCP_FIGURES_SNAPSHOT_MAX_AGE_SECONDS", 600, minimum=10)
+CELERY_BEAT_SCHEDULE["figures-snapshot-refresh"] = {
+    "task": "participants.reports.tasks.refresh_figures_snapshot",
+    "schedule": PCP_FIGURES_SNAPSHOT_INTERVAL_SECONDS,
+    "options": {"expires": PCP_FIGURES_SNAPSHOT_INTERVAL_SECONDS},
+}

@@ -141,6 +141,11 @@ class AttendanceSummarySerializer(serializers.Serializer):
     definitions = DefinitionsSerializer(help_text="The definitions of the figures, in words.")
     series = SeriesSummarySerializer(many=True, help_text="Series completion, per series (project).")
     total = FiguresSerializer(help_text="The figures of the whole selection.")
+    as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text="With no filter the figures come from a snapshot refreshed within seconds of a "
+        "change: the time it was computed. Null when computed for this request.",
+    )
     groups = PolymorphicProxySerializer(
         component_name="AttendanceSummaryGroup",
         serializers=[
@@ -215,10 +220,14 @@ class AttendanceSummaryView(APIView):
 def _total_and_groups(filters, group_by: str) -> dict:
     """The total and the groups: one query, plus one for the session figures or the names."""
     if group_by == "session":
-        return {"total": fig.programme_figures(filters).as_dict(), "groups": _session_groups(filters)}
-    report = fig.report_figures(filters, ("programme", group_by))
+        report = fig.report_figures(filters, ("programme",))
+        groups = _session_groups(filters)
+    else:
+        report = fig.report_figures(filters, ("programme", group_by))
+        groups = _groups(report.groups[group_by], group_by)
     total = report.groups["programme"].get((), fig.Figures())
-    return {"total": total.as_dict(), "groups": _groups(report.groups[group_by], group_by)}
+    # When the figures come from the background snapshot, the time it was computed; null when live.
+    return {"total": total.as_dict(), "groups": groups, "as_of": report.as_of}
 
 
 def _session_groups(filters) -> list[dict]:

@@ -451,6 +451,8 @@ class Report:
 
     groups: dict[str, dict[tuple, Figures]]
     reach: Reach | None = None
+    # When the figures come from the background snapshot, the time they were computed; None live.
+    as_of: datetime.datetime | None = None
 
 
 _AGGREGATES = """COUNT(DISTINCT official_id), COUNT(*),
@@ -474,15 +476,25 @@ def _reach_branch(filters: ReportFilters) -> str:
 
 
 def report_figures(
-    filters: ReportFilters, groups: tuple[str, ...], *, reach: bool = False, now=None
+    filters: ReportFilters, groups: tuple[str, ...], *, reach: bool = False, now=None, live: bool = False
 ) -> Report:
     """Several groupings of the same figures (and the reach) in ONE query.
 
     The enrolment figures (`ef`) are computed once and every grouping sums them: a report that
     needs a total and its breakdown pays for one pass over the attendance, not one per grouping.
+    The whole-programme figures (no filter, the present time) come from the background snapshot
+    when it is valid (participants.reports.snapshot, which computes them here with `live`); its
+    `as_of` says when they were computed.
     """
     if filters.selects_nothing:
         return Report(groups={group: {} for group in groups}, reach=Reach(0, 0, 0) if reach else None)
+    if not live and now is None:
+        # Imported here: the snapshot module computes its figures with this one.
+        from participants.reports import snapshot
+
+        stored = snapshot.stored_report(filters, groups, reach=reach)
+        if stored is not None:
+            return stored
     cte, params = enrolment_figures_cte(filters, now=now)
     branches = []
     for group in groups:

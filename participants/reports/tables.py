@@ -43,6 +43,8 @@ class Table:
     rows: list[list]
     total: list | None = None
     extra: dict = field(default_factory=dict)
+    # Set when the figures come from the background snapshot: the time they were computed.
+    as_of: datetime.datetime | None = None
 
     @property
     def headers(self) -> list[str]:
@@ -155,6 +157,7 @@ def programme_table(filters: fig.ReportFilters, *, now=None) -> Table:
         rows=rows,
         total=[_("All courses"), *figure_values(total)],
         extra={"figures": total, "reach": reach, "courses": [(c, by_course[(c.pk,)]) for c in courses]},
+        as_of=report.as_of,
     )
 
 
@@ -186,6 +189,7 @@ def ministry_table(filters: fig.ReportFilters, *, now=None) -> Table:
         ],
         rows=rows,
         extra={"groups": groups},
+        as_of=report.as_of,
     )
 
 

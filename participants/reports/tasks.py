@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from participants.reports import jobs
+from participants.reports import jobs, snapshot
 
 
 @shared_task(name="participants.reports.tasks.run_export", acks_late=True, ignore_result=True)
@@ -20,3 +20,9 @@ def run_export(job_id: int) -> None:
 @shared_task(name="participants.reports.tasks.remove_expired_exports", ignore_result=True)
 def remove_expired_exports() -> int:
     return jobs.remove_expired()
+
+
+@shared_task(name="participants.reports.tasks.refresh_figures_snapshot", ignore_result=True)
+def refresh_figures_snapshot() -> bool:
+    """Queued through the outbox after a change (deduplicated), and run by beat as a safety net."""
+    return snapshot.refresh()

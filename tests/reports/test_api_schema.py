@@ -38,7 +38,7 @@ def test_every_field_of_the_summary_is_described_in_the_schema(client, db):
     assert success == {"$ref": "#/components/schemas/AttendanceSummary"}
     assert {"400", "401", "403", "429"} <= set(operation["responses"])
     summary = _properties(document, "AttendanceSummary")
-    assert set(summary) == {"filters", "group_by", "definitions", "series", "total", "groups"}
+    assert set(summary) == {"filters", "group_by", "definitions", "series", "total", "as_of", "groups"}
     groups = document["components"]["schemas"]["AttendanceSummaryGroup"]["oneOf"]
     assert [ref["$ref"].rsplit("/", 1)[1] for ref in groups] == [
         "CourseGroup",

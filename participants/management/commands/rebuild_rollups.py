@@ -12,6 +12,7 @@ from django.db import transaction
 
 from participants import rollups
 from participants.models import EnrolmentRollup, SessionRollup
+from participants.reports.snapshot import figures_changed
 
 
 class Command(BaseCommand):
@@ -20,6 +21,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             rollups.rebuild()
+            # Data loaded around the services: the whole-programme snapshot is refreshed too.
+            figures_changed()
         self.stdout.write(
             f"Rebuilt {EnrolmentRollup.objects.count():,} enrolment rollups and "
             f"{SessionRollup.objects.count():,} session rollups."
