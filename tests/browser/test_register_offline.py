@@ -76,7 +76,8 @@ def test_ten_marks_made_offline_survive_closing_the_browser_and_arrive_once(
     context, page = launch()
     _log_in(page, live_server.url, staff)
     page.goto(url)
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    # Installing and activating the worker fetches and keeps the pages: slow on a loaded machine.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=60_000)
     page.reload()  # now through the worker, which keeps the page
     assert page.evaluate("() => caches.match(location.href).then((r) => !!r)")
 

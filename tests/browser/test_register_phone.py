@@ -8,6 +8,8 @@ hears each save with the official's name, and "Mark all present" once.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.urls import reverse
 
@@ -165,7 +167,13 @@ def test_on_a_phone_the_note_opens_on_demand_and_is_saved(new_page, staff, regis
     note.fill("mission abroad")
     note.press("Enter")
     _wait_until_saved(page)
-    attendance = Attendance.objects.get(session=register_of_23)
+    # The note is queued (an IndexedDB write) a moment after Enter, so the page may look idle
+    # just before it sends it: wait for the database, a while, not for one look at the page.
+    for _ in range(100):
+        attendance = Attendance.objects.get(session=register_of_23)
+        if attendance.note:
+            break
+        time.sleep(0.1)
     assert (attendance.status, attendance.note) == ("excused", "mission abroad")
     page.screenshot(path=str(screenshot_path("register-phone-note-open")))
 
