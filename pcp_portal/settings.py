@@ -583,6 +583,9 @@ PCP_IATI_REPORTING_ORG_NAME = env_str(
 # computes live once it is older than the maximum age (the refreshes are failing).
 PCP_FIGURES_SNAPSHOT_INTERVAL_SECONDS = env_int("PCP_FIGURES_SNAPSHOT_INTERVAL_SECONDS", 60, minimum=5)
 PCP_FIGURES_SNAPSHOT_MAX_AGE_SECONDS = env_int("PCP_FIGURES_SNAPSHOT_MAX_AGE_SECONDS", 600, minimum=10)
+# A change that moves the figures queues a refresh after its commit (deduplicated); off, only
+# beat's refresh runs. The test suite turns it off where tests count their own queued work.
+PCP_FIGURES_SNAPSHOT_ON_CHANGE = env_bool("PCP_FIGURES_SNAPSHOT_ON_CHANGE", True)
 CELERY_BEAT_SCHEDULE["figures-snapshot-refresh"] = {
     "task": "participants.reports.tasks.refresh_figures_snapshot",
     "schedule": PCP_FIGURES_SNAPSHOT_INTERVAL_SECONDS,

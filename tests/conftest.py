@@ -234,6 +234,14 @@ def _verify_rate_limit_out_of_the_way(settings):
 
 
 @pytest.fixture(autouse=True)
+def _figures_refresh_on_change_off(settings):
+    """A change queues a figures refresh after its commit: one more outbox task and commit hook,
+    which tests counting their own queued work would count. tests/reports/test_snapshot.py turns
+    it back on to test it."""
+    settings.PCP_FIGURES_SNAPSHOT_ON_CHANGE = False
+
+
+@pytest.fixture(autouse=True)
 def _english_unless_a_test_asks():
     """Start every test in English: a request in Khmer leaves Khmer active in the thread (LocaleMiddleware
     activates the request's language and nothing resets it), which would leak into the next test."""

@@ -206,4 +206,6 @@ def figures_changed() -> None:
     """Something the figures count changed in this transaction: after the commit, queue a refresh
     unless one is pending (one small query; a second call in the same transaction finds the
     request the first one queued)."""
+    if not settings.PCP_FIGURES_SNAPSHOT_ON_CHANGE:
+        return
     transaction.on_commit(_request_refresh, robust=True)

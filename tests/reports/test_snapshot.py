@@ -26,6 +26,11 @@ from tests.reports.test_rollups import CHANGES, Rollback, programme  # noqa: F40
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
+@pytest.fixture(autouse=True)
+def _refresh_on_change(settings):
+    settings.PCP_FIGURES_SNAPSHOT_ON_CHANGE = True
+
+
 def _live() -> fig.Report:
     return fig.report_figures(fig.ReportFilters(), snapshot.GROUPS, reach=True, live=True)
 
