@@ -283,19 +283,9 @@ def official_series(official_id: int, *, now=None) -> list[OfficialSeries]:
     """
     now = now or timezone.now()
     project_ids = Enrollment.objects.filter(official_id=official_id).values("course__project_id")
-    courses = _courses_with_held(
-        Course.objects.filter(project_id__in=project_ids).select_related("project"), now
-    )
-    if not courses:
+    by_project, rules = _series_courses_and_rules(project_ids, now)
+    if not by_project:
         return []
-    by_project: dict[int, list[Course]] = {}
-    for course in courses:
-        by_project.setdefault(course.project_id, []).append(course)
-    rules = dict(
-        SeriesCompletionRule.objects.filter(project_id__in=list(by_project)).values_list(
-            "project_id", "min_courses"
-        )
-    )
     statuses = _statuses(
         fig.ReportFilters(official_ids=(official_id,)),
         Enrollment.objects.filter(official_id=official_id),
@@ -434,6 +424,27 @@ def _completion_counts(now) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _series_courses_and_rules(project_ids, now) -> tuple[dict[int, list[Course]], dict[int, int]]:
+    """The courses (with their held sessions) of the series in `project_ids`, by project, and the
+    series' completion rules: two queries whatever the number of series."""
+    courses = _courses_with_held(
+        Course.objects.filter(project_id__in=project_ids).select_related("project"), now
+    )
+    by_project: dict[int, list[Course]] = {}
+    for course in courses:
+        by_project.setdefault(course.project_id, []).append(course)
+    rules = (
+        dict(
+            SeriesCompletionRule.objects.filter(project_id__in=list(by_project)).values_list(
+                "project_id", "min_courses"
+            )
+        )
+        if by_project
+        else {}
+    )
+    return by_project, rules
+
+
 def all_series_figures(*, now=None) -> list[SeriesFigures]:
     """Every series with an enrolment, in project order, for the programme report and the API.
 
@@ -453,19 +464,9 @@ def all_series_figures(*, now=None) -> list[SeriesFigures]:
         counts = snapshot.stored_series_counts()
     now = now or timezone.now()
     with_enrolments = Enrollment.objects.order_by().values("course__project_id")
-    courses = _courses_with_held(
-        Course.objects.filter(project_id__in=with_enrolments).select_related("project"), now
-    )
-    if not courses:
+    by_project, rules = _series_courses_and_rules(with_enrolments, now)
+    if not by_project:
         return []
-    by_project: dict[int, list[Course]] = {}
-    for course in courses:
-        by_project.setdefault(course.project_id, []).append(course)
-    rules = dict(
-        SeriesCompletionRule.objects.filter(project_id__in=list(by_project)).values_list(
-            "project_id", "min_courses"
-        )
-    )
     result = {
         project_id: SeriesFigures(
             project=project_courses[0].project,
